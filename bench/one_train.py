@@ -1,0 +1,65 @@
+"""Time per train of the core model: 8- and 16-car trains at 75 % and 110 % demand.
+
+Run: python bench/one_train.py [--trains N]
+Prints, per case, milliseconds per train split into booking (demand, serving, seating) and
+on board, with requests, quiet-car travellers and SimPy events per train.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from sim.model.booking import intentions, seat_quiet_passengers, serve
+from sim.model.onboard import _Journey
+from sim.model.params import Params, TrainSpec
+from sim.model.population import draw_requests
+from sim.rng import train_streams
+
+CASES = {
+    "8-car": dict(formation="8", run_min=100.0, stops=6, ordinary_seats=406, quiet_seats=(90,), crew=3),
+    "16-car": dict(formation="16", run_min=270.0, stops=10, ordinary_seats=923, quiet_seats=(90,), crew=5),
+}
+
+
+def one(spec: TrainSpec, params: Params, seed: int) -> tuple[float, float, int, int, int]:
+    rngs = train_streams(seed, 0, 0)
+    t0 = time.perf_counter()
+    req = draw_requests(spec, params.population, params.booking, rngs["demand"])
+    booked = serve(req, spec, intentions(req, params.population, params.booking))
+    pax = seat_quiet_passengers(req, booked, spec, rngs["booking"])
+    t1 = time.perf_counter()
+    j = _Journey(spec, params, pax, rngs, None)
+    events = 0
+    step = j.env.step
+
+    def counting_step():
+        nonlocal events
+        events += 1
+        step()
+
+    j.env.step = counting_step
+    j.run()
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, req.n, pax.n, events
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trains", type=int, default=300, help="trains per case (default 300)")
+    args = ap.parse_args()
+    params = Params()
+    print(f"{'case':<16}{'booking ms':>11}{'onboard ms':>11}{'total ms':>10}{'requests':>10}"
+          f"{'quiet pax':>10}{'events':>8}")
+    for name, kw in CASES.items():
+        for load in (0.75, 1.10):
+            spec = TrainSpec(load_factor=load, **kw)
+            rows = np.array([one(spec, params, s) for s in range(args.trains)])
+            b, o = rows[:, 0].mean() * 1e3, rows[:, 1].mean() * 1e3
+            print(f"{name + f' @ {load:.0%}':<16}{b:>11.2f}{o:>11.2f}{b + o:>10.2f}{rows[:, 2].mean():>10.0f}"
+                  f"{rows[:, 3].mean():>10.0f}{rows[:, 4].mean():>8.0f}")
+
+
+if __name__ == "__main__":
+    main()

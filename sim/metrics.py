@@ -1,0 +1,122 @@
+"""Records -> metrics. Pure functions, no I/O.
+
+A train's records are first reduced to a *tally*: additive counts (violations, complaints)
+and time-weighted levels (passenger-minutes, noisy minutes), kept apart as salabim keeps
+counters and level monitors apart. Every metric is a ratio of tallies, so the metric of a
+set of trains (a network day) is the ratio of their summed tallies: averages over trains
+are weighted by exactly the denominator the metric names (passenger-hours, starts, ...).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+
+import numpy as np
+
+from .model.booking import OPTIN, OUTCOMES, OVERFLOW
+from .model.onboard import ENDERS
+from .model.params import KINDS
+from .model.train import TrainResult
+
+Tally = dict[str, float]
+
+
+def tally(result: TrainResult) -> Tally:
+    """The additive quantities of one train (counts, minutes, passenger-legs)."""
+    req, booked, ob, spec = result.requests, result.booking, result.onboard, result.spec
+    trip_legs = (req.dest.astype(np.int64) - req.origin) * req.size
+    quiet = (booked.outcome == OPTIN) | (booked.outcome == OVERFLOW)
+    t: Tally = {"trains": 1.0, "requests": float(req.n)}
+    for k, name in enumerate(OUTCOMES):
+        t[f"requests_{name}"] = float(np.count_nonzero(booked.outcome == k))
+    t["offered"] = float(np.count_nonzero(booked.offered))
+    t["accepted"] = t["requests_optin"]
+    t["quiet_seat_legs"] = float(sum(spec.quiet_seats) * spec.legs)
+    t["quiet_pax_legs"] = float(trip_legs[quiet].sum())
+    t["overflow_pax_legs"] = float(trip_legs[booked.outcome == OVERFLOW].sum())
+    for prefix, cars in (("", ob.cars), ("control_", ob.control)):
+        t[prefix + "car_min"] = sum(c.car_min for c in cars)
+        t[prefix + "pax_min"] = sum(c.pax_min for c in cars)
+        t[prefix + "noisy_min"] = sum(c.noisy_min for c in cars)
+        t[prefix + "passengers"] = float(sum(c.passengers for c in cars))
+    t["calm_quiet_pax_min"] = sum(c.calm_quiet_pax_min for c in ob.cars)
+    t["noisy_quiet_pax_min"] = sum(c.noisy_quiet_pax_min for c in ob.cars)
+    t["calm_starts"] = float(sum(c.calm_starts for c in ob.cars))
+    t["noisy_starts"] = float(sum(c.noisy_starts for c in ob.cars))
+    keys = ["starts", "disturbed_pax_min", "ended_count", "ended_min"]
+    keys += [f"starts_{k}" for k in KINDS] + [f"ended_{w}" for w in ENDERS]
+    for prefix in ("", "control_"):
+        for key in keys:
+            t[prefix + key] = 0.0
+    for v in ob.violations:
+        p = "control_" if v.control else ""
+        t[p + "starts"] += 1
+        t[p + "starts_" + v.kind] += 1
+        t[p + "ended_" + v.ended_by] += 1
+        t[p + "disturbed_pax_min"] += v.disturbed_pax_min
+        if v.ended_by != "alighting":
+            t[p + "ended_count"] += 1
+            t[p + "ended_min"] += v.end - v.start
+    t["interventions"] = float(ob.interventions)
+    t["staff_min"] = ob.staff_min
+    t["complaints"] = float(ob.complaints)
+    return t
+
+
+def add(tallies: Iterable[Mapping[str, float]]) -> Tally:
+    """Sum tallies key by key (the tally of a set of trains)."""
+    total: Tally = {}
+    for t in tallies:
+        for k, v in t.items():
+            total[k] = total.get(k, 0.0) + v
+    return total
+
+
+def _ratio(num: float, den: float, scale: float = 1.0) -> float:
+    return scale * num / den if den > 0 else math.nan
+
+
+def _contagion_lift(t: Mapping[str, float]) -> float:
+    noisy = _ratio(t["noisy_starts"], t["noisy_quiet_pax_min"])
+    calm = _ratio(t["calm_starts"], t["calm_quiet_pax_min"])
+    return _ratio(noisy, calm) if calm == calm and noisy == noisy else math.nan
+
+
+def _metric_table() -> dict[str, Callable[[Mapping[str, float]], float]]:
+    m: dict[str, Callable[[Mapping[str, float]], float]] = {
+        "uptake_rate": lambda t: _ratio(t["accepted"], t["offered"]),
+        "quiet_load_factor": lambda t: _ratio(t["quiet_pax_legs"], t["quiet_seat_legs"]),
+        "overflow_share": lambda t: _ratio(t["overflow_pax_legs"], t["quiet_pax_legs"]),
+        "refused_share": lambda t: _ratio(t["requests_refused"], t["requests"]),
+        "violations_per_100_pax_h": lambda t: _ratio(t["starts"], t["pax_min"], 6000.0),
+    }
+    for k in KINDS:
+        m[f"violation_mix.{k}"] = lambda t, k=k: _ratio(t[f"starts_{k}"], t["starts"])
+    m["noisy_time_share"] = lambda t: _ratio(t["noisy_min"], t["car_min"])
+    m["mean_violation_min"] = lambda t: _ratio(t["ended_min"], t["ended_count"])
+    m["disturbed_pax_min_per_pax_h"] = lambda t: _ratio(t["disturbed_pax_min"], t["pax_min"], 60.0)
+    for w in ENDERS:
+        m[f"ended_by.{w}"] = lambda t, w=w: _ratio(t[f"ended_{w}"], t["starts"])
+    m["staff_interventions_per_train"] = lambda t: _ratio(t["interventions"], t["trains"])
+    m["staff_min_per_train"] = lambda t: _ratio(t["staff_min"], t["trains"])
+    m["complaints_per_1000_pax"] = lambda t: _ratio(t["complaints"], t["passengers"], 1000.0)
+    m["contagion_lift"] = _contagion_lift
+    m["control.violations_per_100_pax_h"] = lambda t: _ratio(t["control_starts"], t["control_pax_min"], 6000.0)
+    m["control.noisy_time_share"] = lambda t: _ratio(t["control_noisy_min"], t["control_car_min"])
+    m["control.disturbed_pax_min_per_pax_h"] = lambda t: _ratio(
+        t["control_disturbed_pax_min"], t["control_pax_min"], 60.0)
+    return m
+
+
+METRICS = _metric_table()
+METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+
+
+def metrics(t: Mapping[str, float]) -> dict[str, float]:
+    """Every metric of a tally (one train, or the sum over a network day), NaN where undefined."""
+    return {name: f(t) for name, f in METRICS.items()}
+
+
+def train_metrics(result: TrainResult) -> dict[str, float]:
+    """The per-train metrics of one simulated train."""
+    return metrics(tally(result))

@@ -1,0 +1,93 @@
+"""Demand for one train: the booking requests, drawn from the ``demand`` stream only.
+
+Every random number a booking decision will need (the party's trait, its acceptance,
+heed and agreement uniforms) is drawn here, in a fixed order that depends on nothing but
+the train and the population. So two booking policies on the same seed serve exactly the
+same requests (common random numbers).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .params import FAMILY, SEGMENTS, Booking, Population, TrainSpec
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Requests:
+    """Booking requests of one train, one row per request, in booking order (earliest first).
+
+    Columns (numpy arrays, read-only, all of length ``n``):
+    ``lead_days`` days before departure; ``segment`` index into SEGMENTS; ``size`` travellers;
+    ``infant`` the party travels with an infant; ``origin``/``dest`` stop indices (dest > origin);
+    ``z`` the party's quietness trait (sd units, higher = quieter); ``u_accept``, ``u_heed``,
+    ``u_agree`` uniforms for the opt-in, family-advice and overflow-agreement decisions.
+    """
+    lead_days: np.ndarray
+    segment: np.ndarray
+    size: np.ndarray
+    infant: np.ndarray
+    origin: np.ndarray
+    dest: np.ndarray
+    z: np.ndarray
+    u_accept: np.ndarray
+    u_heed: np.ndarray
+    u_agree: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.size)
+
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            _frozen(getattr(self, name))
+
+
+def mean_trip_legs(legs: int, booking: Booking) -> float:
+    """Expected legs ridden by one request on a route of ``legs`` legs."""
+    ts, f = booking.terminal_share, booking.trip_fraction
+    return ts * legs + (1.0 - ts) * (1.0 + (legs - 1) * f)
+
+
+def mean_party_size(pop: Population) -> float:
+    """Expected travellers per request."""
+    sizes = np.arange(1, len(pop.party_size[0]) + 1)
+    return float(sum(s * np.dot(p, sizes) for s, p in zip(pop.share, pop.party_size)))
+
+
+def expected_requests(spec: TrainSpec, pop: Population, booking: Booking) -> float:
+    """Mean of the Poisson request count: load_factor x seat-legs / (legs per trip x party size)."""
+    return (spec.load_factor * spec.seats * spec.legs
+            / (mean_trip_legs(spec.legs, booking) * mean_party_size(pop)))
+
+
+def draw_requests(spec: TrainSpec, pop: Population, booking: Booking, rng: np.random.Generator) -> Requests:
+    """Draw one train's booking requests from its ``demand`` stream."""
+    n = int(rng.poisson(expected_requests(spec, pop, booking)))
+    legs = spec.legs
+    segment = rng.choice(len(SEGMENTS), size=n, p=np.asarray(pop.share) / sum(pop.share))
+    cum = np.cumsum(np.asarray(pop.party_size, dtype=float), axis=1)
+    cum /= cum[:, -1:]
+    size = 1 + (rng.random(n)[:, None] >= cum[segment, :-1]).sum(axis=1)
+    infant = (segment == FAMILY) & (rng.random(n) < pop.infant_prob)
+    terminal = rng.random(n) < booking.terminal_share
+    trip = np.where(terminal, legs, 1 + rng.binomial(legs - 1, booking.trip_fraction, size=n))
+    origin = np.floor(rng.random(n) * (legs - trip + 1)).astype(np.int64)
+    uniform = rng.random(n) < booking.lead_uniform_share
+    a = rng.random(n)
+    w, m = booking.window_days, booking.lead_days_mean
+    lead = np.where(uniform, a * w, -m * np.log1p(-a * -np.expm1(-w / m)))
+    z = rng.standard_normal(n)
+    u = rng.random((3, n))
+    order = np.argsort(-lead, kind="stable")
+    return Requests(
+        lead_days=lead[order], segment=segment[order].astype(np.int8), size=size[order].astype(np.int8),
+        infant=infant[order], origin=origin[order].astype(np.int16),
+        dest=(origin + trip)[order].astype(np.int16), z=z[order],
+        u_accept=u[0][order], u_heed=u[1][order], u_agree=u[2][order])

@@ -1,0 +1,38 @@
+"""One train from the first booking request to arrival: demand, booking, seats, journey."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .booking import BookingResult, QuietPassengers, intentions, seat_quiet_passengers, serve
+from .onboard import OnboardResult, run_onboard
+from .params import Params, TrainSpec
+from .population import Requests, draw_requests
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """The records of one train: its requests, their outcomes, the quiet-car travellers and
+    the journey. Read-only; metrics are computed from it, never from live model objects."""
+    spec: TrainSpec
+    params: Params
+    requests: Requests
+    booking: BookingResult
+    passengers: QuietPassengers
+    onboard: OnboardResult
+
+
+def simulate_train(spec: TrainSpec, params: Params, rngs: dict[str, np.random.Generator],
+                   trace: list | None = None) -> TrainResult:
+    """Simulate one train with the generators of its named streams (see ``sim.rng``).
+
+    ``demand`` draws the requests (the same whatever the policy), ``booking`` seats the quiet
+    car, ``behaviour``, ``staff`` and ``control`` drive the journey.
+    """
+    req = draw_requests(spec, params.population, params.booking, rngs["demand"])
+    booked = serve(req, spec, intentions(req, params.population, params.booking))
+    pax = seat_quiet_passengers(req, booked, spec, rngs["booking"])
+    onboard = run_onboard(spec, params, pax, rngs, trace)
+    return TrainResult(spec=spec, params=params, requests=req, booking=booked, passengers=pax,
+                       onboard=onboard)
