@@ -1,0 +1,110 @@
+"""Replications x trains: enumerate the work with its seeds, run it in chunks, gather in order.
+
+A replication is one network day drawn from its ``network`` stream; each train of it is an
+independent unit of work whose streams come from ``(seed, replication, train)``. Chunks of
+trains run in this process, in a local process pool or on a Dask cluster; whatever runs
+them, results are gathered in train order, so the numbers never depend on the workers.
+Workers reduce each train to a small row (its description and per-train metrics) and a
+tally; records never leave the worker.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from .metrics import METRIC_NAMES, Tally, add, metrics, tally
+from .model.network import draw_day
+from .model.params import TrainSpec
+from .model.train import TrainResult, simulate_train
+from .rng import NETWORK_TRAIN, stream, train_streams
+from .scenario import Scenario
+
+TRAIN_COLUMNS: tuple[str, ...] = ("replication", "train", "type", "formation", "run_min", "stops", "seats",
+                                  "quiet_cars", "quiet_seats", "crew", "load_factor", "requests",
+                                  "quiet_passengers")
+
+
+def network_day(scenario: Scenario, seed: int, replication: int) -> tuple[TrainSpec, ...]:
+    """The trains of one replication (the same for every scenario with the same network section)."""
+    return draw_day(scenario.network, stream(seed, replication, NETWORK_TRAIN, "network"))
+
+
+def simulate_one(scenario: Scenario, spec: TrainSpec, seed: int, replication: int,
+                 trace: list | None = None) -> TrainResult:
+    """One train of one replication, with its own named streams."""
+    return simulate_train(spec, scenario.params, train_streams(seed, replication, spec.train_id), trace)
+
+
+def train_row(replication: int, result: TrainResult, t: Tally) -> dict:
+    """One row of trains.csv: what the train was, then its per-train metrics."""
+    s = result.spec
+    row = {"replication": replication, "train": s.train_id, "type": s.kind, "formation": s.formation,
+           "run_min": round(s.run_min, 6), "stops": s.stops, "seats": s.seats, "quiet_cars": len(s.quiet_seats),
+           "quiet_seats": sum(s.quiet_seats), "crew": s.crew, "load_factor": round(s.load_factor, 6),
+           "requests": result.requests.n, "quiet_passengers": result.passengers.n}
+    row.update(metrics(t))
+    return row
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A unit of work for a worker: some consecutive trains of one replication."""
+    scenario: Scenario
+    seed: int
+    replication: int
+    specs: tuple[TrainSpec, ...]
+
+
+def run_chunk(chunk: Chunk) -> tuple[list[dict], Tally]:
+    """Simulate a chunk; return its train rows (in train order) and its summed tally."""
+    rows, tallies = [], []
+    for spec in chunk.specs:
+        result = simulate_one(chunk.scenario, spec, chunk.seed, chunk.replication)
+        t = tally(result)
+        rows.append(train_row(chunk.replication, result, t))
+        tallies.append(t)
+    return rows, add(tallies)
+
+
+def chunks(scenario: Scenario, seed: int, replication: int, size: int) -> list[Chunk]:
+    specs = network_day(scenario, seed, replication)
+    return [Chunk(scenario, seed, replication, specs[i:i + size]) for i in range(0, len(specs), size)]
+
+
+def chunk_size(trains: int, workers: int) -> int:
+    """Enough chunks to keep every worker busy and balance uneven trains, few enough that
+    the per-chunk overhead (pickling the scenario, one round trip) stays small."""
+    return max(1, min(200, math.ceil(trains / (8 * max(1, workers)))))
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    """One replication: its metrics (ratios of the day's summed tally), tally and train rows."""
+    replication: int
+    metrics: dict[str, float]
+    tally: Tally
+    trains: list[dict]
+
+
+MapFn = Callable[[Callable, Sequence], Iterator]
+
+
+def run_replication(scenario: Scenario, seed: int, replication: int, mapper: MapFn | None = None,
+                    workers: int = 1, on_trains: Callable[[int], None] | None = None) -> ReplicationResult:
+    """Run every train of one replication. ``mapper(fn, items)`` must yield results in the
+    order of ``items`` (like the built-in ``map``); ``on_trains(k)`` reports progress."""
+    work = chunks(scenario, seed, replication, chunk_size(scenario.network.trains, workers))
+    rows: list[dict] = []
+    tallies: list[Tally] = []
+    for chunk, (r, t) in zip(work, (mapper or map)(run_chunk, work)):
+        rows.extend(r)
+        tallies.append(t)
+        if on_trains:
+            on_trains(len(chunk.specs))
+    total = add(tallies)
+    return ReplicationResult(replication, metrics(total), total, rows)
+
+
+__all__ = ["METRIC_NAMES", "TRAIN_COLUMNS", "Chunk", "ReplicationResult", "chunk_size", "chunks",
+           "network_day", "run_chunk", "run_replication", "simulate_one", "train_row"]
