@@ -9,9 +9,10 @@ are weighted by exactly the denominator the metric names (passenger-hours, start
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+from scipy import stats
 
 from .model.booking import OPTIN, OUTCOMES, OVERFLOW
 from .model.onboard import ENDERS
@@ -120,3 +121,50 @@ def metrics(t: Mapping[str, float]) -> dict[str, float]:
 def train_metrics(result: TrainResult) -> dict[str, float]:
     """The per-train metrics of one simulated train."""
     return metrics(tally(result))
+
+
+# --- summaries across replications ----------------------------------------------------------
+def summarise(values: Iterable[float], level: float = 0.95) -> dict[str, float]:
+    """Mean, sample sd and Student-t interval of replication values (NaNs left out)."""
+    x = np.asarray([v for v in values if v == v], dtype=float)
+    n = len(x)
+    if n == 0:
+        return {"mean": math.nan, "sd": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0}
+    mean = float(x.mean())
+    if n == 1:
+        return {"mean": mean, "sd": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 1}
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * sd / math.sqrt(n)
+    return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n}
+
+
+def difference(a: Sequence[float], b: Sequence[float], paired: bool, level: float = 0.95) -> dict[str, float]:
+    """b - a with its Student-t interval: paired (same seeds, common random numbers) or Welch.
+
+    For a paired difference ``variance_reduction`` is 1 - Var(b - a) / (Var(a) + Var(b)):
+    the share of the unpaired variance that common random numbers removed.
+    """
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if paired:
+        keep = ~(np.isnan(xa) | np.isnan(xb))
+        d = xb[keep] - xa[keep]
+        out = summarise(d, level)
+        denom = xa[keep].var(ddof=1) + xb[keep].var(ddof=1) if keep.sum() > 1 else math.nan
+        out["variance_reduction"] = (1.0 - d.var(ddof=1) / denom) if denom and denom == denom and denom > 0 \
+            else math.nan
+        return out
+    xa, xb = xa[~np.isnan(xa)], xb[~np.isnan(xb)]
+    na, nb = len(xa), len(xb)
+    mean = float(xb.mean() - xa.mean()) if na and nb else math.nan
+    if na < 2 or nb < 2:
+        return {"mean": mean, "sd": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": min(na, nb),
+                "variance_reduction": math.nan}
+    va, vb = xa.var(ddof=1) / na, xb.var(ddof=1) / nb
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return {"mean": mean, "sd": 0.0, "ci_low": mean, "ci_high": mean, "n": min(na, nb),
+                "variance_reduction": math.nan}
+    dof = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
+    half = float(stats.t.ppf(0.5 + level / 2.0, dof)) * se
+    return {"mean": mean, "sd": se, "ci_low": mean - half, "ci_high": mean + half, "n": min(na, nb),
+            "variance_reduction": math.nan}

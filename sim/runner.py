@@ -9,11 +9,15 @@ tally; records never leave the worker.
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterator, Sequence
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from .metrics import METRIC_NAMES, Tally, add, metrics, tally
+from .metrics import Tally, add, metrics, tally
 from .model.network import draw_day
 from .model.params import TrainSpec
 from .model.train import TrainResult, simulate_train
@@ -72,10 +76,12 @@ def chunks(scenario: Scenario, seed: int, replication: int, size: int) -> list[C
     return [Chunk(scenario, seed, replication, specs[i:i + size]) for i in range(0, len(specs), size)]
 
 
-def chunk_size(trains: int, workers: int) -> int:
-    """Enough chunks to keep every worker busy and balance uneven trains, few enough that
-    the per-chunk overhead (pickling the scenario, one round trip) stays small."""
-    return max(1, min(200, math.ceil(trains / (8 * max(1, workers)))))
+def chunk_size(trains: int) -> int:
+    """Trains per chunk: a function of the day alone, never of the workers, because the
+    replication's tally is summed chunk by chunk and floating-point sums depend on their
+    grouping. Up to 100 trains a chunk amortises the per-chunk overhead (pickling the
+    scenario, one round trip); at least 32 chunks a day keep a pool or a cluster busy."""
+    return max(1, min(100, math.ceil(trains / 32)))
 
 
 @dataclass(frozen=True)
@@ -91,10 +97,10 @@ MapFn = Callable[[Callable, Sequence], Iterator]
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int, mapper: MapFn | None = None,
-                    workers: int = 1, on_trains: Callable[[int], None] | None = None) -> ReplicationResult:
+                    on_trains: Callable[[int], None] | None = None) -> ReplicationResult:
     """Run every train of one replication. ``mapper(fn, items)`` must yield results in the
     order of ``items`` (like the built-in ``map``); ``on_trains(k)`` reports progress."""
-    work = chunks(scenario, seed, replication, chunk_size(scenario.network.trains, workers))
+    work = chunks(scenario, seed, replication, chunk_size(scenario.network.trains))
     rows: list[dict] = []
     tallies: list[Tally] = []
     for chunk, (r, t) in zip(work, (mapper or map)(run_chunk, work)):
@@ -106,5 +112,41 @@ def run_replication(scenario: Scenario, seed: int, replication: int, mapper: Map
     return ReplicationResult(replication, metrics(total), total, rows)
 
 
-__all__ = ["METRIC_NAMES", "TRAIN_COLUMNS", "Chunk", "ReplicationResult", "chunk_size", "chunks",
-           "network_day", "run_chunk", "run_replication", "simulate_one", "train_row"]
+def run_replications(scenario: Scenario, seed: int, replications: Iterable[int], mapper: MapFn | None = None,
+                     on_trains: Callable[[int], None] | None = None) -> Iterator[ReplicationResult]:
+    """Run replications one after another (each spread over the workers), in the given order."""
+    for r in replications:
+        yield run_replication(scenario, seed, r, mapper, on_trains)
+
+
+def default_workers() -> int:
+    """All the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def local_pool(workers: int) -> Iterator[MapFn | None]:
+    """A mapper over a local process pool (``None``: run in this process when workers == 1).
+
+    ``Executor.map`` yields in submission order, so results come back in train order."""
+    if workers <= 1:
+        yield None
+        return
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        yield pool.map
+
+
+def same_demand(a: Scenario, b: Scenario) -> bool:
+    """Whether two scenarios draw the same network day and the same requests for every train
+    (common random numbers), so that their replications can be compared pair by pair."""
+    keep_pop = ("share", "party_size", "infant_prob")
+    keep_book = ("window_days", "lead_days_mean", "lead_uniform_share", "terminal_share", "trip_fraction")
+    pa, pb = a.params, b.params
+    return (a.network == b.network
+            and all(getattr(pa.population, k) == getattr(pb.population, k) for k in keep_pop)
+            and all(getattr(pa.booking, k) == getattr(pb.booking, k) for k in keep_book))
+

@@ -1,0 +1,4 @@
+"""``python -m sim`` works like ``quietcar``."""
+from .cli import main
+
+main(prog_name="quietcar")

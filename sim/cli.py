@@ -1,0 +1,349 @@
+"""The ``quietcar`` command: thin click commands over scenario, runner and results."""
+from __future__ import annotations
+
+import math
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .metrics import METRIC_NAMES, difference
+from .results import ResultsError, RunFolder, command_line, csv_text, write_json, write_text
+from .runner import default_workers, local_pool, run_replications, same_demand
+from .scenario import Scenario, ScenarioError, describe, load
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+HEADLINE = ("uptake_rate", "quiet_load_factor", "overflow_share", "violations_per_100_pax_h", "noisy_time_share",
+            "mean_violation_min", "disturbed_pax_min_per_pax_h", "ended_by.self", "ended_by.peer",
+            "ended_by.staff", "ended_by.alighting", "staff_interventions_per_train", "staff_min_per_train",
+            "complaints_per_1000_pax", "contagion_lift")
+
+
+class InputError(click.ClickException):
+    """Bad input: the message names the file, key and rule; exit status 2."""
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"quietcar: error: {self.format_message()}", err=True)
+
+
+def resolve_scenario(name: str) -> Path:
+    """A path, or the name of a bundled scenario (``pilot`` = scenarios/pilot.toml)."""
+    p = Path(name)
+    if p.exists():
+        return p
+    bundled = SCENARIO_DIR / (name if name.endswith(".toml") else f"{name}.toml")
+    if bundled.exists():
+        return bundled
+    known = ", ".join(sorted(q.stem for q in SCENARIO_DIR.glob("*.toml")))
+    raise InputError(f"{name}: no such scenario file (bundled scenarios: {known})")
+
+
+def load_scenario(name: str, overrides: Sequence[str]) -> Scenario:
+    try:
+        return load(resolve_scenario(name), overrides)
+    except ScenarioError as e:
+        raise InputError(str(e)) from None
+
+
+class Progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, total: int, label: str):
+        self.bar = None
+        if sys.stderr.isatty() and total > 0:
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True,
+                                         show_percent=True, item_show_func=lambda _: None)
+            self.bar.__enter__()
+
+    def __call__(self, k: int) -> None:
+        if self.bar:
+            self.bar.update(k)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
+            resume: bool, force: bool, label: str) -> dict[str, dict]:
+    """Run (or complete) one scenario into its folder; return the summary."""
+    manifest = {"scenario": scenario.source, "description": scenario.description,
+                "scenario_digest": scenario.digest(), "seed": seed, "replications": replications,
+                "workers": workers, "trains_per_replication": scenario.network.trains,
+                "command": command_line(), "python": platform.python_version(), "platform": platform.platform()}
+    try:
+        done = folder.prepare(scenario, seed, replications, resume=resume, force=force, manifest=manifest)
+    except ResultsError as e:
+        raise InputError(str(e)) from None
+    if folder.complete():
+        return folder.summary()
+    todo = [r for r in range(replications) if r not in set(done)]
+    progress = Progress(len(todo) * scenario.network.trains, label)
+    start = time.perf_counter()
+    try:
+        with local_pool(workers) as mapper:
+            for rep in run_replications(scenario, seed, todo, mapper, progress):
+                folder.write_replication(rep)
+    except KeyboardInterrupt:
+        progress.close()
+        n = len(folder.finished())
+        click.echo(f"\ninterrupted: {n} of {replications} replications are on disk in {folder.path}; "
+                   f"complete the run with the same command and --resume", err=True)
+        sys.exit(130)
+    progress.close()
+    manifest["wall_seconds"] = round(time.perf_counter() - start, 3)
+    manifest["resumed_replications"] = len(done)
+    return folder.finalize(replications, manifest)
+
+
+def fmt(v: float) -> str:
+    if v != v:
+        return "–"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    return f"{v:.3g}" if a < 1000 else f"{v:,.0f}"
+
+
+def summary_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:
+    rows = [("metric", "mean", "95 % interval", "n")]
+    for m in metrics:
+        s = summary[m]
+        if s["n"] == 0:
+            continue
+        ci = f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]" if s["n"] > 1 else "(one replication)"
+        rows.append((m, fmt(s["mean"]), ci, str(s["n"])))
+    w = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join(f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:<{w[2]}}  {r[3]:>{w[3]}}" for r in rows)
+
+
+REPLICATIONS_HELP = "Replications (network days) to run [default: the scenario's run.replications]."
+SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
+WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
+SET_HELP = "Override a scenario key, e.g. --set booking.overflow=never (repeatable; validated like the file)."
+
+
+def common_options(f: Callable) -> Callable:
+    f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
+    f = click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)(f)
+    f = click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help=SEED_HELP)(f)
+    f = click.option("-n", "--replications", type=click.IntRange(1, 100_000), default=None,
+                     help=REPLICATIONS_HELP)(f)
+    return f
+
+
+@click.group(context_settings=dict(help_option_names=["-h", "--help"], max_content_width=100))
+@click.version_option(__version__, prog_name="quietcar")
+def main() -> None:
+    """Simulate quiet-carriage (静音车厢) booking policy on a day of D/G trains.
+
+    A scenario (a TOML file, or the name of a bundled one: pilot, expansion,
+    spring-festival, classroom) describes the trains, the passengers, the booking
+    policy and the crew. `run` simulates it for a number of replications and writes a
+    results folder; `compare` runs several on the same seeds and prints the differences
+    with confidence intervals.
+
+    \b
+    Examples:
+      quietcar run pilot
+      quietcar run expansion -n 5 --set network.trains=500
+      quietcar compare expansion expansion --set booking.overflow=never -n 20
+      quietcar show results/pilot-s2026-n20
+    """
+
+
+@main.command()
+@click.argument("scenario")
+@common_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results folder [default: results/<scenario>-s<seed>-n<replications>].")
+@click.option("--resume", is_flag=True, help="Complete an interrupted run in --out (same scenario, seed, -n).")
+@click.option("--force", is_flag=True, help="Overwrite a results folder that holds another run.")
+def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, overrides: tuple[str, ...],
+        out: Path | None, resume: bool, force: bool) -> None:
+    """Run SCENARIO and write a results folder.
+
+    The folder holds manifest.json, scenario.toml (every value used), replications.csv
+    (one row per replication), trains.csv (one row per train and replication) and
+    summary.json (mean, sd and 95 % interval of every metric); see docs/outputs.md.
+    """
+    sc = load_scenario(scenario, overrides)
+    seed = sc.run.seed if seed is None else seed
+    n = sc.run.replications if replications is None else replications
+    workers = workers or default_workers()
+    out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-n{n}"
+    summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force,
+                      label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains")
+    click.echo(f"{sc.source}: {n} replications of {sc.network.trains} trains, seed {seed}")
+    click.echo(summary_table(summary, HEADLINE))
+    click.echo(f"\nresults: {out}  (every metric: summary.json; per replication: replications.csv)")
+
+
+def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: Sequence[bool]) -> list[dict]:
+    reps = [f.replications() for f in folders]
+    sums = [f.summary() for f in folders]
+    rows = []
+    for m in METRIC_NAMES:
+        base = [r[m] for r in reps[0]]
+        for i, name in enumerate(names):
+            s = sums[i][m]
+            row = {"metric": m, "scenario": name, "mean": s["mean"], "ci_low": s["ci_low"],
+                   "ci_high": s["ci_high"], "n": s["n"]}
+            if i == 0:
+                row.update(diff_mean=math.nan, diff_ci_low=math.nan, diff_ci_high=math.nan, method="",
+                           variance_reduction=math.nan)
+            else:
+                d = difference(base, [r[m] for r in reps[i]], paired=paired[i])
+                row.update(diff_mean=d["mean"], diff_ci_low=d["ci_low"], diff_ci_high=d["ci_high"],
+                           method="paired" if paired[i] else "welch", variance_reduction=d["variance_reduction"])
+            rows.append(row)
+    return rows
+
+
+COMPARISON_COLUMNS = ("metric", "scenario", "mean", "ci_low", "ci_high", "n", "diff_mean", "diff_ci_low",
+                      "diff_ci_high", "method", "variance_reduction")
+
+
+def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> list[str]:
+    """Short distinct names: the file's stem, with its own overrides where stems repeat."""
+    stems = [Path(sc.source).stem for sc in scenarios]
+    names: list[str] = []
+    for i, stem in enumerate(stems):
+        name = stem
+        if stems.count(stem) > 1 and own.get(i):
+            name = stem + "[" + ",".join(own[i]) + "]"
+        base, k = name, 2
+        while name in names:
+            name, k = f"{base}-{k}", k + 1
+        names.append(name)
+    return names
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True)
+@common_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the runs and comparison.csv [default: results/compare-<names>-s<seed>-n<n>].")
+@click.option("--force", is_flag=True, help="Overwrite run folders that hold other runs.")
+@click.option("--each", "each", multiple=True, metavar="I:KEY=VALUE",
+              help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
+def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
+            overrides: tuple[str, ...], out: Path | None, force: bool, each: tuple[str, ...]) -> None:
+    """Run SCENARIOS on the same seeds and compare them with the first.
+
+    Prints, per metric, each scenario's mean with its 95 % interval and the difference from
+    the first scenario with its interval: paired when the two share network and demand
+    (common random numbers make the difference precise), Welch's otherwise. --set applies
+    to every scenario, --each to one; the same file twice with --each compares a lever.
+    """
+    per: dict[int, list[str]] = {}
+    for item in each:
+        idx, sep, kv = item.partition(":")
+        if not sep or not idx.isdigit() or not 1 <= int(idx) <= len(scenarios):
+            raise InputError(f"--each {item!r}: expected I:KEY=VALUE with I from 1 to {len(scenarios)}")
+        per.setdefault(int(idx) - 1, []).append(kv)
+    scs = [load_scenario(s, [*overrides, *per.get(i, [])]) for i, s in enumerate(scenarios)]
+    if len(scs) < 2:
+        raise InputError("compare needs at least two scenarios (the same file twice with --each to compare a lever)")
+    seed = scs[0].run.seed if seed is None else seed
+    n = scs[0].run.replications if replications is None else replications
+    if n < 2:
+        raise InputError("compare needs at least 2 replications (-n 2) for intervals")
+    workers = workers or default_workers()
+    names = unique_names(scs, per)
+    out = out or Path("results") / f"compare-{'-'.join(dict.fromkeys(Path(sc.source).stem for sc in scs))}-s{seed}-n{n}"
+    folders = [RunFolder(out / name) for name in names]
+    for sc, name, folder in zip(scs, names, folders):
+        execute(sc, folder, seed, n, workers, resume=True, force=force, label=f"{name}: {n} x {sc.network.trains}")
+    paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
+    rows = comparison_rows(names, folders, paired)
+    write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))
+    click.echo(comparison_table(names, rows, paired))
+    click.echo(f"\nresults: {out}  (comparison.csv, and one run folder per scenario)")
+
+
+def comparison_table(names: Sequence[str], rows: Sequence[dict], paired: Sequence[bool]) -> str:
+    lines = []
+    for i in range(1, len(names)):
+        how = ("paired by replication (same network and demand: common random numbers)" if paired[i]
+               else "Welch's t (the scenarios differ in network or demand, so replications are not paired)")
+        lines.append(f"{names[i]} - {names[0]}: {how}")
+    head = ["metric"] + [f"{nm} mean [95 %]" for nm in names] + [f"{nm} - {names[0]} [95 %]" for nm in names[1:]]
+    table = [head]
+    by = {(r["metric"], r["scenario"]): r for r in rows}
+    for m in HEADLINE:
+        cells = [m]
+        for nm in names:
+            r = by[(m, nm)]
+            cells.append(f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]")
+        for nm in names[1:]:
+            r = by[(m, nm)]
+            star = " *" if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0 else ""
+            cells.append(f"{fmt(r['diff_mean'])} [{fmt(r['diff_ci_low'])}, {fmt(r['diff_ci_high'])}]{star}")
+        table.append(cells)
+    w = [max(len(r[i]) for r in table) for i in range(len(head))]
+    lines.append("")
+    lines += ["  ".join(f"{c:<{w[i]}}" for i, c in enumerate(r)).rstrip() for r in table]
+    lines.append("* the interval of the difference excludes 0")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+def validate(scenarios: tuple[str, ...], overrides: tuple[str, ...]) -> None:
+    """Check scenario files (and --set overrides) without running anything."""
+    bad = 0
+    for name in scenarios:
+        try:
+            sc = load_scenario(name, overrides)
+        except InputError as e:
+            click.echo(f"error: {e.format_message()}", err=True)
+            bad += 1
+            continue
+        click.echo(f"ok: {sc.source} ({sc.network.trains} trains; digest {sc.digest()[:12]})")
+    if bad:
+        sys.exit(2)
+
+
+@main.command(name="scenarios")
+def list_scenarios() -> None:
+    """List the bundled scenarios with their descriptions.
+
+    Bundled scenarios live in the scenarios/ folder of the package; any command that takes
+    a SCENARIO accepts their name (pilot) as well as a path to a TOML file of your own.
+    Start your own from a copy of one of them; docs/scenarios.md explains every key.
+    """
+    for p in sorted(SCENARIO_DIR.glob("*.toml")):
+        click.echo(f"{p.stem:<18} {describe(p).splitlines()[0] if describe(p) else ''}")
+    click.echo(f"\n(files in {SCENARIO_DIR}; run one with: quietcar run NAME)")
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--all", "show_all", is_flag=True, help="Every metric, not only the headline ones.")
+def show(results_dir: Path, show_all: bool) -> None:
+    """Print the summary of a finished run.
+
+    RESULTS_DIR is a folder written by `quietcar run` (or one of the run folders inside a
+    `quietcar compare` folder). Prints what ran (scenario, seed, replications, workers,
+    wall time) and each metric's mean with its 95 % interval across replications.
+    """
+    folder = RunFolder(results_dir)
+    try:
+        summary = folder.summary()
+        m = folder.manifest() or {}
+    except ResultsError as e:
+        raise InputError(str(e)) from None
+    click.echo(f"{m.get('scenario', '?')}: {m.get('replications')} replications of "
+               f"{m.get('trains_per_replication')} trains, seed {m.get('seed')}, "
+               f"quietcar {m.get('quietcar_version')}, {m.get('wall_seconds', '?')} s on {m.get('workers')} workers")
+    if m.get("description"):
+        click.echo(m["description"].strip().splitlines()[0])
+    click.echo(summary_table(summary, METRIC_NAMES if show_all else HEADLINE))

@@ -1,0 +1,228 @@
+"""The results folder: the only code that reads and writes ``results/``.
+
+Layout of a run folder::
+
+    manifest.json        what ran: version, scenario digest, seed, replications, workers,
+                         command line, timings, status (running | complete)
+    scenario.toml        the resolved scenario (every value, defaults included)
+    replications.csv     one row per replication: replication, then one column per metric
+    trains.csv           one row per train and replication
+    summary.json         {metric: {mean, sd, ci_low, ci_high, n}}; written last, only on success
+    partial/             finished replications of a run in progress (removed when complete)
+
+Every file is written under a temporary name and renamed into place, so a file that exists
+is whole. An interrupted run leaves its finished replications in ``partial/`` and no
+``summary.json``; ``--resume`` completes it with exactly the numbers of an uninterrupted run.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .metrics import METRIC_NAMES, summarise
+from .runner import TRAIN_COLUMNS, ReplicationResult
+from .scenario import Scenario
+
+MANIFEST, SCENARIO, REPLICATIONS, TRAINS, SUMMARY, PARTIAL = (
+    "manifest.json", "scenario.toml", "replications.csv", "trains.csv", "summary.json", "partial")
+
+
+class ResultsError(RuntimeError):
+    """A results folder that cannot be used as asked (the message says why and what to do)."""
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "NaN" if math.isnan(v) else repr(v)
+    return str(v)
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Mapping[str, Any]], with_header: bool = True) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if with_header:
+        w.writerow(header)
+    for row in rows:
+        w.writerow([_fmt(row[h]) for h in header])
+    return buf.getvalue()
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(_json_safe(obj), indent=2, ensure_ascii=False) + "\n"
+
+
+REPLICATION_COLUMNS: tuple[str, ...] = ("replication",) + METRIC_NAMES
+TRAIN_CSV_COLUMNS: tuple[str, ...] = TRAIN_COLUMNS + METRIC_NAMES
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What makes two runs the same run: the resolved scenario, the seed and the replications."""
+    digest: str
+    seed: int
+    replications: int
+
+
+class RunFolder:
+    """One run's folder on disk."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # --- state ---
+    def manifest(self) -> dict | None:
+        p = self.path / MANIFEST
+        if not p.exists():
+            return None
+        try:
+            return json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise ResultsError(f"{p}: unreadable manifest ({e})") from None
+
+    def identity(self) -> Identity | None:
+        m = self.manifest()
+        if m is None:
+            return None
+        return Identity(m["scenario_digest"], m["seed"], m["replications"])
+
+    def complete(self) -> bool:
+        return (self.path / SUMMARY).exists()
+
+    def finished(self) -> list[int]:
+        """Replications already on disk (in ``partial/``)."""
+        d = self.path / PARTIAL
+        if not d.is_dir():
+            return []
+        return sorted(int(p.stem.split("-")[1]) for p in d.glob("rep-*.json"))
+
+    # --- writing ---
+    def prepare(self, scenario: Scenario, seed: int, replications: int, *, resume: bool, force: bool,
+                manifest: Mapping[str, Any]) -> list[int]:
+        """Make the folder ready for this run; return the replications already done.
+
+        Refuses (ResultsError) a folder that holds another run unless ``force``, and a
+        folder holding this run, finished or not, unless ``resume`` (or ``force``).
+        """
+        ident = Identity(scenario.digest(), seed, replications)
+        if self.path.exists() and not self.path.is_dir():
+            raise ResultsError(f"{self.path}: exists and is not a folder")
+        if self.path.exists() and any(self.path.iterdir()) and not force:
+            old = self.identity()
+            if old is None:
+                raise ResultsError(f"{self.path}: folder is not empty and holds no quietcar run; "
+                                   f"choose another --out or use --force to overwrite it")
+            if old != ident:
+                what = [n for n, a, b in (("scenario", old.digest, ident.digest), ("seed", old.seed, ident.seed),
+                                          ("replications", old.replications, ident.replications)) if a != b]
+                raise ResultsError(f"{self.path}: holds a different run ({', '.join(what)} differ); "
+                                   f"choose another --out or use --force to overwrite it")
+            if not resume:
+                state = "finished" if self.complete() else "unfinished"
+                hint = "--force to run it again" if self.complete() else "--resume to complete it"
+                raise ResultsError(f"{self.path}: already holds this run ({state}); use {hint}")
+            if self.complete():
+                return list(range(replications))
+        elif force and self.path.exists():
+            shutil.rmtree(self.path)
+        (self.path / PARTIAL).mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.path / SCENARIO, scenario.to_toml())
+        self.write_manifest({**manifest, "status": "running"})
+        return self.finished()
+
+    def write_manifest(self, manifest: Mapping[str, Any]) -> None:
+        _atomic_write(self.path / MANIFEST, _json({"quietcar_version": __version__, **manifest}))
+
+    def write_replication(self, rep: ReplicationResult) -> None:
+        """Store one finished replication: its trains, then its metrics (the marker of 'done')."""
+        d = self.path / PARTIAL
+        _atomic_write(d / f"trains-{rep.replication:06d}.csv", _csv_text(TRAIN_CSV_COLUMNS, rep.trains, False))
+        _atomic_write(d / f"rep-{rep.replication:06d}.json",
+                      _json({"replication": rep.replication, "metrics": rep.metrics, "tally": rep.tally}))
+
+    def replication_metrics(self) -> list[dict[str, float]]:
+        out = []
+        for r in self.finished():
+            data = json.loads((self.path / PARTIAL / f"rep-{r:06d}.json").read_text(encoding="utf-8"))
+            m = {k: (math.nan if v is None else v) for k, v in data["metrics"].items()}
+            out.append({"replication": r, **m})
+        return out
+
+    def finalize(self, replications: int, manifest: Mapping[str, Any]) -> dict[str, dict]:
+        """Assemble the finished replications into the result files; then summary.json."""
+        rows = [r for r in self.replication_metrics() if r["replication"] < replications]
+        if [r["replication"] for r in rows] != list(range(replications)):
+            raise ResultsError(f"{self.path}: replications missing, cannot finish")
+        _atomic_write(self.path / REPLICATIONS, _csv_text(REPLICATION_COLUMNS, rows))
+        tmp = self.path / f".{TRAINS}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            out.write(",".join(TRAIN_CSV_COLUMNS) + "\n")
+            for r in range(replications):
+                with open(self.path / PARTIAL / f"trains-{r:06d}.csv", encoding="utf-8") as part:
+                    shutil.copyfileobj(part, out)
+        os.replace(tmp, self.path / TRAINS)
+        summary = {m: summarise([row[m] for row in rows]) for m in METRIC_NAMES}
+        self.write_manifest({**manifest, "status": "complete"})
+        _atomic_write(self.path / SUMMARY, _json(summary))
+        shutil.rmtree(self.path / PARTIAL, ignore_errors=True)
+        return summary
+
+    # --- reading ---
+    def summary(self) -> dict[str, dict]:
+        p = self.path / SUMMARY
+        if not p.exists():
+            state = "an unfinished run (use quietcar run --resume)" if self.manifest() else "no quietcar run"
+            raise ResultsError(f"{self.path}: no {SUMMARY}; the folder holds {state}")
+        data = json.loads(p.read_text(encoding="utf-8"))
+        return {m: {k: (math.nan if v is None else v) for k, v in s.items()} for m, s in data.items()}
+
+    def replications(self) -> list[dict[str, float]]:
+        with open(self.path / REPLICATIONS, encoding="utf-8", newline="") as f:
+            return [{k: (int(v) if k == "replication" else float(v)) for k, v in row.items()}
+                    for row in csv.DictReader(f)]
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write any other output file atomically (comparison tables, reports)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(Path(path), text)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    write_text(path, _json(obj))
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    return _csv_text(header, rows)
+
+
+def command_line() -> str:
+    return " ".join(sys.argv)
