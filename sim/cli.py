@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import math
-import platform
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -12,8 +10,8 @@ import click
 
 from . import __version__
 from .metrics import METRIC_NAMES, difference
-from .results import ResultsError, RunFolder, command_line, csv_text, write_json, write_text
-from .runner import default_workers, local_pool, run_replications, same_demand
+from .results import ResultsError, RunFolder, csv_text, run_into, write_text
+from .runner import default_workers, same_demand
 from .scenario import Scenario, ScenarioError, describe, load
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -53,11 +51,14 @@ def load_scenario(name: str, overrides: Sequence[str]) -> Scenario:
 class Progress:
     """A progress bar on stderr when it is a terminal; silent otherwise."""
 
-    def __init__(self, total: int, label: str):
+    def __init__(self, label: str):
+        self.label = label
         self.bar = None
+
+    def start(self, total: int) -> None:
         if sys.stderr.isatty() and total > 0:
-            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True,
-                                         show_percent=True, item_show_func=lambda _: None)
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_eta=True,
+                                         show_percent=True)
             self.bar.__enter__()
 
     def __call__(self, k: int) -> None:
@@ -72,34 +73,22 @@ class Progress:
 
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
             resume: bool, force: bool, label: str) -> dict[str, dict]:
-    """Run (or complete) one scenario into its folder; return the summary."""
-    manifest = {"scenario": scenario.source, "description": scenario.description,
-                "scenario_digest": scenario.digest(), "seed": seed, "replications": replications,
-                "workers": workers, "trains_per_replication": scenario.network.trains,
-                "command": command_line(), "python": platform.python_version(), "platform": platform.platform()}
+    """Run (or complete) one scenario into its folder with a progress bar; return the summary.
+
+    Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
+    progress = Progress(label)
     try:
-        done = folder.prepare(scenario, seed, replications, resume=resume, force=force, manifest=manifest)
+        return run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
+                        on_trains=progress, on_start=progress.start)
     except ResultsError as e:
         raise InputError(str(e)) from None
-    if folder.complete():
-        return folder.summary()
-    todo = [r for r in range(replications) if r not in set(done)]
-    progress = Progress(len(todo) * scenario.network.trains, label)
-    start = time.perf_counter()
-    try:
-        with local_pool(workers) as mapper:
-            for rep in run_replications(scenario, seed, todo, mapper, progress):
-                folder.write_replication(rep)
     except KeyboardInterrupt:
         progress.close()
-        n = len(folder.finished())
-        click.echo(f"\ninterrupted: {n} of {replications} replications are on disk in {folder.path}; "
-                   f"complete the run with the same command and --resume", err=True)
+        click.echo(f"\ninterrupted: {len(folder.finished())} of {replications} replications are on disk in "
+                   f"{folder.path}; complete the run with the same command and --resume", err=True)
         sys.exit(130)
-    progress.close()
-    manifest["wall_seconds"] = round(time.perf_counter() - start, 3)
-    manifest["resumed_replications"] = len(done)
-    return folder.finalize(replications, manifest)
+    finally:
+        progress.close()
 
 
 def fmt(v: float) -> str:

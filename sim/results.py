@@ -23,14 +23,16 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+import platform
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .metrics import METRIC_NAMES, summarise
-from .runner import TRAIN_COLUMNS, ReplicationResult
+from .runner import TRAIN_COLUMNS, ReplicationResult, local_pool, run_replications
 from .scenario import Scenario
 
 MANIFEST, SCENARIO, REPLICATIONS, TRAINS, SUMMARY, PARTIAL = (
@@ -208,6 +210,36 @@ class RunFolder:
         with open(self.path / REPLICATIONS, encoding="utf-8", newline="") as f:
             return [{k: (int(v) if k == "replication" else float(v)) for k, v in row.items()}
                     for row in csv.DictReader(f)]
+
+
+def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int, workers: int, *,
+             resume: bool, force: bool, on_trains: Callable[[int], None] | None = None,
+             on_start: Callable[[int], None] | None = None, extra: Mapping[str, Any] | None = None
+             ) -> dict[str, dict]:
+    """Run (or complete) a scenario into its folder and return the summary.
+
+    A folder that already holds this run, complete, is reused as it is (with ``resume``).
+    ``on_start(trains_to_run)`` is called once the work is known, ``on_trains(k)`` as trains
+    finish. A KeyboardInterrupt leaves the finished replications on disk and propagates.
+    """
+    manifest = {"scenario": scenario.source, "description": scenario.description,
+                "scenario_digest": scenario.digest(), "seed": seed, "replications": replications,
+                "workers": workers, "trains_per_replication": scenario.network.trains,
+                "command": command_line(), "python": platform.python_version(), "platform": platform.platform(),
+                **(extra or {})}
+    done = folder.prepare(scenario, seed, replications, resume=resume, force=force, manifest=manifest)
+    if folder.complete():
+        return folder.summary()
+    todo = [r for r in range(replications) if r not in set(done)]
+    if on_start:
+        on_start(len(todo) * scenario.network.trains)
+    start = time.perf_counter()
+    with local_pool(workers) as mapper:
+        for rep in run_replications(scenario, seed, todo, mapper, on_trains):
+            folder.write_replication(rep)
+    manifest["wall_seconds"] = round(time.perf_counter() - start, 3)
+    manifest["resumed_replications"] = len(done)
+    return folder.finalize(replications, manifest)
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import math
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -127,17 +128,26 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the run and keeps what is finished."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def local_pool(workers: int) -> Iterator[MapFn | None]:
     """A mapper over a local process pool (``None``: run in this process when workers == 1).
 
-    ``Executor.map`` yields in submission order, so results come back in train order."""
+    ``Executor.map`` yields in submission order, so results come back in train order. On an
+    error or Ctrl-C, chunks not yet started are cancelled rather than run."""
     if workers <= 1:
         yield None
         return
     ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_sigint)
+    try:
         yield pool.map
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def same_demand(a: Scenario, b: Scenario) -> bool:
