@@ -112,7 +112,7 @@ def test_crew_is_a_shared_busy_resource():
     spec = TrainSpec(run_min=100.0, stops=2, ordinary_seats=0, quiet_seats=(20,), crew=1)
     ob, log = scripted(spec, params, full_car(20), [(10.0, 0, "call", 500.0), (10.0, 10, "talk", 500.0)])
     first, second = sorted(ob.violations, key=lambda v: v.end)
-    c_first = min(t for t, w, car, ctl, p, k in log if w == "complaint" and p in (1, 2, 3, 4, 0) and t >= 10.0)
+    c_first = min(t for t, w, *_ in log if w == "complaint")  # whichever case complained first
     assert first.end == pytest.approx(c_first + 3.0)
     assert second.end == pytest.approx(first.end + 2.0 + 3.0)  # waits for the crew member
 

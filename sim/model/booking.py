@@ -205,7 +205,7 @@ def seat_quiet_passengers(req: Requests, result: BookingResult, spec: TrainSpec,
     """Expand quiet-car parties into travellers and give each a seat free on its whole trip.
 
     Seats are handed out stop by stop (those alighting free theirs first, those boarding take
-    random free seats), which never runs out because no leg is oversold.
+    a uniformly random free seat each), which never runs out because no leg is oversold.
     """
     quiet = np.flatnonzero((result.outcome == OPTIN) | (result.outcome == OVERFLOW))
     sizes = req.size[quiet].astype(np.int64)
@@ -213,14 +213,23 @@ def seat_quiet_passengers(req: Requests, result: BookingResult, spec: TrainSpec,
     first = np.ones(len(request), dtype=bool)
     first[1:] = request[1:] != request[:-1]
     origin, dest = req.origin[request].astype(np.int64), req.dest[request].astype(np.int64)
-    seat = np.full(len(request), -1, dtype=np.int64)
-    free = np.arange(sum(spec.quiet_seats), dtype=np.int64)
+    n = len(request)
+    boarding: list[list[int]] = [[] for _ in range(spec.stops)]
+    alighting: list[list[int]] = [[] for _ in range(spec.stops)]
+    for i, (o, d) in enumerate(zip(origin.tolist(), dest.tolist())):
+        boarding[o].append(i)
+        alighting[d].append(i)
+    draw = rng.random(n).tolist()
+    seats = [-1] * n
+    free = list(range(sum(spec.quiet_seats)))
     for k in range(spec.legs):
-        free = np.sort(np.concatenate([free, seat[dest == k]]))
-        board = np.flatnonzero(origin == k)
-        pick = rng.choice(len(free), size=len(board), replace=False)
-        seat[board] = free[pick]
-        free = np.delete(free, pick)
+        free.extend(seats[i] for i in alighting[k])
+        for i in boarding[k]:
+            j = int(draw[i] * len(free))
+            seats[i] = free[j]
+            free[j] = free[-1]
+            free.pop()
+    seat = np.asarray(seats, dtype=np.int64)
     offsets = np.cumsum((0,) + spec.quiet_seats)
     car = np.searchsorted(offsets, seat, side="right") - 1
     local = seat - offsets[car]

@@ -119,6 +119,25 @@ def passenger_rates(pax: QuietPassengers, params: Params, agreement: bool) -> np
     return base
 
 
+class _Uniforms:
+    """Uniform(0, 1) draws of one generator, taken in blocks: the per-violation decisions
+    (who reminds, who complains, after what delay) need a few scalars each, and a numpy
+    call per scalar would cost more than the decision."""
+    __slots__ = ("rng", "block", "k")
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng, self.block, self.k = rng, [], 0
+
+    def __call__(self) -> float:
+        if self.k == len(self.block):
+            self.block, self.k = self.rng.random(256).tolist(), 0
+        self.k += 1
+        return self.block[self.k - 1]
+
+    def exponential(self, mean: float) -> float:
+        return -mean * math.log1p(-self())
+
+
 class _Car:
     """One car's passengers and state; its process runs the stops and the candidate starts."""
 
@@ -134,7 +153,11 @@ class _Car:
         times = np.asarray(sim.stop_times)
         self.t_on = times[p.origin[members]]
         self.t_off = times[p.dest[members]].copy()
-        self.origin, self.dest = p.origin[members], p.dest[members]
+        self.boarding: list[list[int]] = [[] for _ in times]
+        self.alighting: list[list[int]] = [[] for _ in times]
+        for i, (o, d) in enumerate(zip(p.origin[members].tolist(), p.dest[members].tolist())):
+            self.boarding[o].append(i)
+            self.alighting[d].append(i)
         self.rate = rates
         self.weight = rates.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -142,14 +165,20 @@ class _Car:
         self.kind_cum = np.nan_to_num(cum, nan=1.0)
         b = sim.params.behaviour
         self.peer_q = np.minimum(1.0, np.asarray(b.peer_remind)[self.segment]
-                                 * np.where(self.optin, b.peer_optin_boost, 1.0))
+                                 * np.where(self.optin, b.peer_optin_boost, 1.0)).tolist()
+        self.peer_q_max = max(self.peer_q, default=0.0)
+        self.t_off_list = self.t_off.tolist()
+        self.by_row = np.argsort(self.row, kind="stable")
+        self.sorted_rows = self.row[self.by_row]
+        self.near_cache: dict[tuple[int, int], tuple[np.ndarray, list[int]]] = {}
+        self.u = _Uniforms(rng)
         n = len(members)
-        self.on = np.zeros(n, dtype=bool)
+        self.on = [False] * n
         self.noisy: list[_Running | None] = [None] * n
         self.warned = [False] * n
         self.contacts = [0] * n
-        self.moved = np.zeros(n, dtype=bool)
-        self.boardings = np.zeros(n, dtype=np.int64)
+        self.moved = [False] * n
+        self.boardings = [0] * n
         self.running: dict[int, _Running] = {}
         self.next_id = 0
         self.damp_until = -math.inf
@@ -186,10 +215,12 @@ class _Car:
             m *= 1.0 - s.params.behaviour.enforcement_damping
         return m
 
-    # --- stops ---------------------------------------------------------------------------
+    # --- stops and candidate starts ------------------------------------------------------
     def _stop(self, k: int) -> None:
         self._advance()
-        for i in np.flatnonzero(self.on & (self.dest == k)).tolist():
+        for i in self.alighting[k]:
+            if self.moved[i]:
+                continue
             v = self.noisy[i]
             if v is not None:
                 self.end(v, "alighting")
@@ -197,43 +228,46 @@ class _Car:
             self.n_on -= 1
             self.n_quiet -= 1
             self._log("alight", i)
-        for i in np.flatnonzero(self.origin == k).tolist():
+        for i in self.boarding[k]:
             self.on[i] = True
             self.boardings[i] += 1
             self.n_on += 1
             self.n_quiet += 1
             self._log("board", i)
 
-    def process(self):
-        times = self.sim.stop_times
-        env = self.sim.env
-        for k in range(len(times) - 1):
-            self._stop(k)
-            yield from self._leg(times[k], times[k + 1])
-            if times[k + 1] > env.now:
-                yield env.timeout(times[k + 1] - env.now)
-        self._stop(len(times) - 1)
-        self._advance()
+    def candidates(self) -> tuple[list, list, list, list, list]:
+        """Candidate starts of the whole journey, in time order: (time, passenger, acceptance
+        draw x m_max, kind, natural length).
 
-    def _leg(self, t0: float, t1: float):
-        """Candidate starts on one leg at the bound rate, thinned at their times."""
-        idx = np.flatnonzero(self.on)
-        w = self.weight[idx]
-        total = float(w.sum())
-        if total <= 0.0:
-            return
-        s, rng, env = self.sim, self.rng, self.sim.env
-        count = int(rng.poisson(s.m_max * total * (t1 - t0)))
-        if count == 0:
-            return
-        times = t0 + np.sort(rng.random(count)) * (t1 - t0)
-        pick = np.minimum(np.searchsorted(np.cumsum(w) / total, rng.random(count), side="right"), len(idx) - 1)
-        who = idx[pick]
-        accept = rng.random(count) * s.m_max
-        kind = np.minimum((rng.random(count)[:, None] >= self.kind_cum[who]).sum(axis=1), len(KINDS) - 1)
-        length = np.exp(s.dur_mu[kind] + s.dur_sigma[kind] * rng.standard_normal(count))
-        warned = s.params.behaviour.warned_factor if s.switches.warned else 1.0
-        for t, i, a, k, d in zip(times.tolist(), who.tolist(), accept.tolist(), kind.tolist(), length.tolist()):
+        Each traveller's candidates are a Poisson process at the bound rate m_max x (unwarned
+        rate) over its planned time on board; their superposition is the car's candidate
+        stream. A candidate is accepted at its time with probability (actual rate / bound);
+        candidates of travellers who are violating or have been moved out are dropped.
+        """
+        s, rng = self.sim, self.rng
+        span = self.t_off - self.t_on
+        count = rng.poisson(s.m_max * self.weight * span)
+        who = np.repeat(np.arange(len(count)), count)
+        times = self.t_on[who] + rng.random(len(who)) * span[who]
+        order = np.argsort(times, kind="stable")
+        times, who = times[order], who[order]
+        accept = rng.random(len(who)) * s.m_max
+        kind = np.minimum((rng.random(len(who))[:, None] >= self.kind_cum[who]).sum(axis=1), len(KINDS) - 1)
+        length = np.exp(s.dur_mu[kind] + s.dur_sigma[kind] * rng.standard_normal(len(who)))
+        return times.tolist(), who.tolist(), accept.tolist(), kind.tolist(), length.tolist()
+
+    def process(self):
+        """Stops and candidate starts in time order (a stop comes first at a tie)."""
+        stops = self.sim.stop_times
+        env = self.sim.env
+        warned = self.sim.params.behaviour.warned_factor if self.sim.switches.warned else 1.0
+        k = 0
+        for t, i, a, kind, d in zip(*self.candidates()):
+            while stops[k] <= t:
+                if stops[k] > env.now:
+                    yield env.timeout(stops[k] - env.now)
+                self._stop(k)
+                k += 1
             if t > env.now:
                 yield env.timeout(t - env.now)
             if self.noisy[i] is not None or not self.on[i]:
@@ -242,24 +276,38 @@ class _Car:
             if self.warned[i]:
                 m *= warned
             if a < m:
-                self.start(i, k, d)
+                self.start(i, kind, d)
+        for k in range(k, len(stops)):
+            if stops[k] > env.now:
+                yield env.timeout(stops[k] - env.now)
+            self._stop(k)
+        self._advance()
 
     # --- violations ------------------------------------------------------------------------
-    def _near(self, i: int, kind: int) -> np.ndarray:
-        return np.abs(self.row - self.row[i]) <= self.sim.reach[kind]
+    def _near(self, i: int, kind: int) -> tuple[np.ndarray, list[int]]:
+        """Travellers of this car seated within reach of i's row for this kind (i included),
+        as an array and a list (cached per row and reach)."""
+        key = (int(self.row[i]), int(self.sim.reach[kind]))
+        hit = self.near_cache.get(key)
+        if hit is None:
+            r, reach = key
+            lo = np.searchsorted(self.sorted_rows, r - reach, side="left")
+            hi = np.searchsorted(self.sorted_rows, r + reach, side="right")
+            idx = np.sort(self.by_row[lo:hi])
+            hit = self.near_cache[key] = (idx, idx.tolist())
+        return hit
 
     def start(self, i: int, kind: int, length: float) -> None:
         """Passenger i starts a violation of kind index ``kind`` lasting ``length`` minutes."""
-        s, env, rng = self.sim, self.sim.env, self.rng
+        s, env = self.sim, self.sim.env
         now = env.now
         self._advance()
         if self.V:
             self.noisy_starts += 1
         else:
             self.calm_starts += 1
-        near = self._near(i, kind) & self.on
-        near[i] = False
-        nb = np.flatnonzero(near)
+        on, u, now_ = self.on, self.u, now
+        nb = [j for j in self._near(i, kind)[1] if on[j] and j != i]
         v = _Running(self.next_id, i, kind, now, int(self.row[i]), self.V, len(nb))
         self.running[self.next_id] = v
         self.next_id += 1
@@ -270,29 +318,51 @@ class _Car:
         end_t, ender = now + length, "self"
         complaint_times: list[float] = []
         b = s.params.behaviour
-        if s.switches.peers and len(nb):
-            decides = rng.random(len(nb)) < self.peer_q[nb]
-            delay = rng.exponential(b.peer_delay_mean, len(nb))
-            able = decides & (now + delay < self.t_off[nb])
-            if able.any():
-                tp = now + float(delay[able].min())
-                if tp < end_t:
-                    if rng.random() < b.peer_success:
-                        end_t, ender = tp, "peer"
-                    else:
-                        self._at(tp, self._failed_reminder, v)
-                        if s.complaints_here(self) and rng.random() < b.complain_after_failed:
-                            complaint_times.append(tp)
-        if s.complaints_here(self) and len(nb):
-            says = rng.random(len(nb)) < b.complain[kind]
-            delay = rng.exponential(b.complaint_delay_mean, len(nb))
-            ok = says & (now + delay < self.t_off[nb])
-            complaint_times.extend((now + delay[ok]).tolist())
+        t_off = self.t_off_list
+        complaints = s.complaints_here(self)
+        if s.switches.peers and nb:
+            tp = math.inf
+            for j in self._some(nb, self.peer_q_max, self.peer_q):
+                t = now_ + u.exponential(b.peer_delay_mean)
+                if t < t_off[j] and t < tp:
+                    tp = t
+            if tp < end_t:
+                if u() < b.peer_success:
+                    end_t, ender = tp, "peer"
+                else:
+                    self._at(tp, self._failed_reminder, v)
+                    if complaints and u() < b.complain_after_failed:
+                        complaint_times.append(tp)
+        if complaints and nb:
+            for j in self._some(nb, b.complain[kind]):
+                t = now_ + u.exponential(b.complaint_delay_mean)
+                if t < t_off[j]:
+                    complaint_times.append(t)
         for tc in sorted(complaint_times):
             if tc < end_t:
                 self._at(tc, self._complaint, v)
         if end_t < math.inf:
             self._at(end_t, self._natural_end, (v, ender))
+
+    def _some(self, people: list[int], p_max: float, p: list[float] | None = None) -> list[int]:
+        """Each of ``people`` independently with probability p[j] (or p_max for all).
+
+        Skips ahead by geometric gaps at rate p_max and keeps a hit with p[j] / p_max: the
+        same Bernoulli trials as one uniform per person, with a few uniforms per violation."""
+        if p_max <= 0.0:
+            return []
+        u, out, n = self.u, [], len(people)
+        if p_max >= 1.0:
+            pos = 0
+        else:
+            log_q = math.log1p(-p_max)
+            pos = int(math.log1p(-u()) / log_q)
+        while pos < n:
+            j = people[pos]
+            if p is None or p[j] >= p_max or u() * p_max < p[j]:
+                out.append(j)
+            pos += 1 if p_max >= 1.0 else 1 + int(math.log1p(-u()) / log_q)
+        return out
 
     def _at(self, t: float, fn, arg) -> None:
         ev = self.sim.env.timeout(t - self.sim.env.now, arg)
@@ -335,9 +405,9 @@ class _Car:
         self.n_quiet += 1
         self.noisy[i] = None
         del self.running[v.key]
-        near = self._near(i, v.kind)
-        near[i] = False
+        near = self._near(i, v.kind)[0]
         overlap = np.minimum(self.t_off[near], now) - np.maximum(self.t_on[near], v.start)
+        overlap[near == i] = 0.0
         disturbed = float(overlap[overlap > 0].sum())
         self._log("end_" + by, i, KINDS[v.kind])
         self.sim.records.append(Violation(
@@ -348,7 +418,7 @@ class _Car:
         if moved:
             self.on[i] = False
             self.moved[i] = True
-            self.t_off[i] = now
+            self.t_off[i] = self.t_off_list[i] = now
             self.n_on -= 1
             self.n_quiet -= 1
             self._log("moved", i)
@@ -357,7 +427,7 @@ class _Car:
         return CarTotals(car_min=self.sim.spec.run_min, pax_min=self.pax_min, noisy_min=self.noisy_min,
                          calm_quiet_pax_min=self.calm_qpm, noisy_quiet_pax_min=self.noisy_qpm,
                          calm_starts=self.calm_starts, noisy_starts=self.noisy_starts,
-                         passengers=int(self.boardings.sum()))
+                         passengers=sum(self.boardings))
 
 
 class _Journey:
@@ -482,8 +552,8 @@ class _Journey:
         for car in self.cars:
             board[car.members] = car.t_on
             alight[car.members] = car.t_off
-            boardings[car.members] = car.boardings
-            moved[car.members] = car.moved
+            boardings[car.members] = np.asarray(car.boardings, dtype=np.int64)
+            moved[car.members] = np.asarray(car.moved, dtype=bool)
         records = sorted(self.records, key=lambda v: (v.control, v.start, v.car, v.pax))
         return OnboardResult(
             violations=tuple(records), cars=tuple(c.totals() for c in self.cars),
