@@ -11,7 +11,7 @@ import click
 from . import __version__
 from .metrics import METRIC_NAMES, difference
 from .results import ResultsError, RunFolder, csv_text, run_into, write_text
-from .runner import default_workers, same_demand
+from .runner import DASK_MISSING, default_workers, same_demand
 from .scenario import Scenario, ScenarioError, describe, load
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -72,16 +72,20 @@ class Progress:
 
 
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
-            resume: bool, force: bool, label: str) -> dict[str, dict]:
+            resume: bool, force: bool, label: str, scheduler: str | None = None) -> dict[str, dict]:
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
     progress = Progress(label)
     try:
         return run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
-                        on_trains=progress, on_start=progress.start)
+                        scheduler=scheduler, on_trains=progress, on_start=progress.start)
     except ResultsError as e:
         raise InputError(str(e)) from None
+    except RuntimeError as e:
+        if str(e) == DASK_MISSING:
+            raise InputError(str(e)) from None
+        raise
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"\ninterrupted: {len(folder.finished())} of {replications} replications are on disk in "
@@ -115,11 +119,14 @@ def summary_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAME
 REPLICATIONS_HELP = "Replications (network days) to run [default: the scenario's run.replications]."
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
+SCHEDULER_HELP = ("Run the trains on a Dask cluster: a scheduler ADDRESS (tcp://host:8786) or 'local' for a "
+                  "LocalCluster of --workers processes. Needs pip install -e '.[dask]'. Same results.")
 SET_HELP = "Override a scenario key, e.g. --set booking.overflow=never (repeatable; validated like the file)."
 
 
 def common_options(f: Callable) -> Callable:
     f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
+    f = click.option("--scheduler", default=None, metavar="ADDRESS", help=SCHEDULER_HELP)(f)
     f = click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)(f)
     f = click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help=SEED_HELP)(f)
     f = click.option("-n", "--replications", type=click.IntRange(1, 100_000), default=None,
@@ -154,8 +161,8 @@ def main() -> None:
               help="Results folder [default: results/<scenario>-s<seed>-n<replications>].")
 @click.option("--resume", is_flag=True, help="Complete an interrupted run in --out (same scenario, seed, -n).")
 @click.option("--force", is_flag=True, help="Overwrite a results folder that holds another run.")
-def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, overrides: tuple[str, ...],
-        out: Path | None, resume: bool, force: bool) -> None:
+def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
+        overrides: tuple[str, ...], out: Path | None, resume: bool, force: bool) -> None:
     """Run SCENARIO and write a results folder.
 
     The folder holds manifest.json, scenario.toml (every value used), replications.csv
@@ -167,7 +174,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     n = sc.run.replications if replications is None else replications
     workers = workers or default_workers()
     out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-n{n}"
-    summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force,
+    summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains")
     click.echo(f"{sc.source}: {n} replications of {sc.network.trains} trains, seed {seed}")
     click.echo(summary_table(summary, HEADLINE))
@@ -223,7 +230,8 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
 @click.option("--each", "each", multiple=True, metavar="I:KEY=VALUE",
               help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
-            overrides: tuple[str, ...], out: Path | None, force: bool, each: tuple[str, ...]) -> None:
+            scheduler: str | None, overrides: tuple[str, ...], out: Path | None, force: bool,
+            each: tuple[str, ...]) -> None:
     """Run SCENARIOS on the same seeds and compare them with the first.
 
     Prints, per metric, each scenario's mean with its 95 % interval and the difference from
@@ -249,7 +257,8 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     out = out or Path("results") / f"compare-{'-'.join(dict.fromkeys(Path(sc.source).stem for sc in scs))}-s{seed}-n{n}"
     folders = [RunFolder(out / name) for name in names]
     for sc, name, folder in zip(scs, names, folders):
-        execute(sc, folder, seed, n, workers, resume=True, force=force, label=f"{name}: {n} x {sc.network.trains}")
+        execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
+                label=f"{name}: {n} x {sc.network.trains}")
     paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
     rows = comparison_rows(names, folders, paired)
     write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))

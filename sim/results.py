@@ -32,7 +32,7 @@ from typing import Any
 
 from . import __version__
 from .metrics import METRIC_NAMES, summarise
-from .runner import TRAIN_COLUMNS, ReplicationResult, local_pool, run_replications
+from .runner import TRAIN_COLUMNS, ReplicationResult, pool, run_replications
 from .scenario import Scenario
 
 MANIFEST, SCENARIO, REPLICATIONS, TRAINS, SUMMARY, PARTIAL = (
@@ -213,18 +213,20 @@ class RunFolder:
 
 
 def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int, workers: int, *,
-             resume: bool, force: bool, on_trains: Callable[[int], None] | None = None,
+             resume: bool, force: bool, scheduler: str | None = None,
+             on_trains: Callable[[int], None] | None = None,
              on_start: Callable[[int], None] | None = None, extra: Mapping[str, Any] | None = None
              ) -> dict[str, dict]:
     """Run (or complete) a scenario into its folder and return the summary.
 
     A folder that already holds this run, complete, is reused as it is (with ``resume``).
+    Trains run in a local pool of ``workers`` processes, or on the Dask ``scheduler``.
     ``on_start(trains_to_run)`` is called once the work is known, ``on_trains(k)`` as trains
     finish. A KeyboardInterrupt leaves the finished replications on disk and propagates.
     """
     manifest = {"scenario": scenario.source, "description": scenario.description,
                 "scenario_digest": scenario.digest(), "seed": seed, "replications": replications,
-                "workers": workers, "trains_per_replication": scenario.network.trains,
+                "workers": workers, "scheduler": scheduler, "trains_per_replication": scenario.network.trains,
                 "command": command_line(), "python": platform.python_version(), "platform": platform.platform(),
                 **(extra or {})}
     done = folder.prepare(scenario, seed, replications, resume=resume, force=force, manifest=manifest)
@@ -234,7 +236,7 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
     if on_start:
         on_start(len(todo) * scenario.network.trains)
     start = time.perf_counter()
-    with local_pool(workers) as mapper:
+    with pool(workers, scheduler) as mapper:
         for rep in run_replications(scenario, seed, todo, mapper, on_trains):
             folder.write_replication(rep)
     manifest["wall_seconds"] = round(time.perf_counter() - start, 3)

@@ -10,6 +10,7 @@ tally; records never leave the worker.
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import multiprocessing
 import os
@@ -69,6 +70,7 @@ def run_chunk(chunk: Chunk) -> tuple[list[dict], Tally]:
         t = tally(result)
         rows.append(train_row(chunk.replication, result, t))
         tallies.append(t)
+    gc.collect()  # a journey's processes and cars form reference cycles: free them chunk by chunk
     return rows, add(tallies)
 
 
@@ -148,6 +150,49 @@ def local_pool(workers: int) -> Iterator[MapFn | None]:
         yield pool.map
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+DASK_MISSING = ("--scheduler needs Dask's distributed scheduler, an optional extra: "
+                "pip install -e '.[dask]'  (or: pip install 'dask[distributed]')")
+
+
+@contextlib.contextmanager
+def dask_pool(address: str, workers: int) -> Iterator[MapFn]:
+    """A mapper over a Dask cluster: ``address`` of a running scheduler, or ``local`` for a
+    LocalCluster of ``workers`` single-threaded processes on this machine.
+
+    Futures are collected in submission order, so results come back in train order."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise RuntimeError(DASK_MISSING) from None
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(address)
+
+    def mapper(fn: Callable, items: Sequence) -> Iterator:
+        futures = client.map(fn, list(items), pure=False)
+        try:
+            for f in futures:
+                yield f.result()
+        finally:
+            client.cancel(futures)
+
+    try:
+        yield mapper
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def pool(workers: int, scheduler: str | None = None):
+    """The mapper for a run: a Dask cluster if a scheduler is named, else a local pool."""
+    return dask_pool(scheduler, workers) if scheduler else local_pool(workers)
 
 
 def same_demand(a: Scenario, b: Scenario) -> bool:
