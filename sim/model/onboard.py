@@ -546,6 +546,9 @@ class _Journey:
         if sw.other_duties and st.other_duty_load > 0:
             env.process(self.duties())
         env.run(until=env.all_of(procs))
+        return self._result()
+
+    def _result(self) -> OnboardResult:
         n = self.pax.n
         board, alight = np.full(n, np.nan), np.full(n, np.nan)
         boardings, moved = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)

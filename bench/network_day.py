@@ -1,0 +1,96 @@
+"""One network day of scenarios/expansion.toml: wall time, throughput, memory.
+
+Run: python bench/network_day.py [--trains N] [--scenario FILE]
+Prints, for one replication:
+- wall time on one core, split into booking (demand, serving, seating) and on board;
+- wall time with 1 and 2 worker processes (the production path, metrics included);
+- booking requests per second and on-board SimPy events per second;
+- the throughput of a bare SimPy loop (one process, env.timeout) and the ratio to it;
+- peak resident memory of this process and of its workers.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import simpy
+
+from sim.model.booking import intentions, seat_quiet_passengers, serve
+from sim.model.onboard import _Journey
+from sim.model.population import draw_requests
+from sim.rng import train_streams
+from sim.runner import local_pool, network_day, run_replication
+from sim.scenario import load
+
+
+def bare_simpy(n: int = 500_000) -> float:
+    """Timeout events per second of one process in a fresh Environment."""
+    env = simpy.Environment()
+
+    def loop():
+        for _ in range(n):
+            yield env.timeout(1.0)
+
+    env.process(loop())
+    t = time.perf_counter()
+    env.run()
+    return n / (time.perf_counter() - t)
+
+
+def split_one_core(sc, seed: int) -> dict[str, float]:
+    """Booking and on-board time of every train, in this process."""
+    p = sc.params
+    book = board = 0.0
+    requests = events = 0
+    for spec in network_day(sc, seed, 0):
+        rngs = train_streams(seed, 0, spec.train_id)
+        t0 = time.perf_counter()
+        req = draw_requests(spec, p.population, p.booking, rngs["demand"])
+        booked = serve(req, spec, intentions(req, p.population, p.booking))
+        pax = seat_quiet_passengers(req, booked, spec, rngs["booking"])
+        t1 = time.perf_counter()
+        journey = _Journey(spec, p, pax, rngs, None)
+        journey.run()
+        t2 = time.perf_counter()
+        book += t1 - t0
+        board += t2 - t1
+        requests += req.n
+        events += next(journey.env._eid)  # events scheduled in this journey's Environment
+    return {"booking_s": book, "onboard_s": board, "requests": requests, "events": events}
+
+
+def wall(sc, seed: int, workers: int) -> float:
+    t = time.perf_counter()
+    with local_pool(workers) as mapper:
+        run_replication(sc, seed, 0, mapper)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="scenarios/expansion.toml")
+    ap.add_argument("--trains", type=int, default=None, help="override network.trains (default: the scenario's)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    sc = load(args.scenario, [f"network.trains={args.trains}"] if args.trains else [])
+    n = sc.network.trains
+    print(f"{args.scenario}: {n} trains, one replication, seed {args.seed}")
+    s = split_one_core(sc, args.seed)
+    total = s["booking_s"] + s["onboard_s"]
+    print(f"one core, model only : {total:7.2f} s  (booking {s['booking_s']:.2f} s, on board {s['onboard_s']:.2f} s;"
+          f" {1e3 * total / n:.2f} ms per train)")
+    w1, w2 = wall(sc, args.seed, 1), wall(sc, args.seed, 2)
+    print(f"run_replication      : {w1:7.2f} s with 1 worker, {w2:.2f} s with 2 workers (speed-up {w1 / w2:.2f}x)")
+    rate = s["events"] / s["onboard_s"]
+    bare = bare_simpy()
+    print(f"booking              : {s['requests'] / s['booking_s']:,.0f} requests/s ({s['requests']:,} requests)")
+    print(f"on board             : {rate:,.0f} SimPy events/s ({s['events']:,} events)")
+    print(f"bare SimPy loop      : {bare:,.0f} events/s; model / bare = 1 : {bare / rate:.1f}")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS             : {own:,.0f} MB this process, {kids:,.0f} MB largest worker")
+
+
+if __name__ == "__main__":
+    main()
