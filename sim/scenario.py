@@ -33,7 +33,7 @@ class ScenarioError(ValueError):
 @dataclass(frozen=True)
 class Run:
     """Defaults for a run of this scenario (the command line overrides them)."""
-    seed: int = P(2026, range=(0, 2**63 - 1), doc="Root seed of the run.", source="")
+    seed: int = P(2026, range=(0, None), doc="Root seed of the run (any whole number >= 0).", source="")
     replications: int = P(10, unit="replications", range=(1, 100_000),
                           doc="Replications of the network day.", source="")
 
