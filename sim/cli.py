@@ -10,7 +10,7 @@ import click
 
 from . import __version__
 from .metrics import METRIC_NAMES, difference
-from .results import ResultsError, RunFolder, csv_text, run_into, write_text
+from .results import Identity, ResultsError, RunFolder, csv_text, run_into, write_text
 from .runner import DASK_MISSING, default_workers, same_demand
 from .scenario import Scenario, ScenarioError, describe, load
 
@@ -174,6 +174,8 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     n = sc.run.replications if replications is None else replications
     workers = workers or default_workers()
     out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-n{n}"
+    if not force and RunFolder(out).complete() and RunFolder(out).identity() == Identity(sc.digest(), seed, n):
+        click.echo(f"{out} already holds this run, finished: showing it (--force runs it again)", err=True)
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains")
     click.echo(f"{sc.source}: {n} replications of {sc.network.trains} trains, seed {seed}")

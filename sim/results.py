@@ -131,8 +131,8 @@ class RunFolder:
                 manifest: Mapping[str, Any]) -> list[int]:
         """Make the folder ready for this run; return the replications already done.
 
-        Refuses (ResultsError) a folder that holds another run unless ``force``, and a
-        folder holding this run, finished or not, unless ``resume`` (or ``force``).
+        Refuses (ResultsError) a folder that holds another run unless ``force``, and an
+        unfinished run of this one unless ``resume``; a finished run of this one is reused.
         """
         ident = Identity(scenario.digest(), seed, replications)
         if self.path.exists() and not self.path.is_dir():
@@ -147,12 +147,11 @@ class RunFolder:
                                           ("replications", old.replications, ident.replications)) if a != b]
                 raise ResultsError(f"{self.path}: holds a different run ({', '.join(what)} differ); "
                                    f"choose another --out or use --force to overwrite it")
-            if not resume:
-                state = "finished" if self.complete() else "unfinished"
-                hint = "--force to run it again" if self.complete() else "--resume to complete it"
-                raise ResultsError(f"{self.path}: already holds this run ({state}); use {hint}")
             if self.complete():
-                return list(range(replications))
+                return list(range(replications))  # the same numbers again: reuse them
+            if not resume:
+                raise ResultsError(f"{self.path}: holds this run, unfinished; use --resume to complete it "
+                                   f"(or --force to start again)")
         elif force and self.path.exists():
             shutil.rmtree(self.path)
         (self.path / PARTIAL).mkdir(parents=True, exist_ok=True)
