@@ -9,16 +9,12 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .metrics import METRIC_NAMES, difference
+from .metrics import HEADLINE, METRIC_NAMES, difference
 from .results import Identity, ResultsError, RunFolder, csv_text, run_into, write_text
 from .runner import DASK_MISSING, default_workers, same_demand
 from .scenario import Scenario, ScenarioError, describe, load
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-HEADLINE = ("uptake_rate", "quiet_load_factor", "overflow_share", "violations_per_100_pax_h", "noisy_time_share",
-            "mean_violation_min", "disturbed_pax_min_per_pax_h", "ended_by.self", "ended_by.peer",
-            "ended_by.staff", "ended_by.alighting", "staff_interventions_per_train", "staff_min_per_train",
-            "complaints_per_1000_pax", "contagion_lift")
 
 
 class InputError(click.ClickException):
@@ -56,6 +52,7 @@ class Progress:
         self.bar = None
 
     def start(self, total: int) -> None:
+        self.close()
         if sys.stderr.isatty() and total > 0:
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_eta=True,
                                          show_percent=True)
@@ -72,14 +69,20 @@ class Progress:
 
 
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
-            resume: bool, force: bool, label: str, scheduler: str | None = None) -> dict[str, dict]:
+            resume: bool, force: bool, label: str, scheduler: str | None = None,
+            precision: float | None = None, max_replications: int | None = None) -> dict[str, dict]:
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
     progress = Progress(label)
     try:
-        return run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
-                        scheduler=scheduler, on_trains=progress, on_start=progress.start)
+        summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
+                           scheduler=scheduler, precision=precision, max_replications=max_replications,
+                           on_trains=progress, on_start=progress.start)
+        progress.close()
+        if precision is not None:
+            click.echo(precision_note(folder, precision), err=True)
+        return summary
     except ResultsError as e:
         raise InputError(str(e)) from None
     except RuntimeError as e:
@@ -93,6 +96,19 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         sys.exit(130)
     finally:
         progress.close()
+
+
+def precision_note(folder: RunFolder, precision: float) -> str:
+    """Say plainly whether the precision target was met, and if not, where it fell short."""
+    m = folder.manifest() or {}
+    n = m.get("replications_done")
+    if m.get("precision_met"):
+        return f"precision reached: every headline metric's 95 % half-width <= {precision:g} x |mean| after {n} replications"
+    worst = ", ".join(f"{k} ({v:.3g} x |mean|)" if v != math.inf else f"{k} (mean 0 with spread)"
+                      for k, v in sorted((m.get("imprecise_metrics") or {}).items(),
+                                         key=lambda kv: -(kv[1] or math.inf))[:4])
+    return (f"PRECISION NOT REACHED: stopped at --max-replications {n}; half-widths still above "
+            f"{precision:g} x |mean|: {worst}")
 
 
 def fmt(v: float) -> str:
@@ -124,7 +140,15 @@ SCHEDULER_HELP = ("Run the trains on a Dask cluster: a scheduler ADDRESS (tcp://
 SET_HELP = "Override a scenario key, e.g. --set booking.overflow=never (repeatable; validated like the file)."
 
 
+PRECISION_HELP = ("Keep adding replications (after the first -n) until every headline metric's 95 % "
+                  "half-width is at most R x |mean|, or --max-replications are done (then said plainly).")
+
+
 def common_options(f: Callable) -> Callable:
+    f = click.option("--max-replications", type=click.IntRange(2, 100_000), default=100, show_default=True,
+                     help="With --precision: the most replications to run.")(f)
+    f = click.option("--precision", type=click.FloatRange(0, min_open=True), default=None, metavar="R",
+                     help=PRECISION_HELP)(f)
     f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
     f = click.option("--scheduler", default=None, metavar="ADDRESS", help=SCHEDULER_HELP)(f)
     f = click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)(f)
@@ -162,7 +186,8 @@ def main() -> None:
 @click.option("--resume", is_flag=True, help="Complete an interrupted run in --out (same scenario, seed, -n).")
 @click.option("--force", is_flag=True, help="Overwrite a results folder that holds another run.")
 def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
-        overrides: tuple[str, ...], out: Path | None, resume: bool, force: bool) -> None:
+        overrides: tuple[str, ...], precision: float | None, max_replications: int, out: Path | None,
+        resume: bool, force: bool) -> None:
     """Run SCENARIO and write a results folder.
 
     The folder holds manifest.json, scenario.toml (every value used), replications.csv
@@ -173,12 +198,19 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     seed = sc.run.seed if seed is None else seed
     n = sc.run.replications if replications is None else replications
     workers = workers or default_workers()
-    out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-n{n}"
-    if not force and RunFolder(out).complete() and RunFolder(out).identity() == Identity(sc.digest(), seed, n):
+    if precision is not None and n < 3:
+        n = 3  # an interval needs a few replications before the precision can be judged
+    cap = max(n, max_replications) if precision else n
+    tag = f"p{precision:g}" if precision else f"n{n}"
+    out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-{tag}"
+    if not force and RunFolder(out).complete() and RunFolder(out).identity() == Identity(sc.digest(), seed, cap,
+                                                                                         precision):
         click.echo(f"{out} already holds this run, finished: showing it (--force runs it again)", err=True)
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
+                      precision=precision, max_replications=max_replications,
                       label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains")
-    click.echo(f"{sc.source}: {n} replications of {sc.network.trains} trains, seed {seed}")
+    done = (RunFolder(out).manifest() or {}).get("replications_done", n)
+    click.echo(f"{sc.source}: {done} replications of {sc.network.trains} trains, seed {seed}")
     click.echo(summary_table(summary, HEADLINE))
     click.echo(f"\nresults: {out}  (every metric: summary.json; per replication: replications.csv)")
 
@@ -188,7 +220,6 @@ def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: 
     sums = [f.summary() for f in folders]
     rows = []
     for m in METRIC_NAMES:
-        base = [r[m] for r in reps[0]]
         for i, name in enumerate(names):
             s = sums[i][m]
             row = {"metric": m, "scenario": name, "mean": s["mean"], "ci_low": s["ci_low"],
@@ -197,7 +228,13 @@ def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: 
                 row.update(diff_mean=math.nan, diff_ci_low=math.nan, diff_ci_high=math.nan, method="",
                            variance_reduction=math.nan)
             else:
-                d = difference(base, [r[m] for r in reps[i]], paired=paired[i])
+                if paired[i]:  # pairs: the replications both ran (the same seeds)
+                    common = sorted({r["replication"] for r in reps[0]} & {r["replication"] for r in reps[i]})
+                    a = {r["replication"]: r[m] for r in reps[0]}
+                    b = {r["replication"]: r[m] for r in reps[i]}
+                    d = difference([a[k] for k in common], [b[k] for k in common], paired=True)
+                else:
+                    d = difference([r[m] for r in reps[0]], [r[m] for r in reps[i]], paired=False)
                 row.update(diff_mean=d["mean"], diff_ci_low=d["ci_low"], diff_ci_high=d["ci_high"],
                            method="paired" if paired[i] else "welch", variance_reduction=d["variance_reduction"])
             rows.append(row)
@@ -232,8 +269,8 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
 @click.option("--each", "each", multiple=True, metavar="I:KEY=VALUE",
               help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
-            scheduler: str | None, overrides: tuple[str, ...], out: Path | None, force: bool,
-            each: tuple[str, ...]) -> None:
+            scheduler: str | None, overrides: tuple[str, ...], precision: float | None, max_replications: int,
+            out: Path | None, force: bool, each: tuple[str, ...]) -> None:
     """Run SCENARIOS on the same seeds and compare them with the first.
 
     Prints, per metric, each scenario's mean with its 95 % interval and the difference from
@@ -260,6 +297,7 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     folders = [RunFolder(out / name) for name in names]
     for sc, name, folder in zip(scs, names, folders):
         execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
+                precision=precision, max_replications=max_replications,
                 label=f"{name}: {n} x {sc.network.trains}")
     paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
     rows = comparison_rows(names, folders, paired)

@@ -111,6 +111,13 @@ def _metric_table() -> dict[str, Callable[[Mapping[str, float]], float]]:
 
 METRICS = _metric_table()
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+# The metrics printed by default and used by --precision (shares that are complements or
+# mixes of these, and the control car's, are left out).
+HEADLINE: tuple[str, ...] = (
+    "uptake_rate", "quiet_load_factor", "overflow_share", "violations_per_100_pax_h", "noisy_time_share",
+    "mean_violation_min", "disturbed_pax_min_per_pax_h", "ended_by.self", "ended_by.peer", "ended_by.staff",
+    "ended_by.alighting", "staff_interventions_per_train", "staff_min_per_train", "complaints_per_1000_pax",
+    "contagion_lift")
 
 
 def metrics(t: Mapping[str, float]) -> dict[str, float]:
@@ -168,3 +175,35 @@ def difference(a: Sequence[float], b: Sequence[float], paired: bool, level: floa
     half = float(stats.t.ppf(0.5 + level / 2.0, dof)) * se
     return {"mean": mean, "sd": se, "ci_low": mean - half, "ci_high": mean + half, "n": min(na, nb),
             "variance_reduction": math.nan}
+
+
+def imprecise(rows: Sequence[Mapping[str, float]], names: Iterable[str], precision: float,
+              level: float = 0.95) -> dict[str, float]:
+    """The metrics whose interval half-width exceeds ``precision`` x |mean|, with the ratio
+    half-width / |mean| (inf for a mean of 0 with spread). Undefined metrics are skipped."""
+    out = {}
+    for m in names:
+        s = summarise([r[m] for r in rows], level)
+        if s["n"] < 2 or s["mean"] != s["mean"] or s["sd"] != s["sd"]:
+            if s["n"] < 2 and s["n"] == len(rows) and len(rows) > 0:
+                out[m] = math.inf
+            continue
+        half = s["ci_high"] - s["mean"]
+        if half > precision * abs(s["mean"]):
+            out[m] = half / abs(s["mean"]) if s["mean"] != 0 else math.inf
+    return out
+
+
+def replications_needed(rows: Sequence[Mapping[str, float]], names: Iterable[str], precision: float,
+                        level: float = 0.95) -> float:
+    """Replications after which every named metric's half-width should be <= precision x
+    |mean|, estimated from the sd so far: n = (t x sd / (precision x |mean|))^2 (inf when a
+    metric's mean is 0 but varies)."""
+    need: float = len(rows)
+    for m in imprecise(rows, names, precision, level):
+        s = summarise([r[m] for r in rows], level)
+        if s["mean"] == 0 or s["sd"] != s["sd"]:
+            return math.inf
+        t = float(stats.t.ppf(0.5 + level / 2.0, max(1, s["n"] - 1)))
+        need = max(need, math.ceil((t * s["sd"] / (precision * abs(s["mean"]))) ** 2))
+    return need

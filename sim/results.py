@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .metrics import METRIC_NAMES, summarise
+from .metrics import HEADLINE, METRIC_NAMES, imprecise, replications_needed, summarise
 from .runner import TRAIN_COLUMNS, ReplicationResult, pool, run_replications
 from .scenario import Scenario
 
@@ -88,10 +88,12 @@ TRAIN_CSV_COLUMNS: tuple[str, ...] = TRAIN_COLUMNS + METRIC_NAMES
 
 @dataclass(frozen=True)
 class Identity:
-    """What makes two runs the same run: the resolved scenario, the seed and the replications."""
+    """What makes two runs the same run: the resolved scenario, the seed, the replications
+    asked for (the maximum, with a precision target) and the precision target if any."""
     digest: str
     seed: int
     replications: int
+    precision: float | None = None
 
 
 class RunFolder:
@@ -114,7 +116,7 @@ class RunFolder:
         m = self.manifest()
         if m is None:
             return None
-        return Identity(m["scenario_digest"], m["seed"], m["replications"])
+        return Identity(m["scenario_digest"], m["seed"], m["replications"], m.get("precision"))
 
     def complete(self) -> bool:
         return (self.path / SUMMARY).exists()
@@ -128,13 +130,13 @@ class RunFolder:
 
     # --- writing ---
     def prepare(self, scenario: Scenario, seed: int, replications: int, *, resume: bool, force: bool,
-                manifest: Mapping[str, Any]) -> list[int]:
+                manifest: Mapping[str, Any], precision: float | None = None) -> list[int]:
         """Make the folder ready for this run; return the replications already done.
 
         Refuses (ResultsError) a folder that holds another run unless ``force``, and an
         unfinished run of this one unless ``resume``; a finished run of this one is reused.
         """
-        ident = Identity(scenario.digest(), seed, replications)
+        ident = Identity(scenario.digest(), seed, replications, precision)
         if self.path.exists() and not self.path.is_dir():
             raise ResultsError(f"{self.path}: exists and is not a folder")
         if self.path.exists() and any(self.path.iterdir()) and not force:
@@ -144,11 +146,12 @@ class RunFolder:
                                    f"choose another --out or use --force to overwrite it")
             if old != ident:
                 what = [n for n, a, b in (("scenario", old.digest, ident.digest), ("seed", old.seed, ident.seed),
-                                          ("replications", old.replications, ident.replications)) if a != b]
+                                          ("replications", old.replications, ident.replications),
+                                          ("precision", old.precision, ident.precision)) if a != b]
                 raise ResultsError(f"{self.path}: holds a different run ({', '.join(what)} differ); "
                                    f"choose another --out or use --force to overwrite it")
             if self.complete():
-                return list(range(replications))  # the same numbers again: reuse them
+                return self.finished() or list(range(replications))  # the same numbers again: reuse them
             if not resume:
                 raise ResultsError(f"{self.path}: holds this run, unfinished; use --resume to complete it "
                                    f"(or --force to start again)")
@@ -178,7 +181,7 @@ class RunFolder:
         return out
 
     def finalize(self, replications: int, manifest: Mapping[str, Any]) -> dict[str, dict]:
-        """Assemble the finished replications into the result files; then summary.json."""
+        """Assemble replications 0..replications-1 into the result files; then summary.json."""
         rows = [r for r in self.replication_metrics() if r["replication"] < replications]
         if [r["replication"] for r in rows] != list(range(replications)):
             raise ResultsError(f"{self.path}: replications missing, cannot finish")
@@ -213,6 +216,7 @@ class RunFolder:
 
 def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int, workers: int, *,
              resume: bool, force: bool, scheduler: str | None = None,
+             precision: float | None = None, max_replications: int | None = None,
              on_trains: Callable[[int], None] | None = None,
              on_start: Callable[[int], None] | None = None, extra: Mapping[str, Any] | None = None
              ) -> dict[str, dict]:
@@ -220,27 +224,45 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
 
     A folder that already holds this run, complete, is reused as it is (with ``resume``).
     Trains run in a local pool of ``workers`` processes, or on the Dask ``scheduler``.
-    ``on_start(trains_to_run)`` is called once the work is known, ``on_trains(k)`` as trains
-    finish. A KeyboardInterrupt leaves the finished replications on disk and propagates.
+    With ``precision`` R, replications are added after the first ``replications`` until every
+    headline metric's 95 % half-width is <= R x |mean| or ``max_replications`` are done; the
+    manifest says which (``precision_met``). ``on_start(trains)`` is called with the trains of
+    each batch, ``on_trains(k)`` as trains finish. A KeyboardInterrupt leaves the finished
+    replications on disk and propagates.
     """
+    cap = max(replications, max_replications or replications) if precision else replications
     manifest = {"scenario": scenario.source, "description": scenario.description,
-                "scenario_digest": scenario.digest(), "seed": seed, "replications": replications,
-                "workers": workers, "scheduler": scheduler, "trains_per_replication": scenario.network.trains,
+                "scenario_digest": scenario.digest(), "seed": seed, "replications": cap,
+                "precision": precision, "workers": workers, "scheduler": scheduler,
+                "trains_per_replication": scenario.network.trains,
                 "command": command_line(), "python": platform.python_version(), "platform": platform.platform(),
                 **(extra or {})}
-    done = folder.prepare(scenario, seed, replications, resume=resume, force=force, manifest=manifest)
+    done = folder.prepare(scenario, seed, cap, resume=resume, force=force, manifest=manifest, precision=precision)
     if folder.complete():
         return folder.summary()
-    todo = [r for r in range(replications) if r not in set(done)]
-    if on_start:
-        on_start(len(todo) * scenario.network.trains)
     start = time.perf_counter()
+    target = max(replications, len(done))
     with pool(workers, scheduler) as mapper:
-        for rep in run_replications(scenario, seed, todo, mapper, on_trains):
-            folder.write_replication(rep)
+        while True:
+            todo = [r for r in range(target) if r not in set(folder.finished())]
+            if on_start:
+                on_start(len(todo) * scenario.network.trains)
+            for rep in run_replications(scenario, seed, todo, mapper, on_trains):
+                folder.write_replication(rep)
+            if precision is None:
+                break
+            need = replications_needed(folder.replication_metrics(), HEADLINE, precision)
+            if need <= target or target >= cap:
+                break
+            target = int(min(cap, max(need, target + 1)))
     manifest["wall_seconds"] = round(time.perf_counter() - start, 3)
     manifest["resumed_replications"] = len(done)
-    return folder.finalize(replications, manifest)
+    manifest["replications_done"] = target
+    if precision is not None:
+        rows = folder.replication_metrics()
+        manifest["precision_met"] = not imprecise(rows, HEADLINE, precision)
+        manifest["imprecise_metrics"] = imprecise(rows, HEADLINE, precision)
+    return folder.finalize(target, manifest)
 
 
 def write_text(path: str | Path, text: str) -> None:

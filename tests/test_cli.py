@@ -178,3 +178,36 @@ def test_output_folder_holding_another_run(tmp_path):
 def test_unknown_scenario_name(tmp_path):
     r = invoke("run", "pilott", "--out", tmp_path / "o")
     assert r.exit_code == 2 and "pilot" in r.output and not (tmp_path / "o").exists()
+
+
+def test_precision_stops_when_every_headline_interval_is_narrow_enough(tmp_path):
+    """--precision adds replications until each headline half-width <= R |mean|, then stops."""
+    from sim.metrics import HEADLINE
+    R = 0.2
+    out = tmp_path / "p"
+    r = invoke("run", "expansion", "-n", 3, "--precision", R, "--max-replications", 40, "--out", out,
+               "--set", "network.trains=20", "--set", "booking.overflow=never", "--workers", 1)
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "manifest.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    n = m["replications_done"]
+    assert "precision reached" in r.output and m["precision_met"] and 3 < n <= 40
+    for k in HEADLINE:
+        s = summary[k]
+        if s["n"] >= 2 and s["mean"]:
+            assert s["ci_high"] - s["mean"] <= R * abs(s["mean"]) + 1e-12, k
+    assert all(summary[k]["n"] in (0, n) or k.startswith("contagion") for k in HEADLINE)
+    # with the first n - 1 replications the target was not yet met, else it would have stopped
+    import csv as _csv
+    from sim.metrics import imprecise
+    with open(out / "replications.csv") as f:
+        rows = [{k: float(v) for k, v in row.items()} for row in _csv.DictReader(f)]
+    assert imprecise(rows[:3], HEADLINE, R)
+
+
+def test_precision_out_of_reach_is_said_plainly(tmp_path):
+    out = tmp_path / "p"
+    r = invoke("run", "pilot", "-n", 3, "--precision", 0.0001, "--max-replications", 4, "--out", out,
+               "--set", "network.trains=4", "--workers", 1)
+    assert r.exit_code == 0 and "PRECISION NOT REACHED" in r.output and "--max-replications 4" in r.output
+    assert json.loads((out / "manifest.json").read_text())["replications_done"] == 4
