@@ -1,0 +1,661 @@
+"""Figures from results folders (matplotlib, PNG and SVG, headless).
+
+Every figure is built on a bare :class:`matplotlib.figure.Figure` (the Agg and SVG canvases
+are chosen when saving), so nothing here imports pyplot or needs a display. Functions named
+``fig_*`` take loaded results and return a Figure; :func:`save` writes it as PNG and SVG;
+:func:`plot_paths` makes every figure that fits a list of results folders.
+
+Palette: Okabe & Ito's eight colours, safe for the common colour-vision deficiencies; sizes
+are for print (7.5 inches wide, 9-point text, 200 dpi PNG).
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import matplotlib.ticker
+import numpy as np
+from matplotlib.figure import Figure
+
+from .experiments import (OPTIN_EXPOSURE, OVERFLOW_KEY, OVERFLOW_METRICS, SENSITIVITY, ExperimentResult,
+                          is_experiment, key_info, load_experiment, ordinary_seat_share)
+from .model.onboard import ENDERS
+from .model.params import KINDS
+from .results import RunFolder
+
+# --- style ----------------------------------------------------------------------------------------
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7"}
+#: Colours for series (runs, curves), in order; yellow last (weak on white).
+SERIES = tuple(OKABE_ITO[c] for c in ("blue", "orange", "green", "vermillion", "sky", "purple", "black", "yellow"))
+KIND_COLOURS = {"call": OKABE_ITO["blue"], "talk": OKABE_ITO["orange"], "media": OKABE_ITO["green"],
+                "child": OKABE_ITO["purple"]}
+ENDER_COLOURS = {"self": OKABE_ITO["sky"], "peer": OKABE_ITO["green"], "staff": OKABE_ITO["vermillion"],
+                 "alighting": "#999999"}
+STYLE = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labelsize": 8,
+         "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 11, "axes.spines.top": False,
+         "axes.spines.right": False, "axes.grid": True, "grid.color": "#E5E5E5", "grid.linewidth": 0.6,
+         "axes.axisbelow": True, "svg.hashsalt": "quietcar", "svg.fonttype": "path"}
+WIDTH = 7.5  # inches: an A4 page's text width with margins
+DPI = 200
+
+#: metric -> (what it is, unit) for titles and axes.
+LABELS: dict[str, tuple[str, str]] = {
+    "uptake_rate": ("Uptake of the agreement", "accepted / offered"),
+    "quiet_load_factor": ("Quiet-car load", "seat-km used / offered"),
+    "overflow_share": ("Overflow (not opted in)", "share of quiet-car passenger-km"),
+    "refused_share": ("Refused booking requests", "share of requests"),
+    "violations_per_100_pax_h": ("Violation rate", "starts per 100 passenger-hours"),
+    "noisy_time_share": ("Noisy time", "share of running time"),
+    "mean_violation_min": ("Length of a violation", "minutes"),
+    "disturbed_pax_min_per_pax_h": ("Disturbance", "disturbed min per passenger-hour"),
+    "staff_interventions_per_train": ("Staff interventions", "per train"),
+    "staff_min_per_train": ("Crew time on the quiet car", "minutes per train"),
+    "complaints_per_1000_pax": ("Complaints", "per 1,000 passengers"),
+    "contagion_lift": ("Contagion lift", "rate when noisy / rate when calm"),
+    "control.violations_per_100_pax_h": ("Violation rate, control car", "starts per 100 passenger-hours"),
+    "control.noisy_time_share": ("Noisy time, control car", "share of running time"),
+    "control.disturbed_pax_min_per_pax_h": ("Disturbance, control car", "disturbed min per passenger-hour"),
+    OPTIN_EXPOSURE: ("Opt-in passengers' exposure", "disturbed min per opt-in passenger-hour"),
+}
+for _k in KINDS:
+    LABELS[f"violation_mix.{_k}"] = (f"Share of violations: {_k}", "share of violations")
+for _w in ENDERS:
+    LABELS[f"ended_by.{_w}"] = (f"Violations ended by {_w}", "share of violations")
+
+#: The metrics of the headline bar chart (one panel each).
+HEADLINE_FIGURE = ("uptake_rate", "quiet_load_factor", "overflow_share", "violations_per_100_pax_h",
+                   "noisy_time_share", "disturbed_pax_min_per_pax_h", "mean_violation_min", "staff_min_per_train",
+                   "complaints_per_1000_pax")
+#: The metrics of sweep curves and of the sensitivity chart, in order of preference.
+FOCUS = ("overflow_share", "violations_per_100_pax_h", "noisy_time_share", "disturbed_pax_min_per_pax_h",
+         OPTIN_EXPOSURE, "staff_min_per_train", "complaints_per_1000_pax", "uptake_rate", "quiet_load_factor")
+
+
+def label(metric: str) -> tuple[str, str]:
+    return LABELS.get(metric, (metric, ""))
+
+
+def is_share(metric: str) -> bool:
+    """Whether a metric is a share (drawn in per cent)."""
+    return label(metric)[1].startswith("share")
+
+
+def _percent(axis, metric: str) -> None:
+    if is_share(metric):
+        axis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+
+
+def key_label(key: str) -> str:
+    """A scenario key with its unit, for an axis."""
+    unit = key_info(key).get("unit", "")
+    return f"{key} ({unit})" if unit else key
+
+
+def new_figure(height: float, width: float = WIDTH) -> Figure:
+    with matplotlib.rc_context(STYLE):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def _styled(fn):
+    """Build the figure under the house style (rc settings are read when artists are made)."""
+    def wrapper(*a, **kw):
+        with matplotlib.rc_context(STYLE):
+            return fn(*a, **kw)
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
+# --- writing ------------------------------------------------------------------------------------
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def figure_bytes(fig: Figure, fmt: str) -> bytes:
+    """The figure as PNG or SVG bytes (no timestamps, so the same figure gives the same file)."""
+    buf = io.BytesIO()
+    meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(buf, format=fmt, dpi=DPI, metadata=meta, facecolor="white")
+    return buf.getvalue()
+
+
+def save(fig: Figure, folder: str | Path, name: str) -> list[Path]:
+    """Write ``name.png`` and ``name.svg`` into ``folder`` (atomically); return both paths."""
+    out = []
+    for fmt in ("png", "svg"):
+        p = Path(folder) / f"{name}.{fmt}"
+        _atomic_bytes(p, figure_bytes(fig, fmt))
+        out.append(p)
+    return out
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+
+
+# --- loading ------------------------------------------------------------------------------------
+class PlotError(ValueError):
+    """A folder that holds nothing to plot (the message says what it expected)."""
+
+
+@dataclass
+class Run:
+    """A finished run folder, loaded for plotting."""
+    name: str
+    path: Path
+    manifest: dict
+    summary: dict[str, dict]
+    _trains: Any = field(default=None, repr=False)
+
+    @property
+    def trains(self):
+        """trains.csv as a pandas DataFrame (read on first use)."""
+        if self._trains is None:
+            import pandas as pd
+            self._trains = pd.read_csv(self.path / "trains.csv")
+        return self._trains
+
+    def scenario(self):
+        from .scenario import load
+        return load(self.path / "scenario.toml")
+
+
+def load_run(path: str | Path, name: str | None = None) -> Run:
+    folder = RunFolder(path)
+    try:
+        summary = folder.summary()
+    except Exception as e:  # ResultsError or unreadable JSON
+        raise PlotError(str(e)) from None
+    return Run(name or Path(path).name, Path(path), folder.manifest() or {}, summary)
+
+
+def compare_members(path: Path) -> list[Path]:
+    """The run folders of a ``quietcar compare`` folder, in the order of comparison.csv."""
+    import pandas as pd
+    names = list(dict.fromkeys(pd.read_csv(path / "comparison.csv")["scenario"].astype(str)))
+    return [path / n for n in names if (path / n / "summary.json").exists()]
+
+
+@dataclass
+class Collection:
+    """What a list of results folders holds: runs (in order) and experiments."""
+    runs: list[Run]
+    experiments: list[ExperimentResult]
+
+
+def collect(paths: Iterable[str | Path]) -> Collection:
+    """Sort results folders into runs (a compare folder counts as its runs) and experiments."""
+    runs: list[Run] = []
+    exps: list[ExperimentResult] = []
+    for p in map(Path, paths):
+        if is_experiment(p):
+            exps.append(load_experiment(p))
+        elif (p / "summary.json").exists():
+            runs.append(load_run(p))
+        elif (p / "comparison.csv").exists():
+            runs += [load_run(q) for q in compare_members(p)]
+        else:
+            raise PlotError(f"{p}: not a finished quietcar run, comparison, sweep or sensitivity folder "
+                            f"(no summary.json, comparison.csv or sweep_summary.csv)")
+    names = [r.name for r in runs]
+    for r in runs:
+        if names.count(r.name) > 1:
+            r.name = f"{r.path.parent.name}/{r.name}"
+    return Collection(runs, exps)
+
+
+# --- figures of runs ------------------------------------------------------------------------------
+def _legend(fig: Figure, handles, labels, ncol: int | None = None) -> None:
+    """A legend below the panels (constrained layout keeps it clear of the title and axes)."""
+    fig.legend(handles, labels, loc="outside lower center", ncol=ncol or min(len(labels), 4), frameon=False)
+
+
+@_styled
+def fig_headline(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) -> Figure:
+    """Bars with 95 % intervals, one panel per headline metric, one bar per run."""
+    metrics = [m for m in metrics if any(r.summary.get(m, {}).get("n", 0) for r in runs)]
+    cols = 3
+    rows = math.ceil(len(metrics) / cols)
+    fig = new_figure(1.9 * rows + 0.9)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    x = np.arange(len(runs))
+    handles = []
+    for ax, m in zip(axes.flat, metrics):
+        title, unit = label(m)
+        for i, r in enumerate(runs):
+            s = r.summary[m]
+            mean, lo, hi = s["mean"], s["ci_low"], s["ci_high"]
+            err = None if lo != lo else [[max(mean - lo, 0)], [max(hi - mean, 0)]]
+            h = ax.bar(x[i], mean if mean == mean else 0, 0.7, color=SERIES[i % len(SERIES)], yerr=err,
+                       capsize=3, error_kw={"elinewidth": 1, "ecolor": "#333333"})
+            if len(handles) < len(runs):
+                handles.append(h)
+        ax.set_title(title)
+        ax.set_ylabel(unit)
+        _percent(ax.yaxis, m)
+        ax.set_xticks([])
+        ax.grid(axis="x", visible=False)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    _legend(fig, handles, [r.name for r in runs], ncol=min(len(runs), 3))
+    fig.suptitle("Headline metrics: mean across replications with 95 % interval")
+    return fig
+
+
+@_styled
+def _fig_shares(runs: Sequence[Run], parts: Sequence[str], prefix: str, colours: dict, title: str,
+                xlabel: str) -> Figure:
+    fig = new_figure(1.2 + 0.45 * len(runs))
+    ax = fig.subplots()
+    y = np.arange(len(runs))[::-1]
+    left = np.zeros(len(runs))
+    for part in parts:
+        vals = np.array([r.summary[f"{prefix}.{part}"]["mean"] for r in runs], dtype=float)
+        vals = np.nan_to_num(vals)
+        ax.barh(y, vals, 0.6, left=left, color=colours[part], label=part, edgecolor="white", linewidth=0.8)
+        for yi, v, l0 in zip(y, vals, left):
+            if v >= 0.06:
+                dark = colours[part] in (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"],
+                                         OKABE_ITO["purple"])
+                ax.text(l0 + v / 2, yi, f"{v:.0%}", ha="center", va="center", fontsize=8,
+                        color="white" if dark else "black")
+        left += vals
+    ax.set_yticks(y, [r.name for r in runs])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.grid(axis="y", visible=False)
+    fig.legend(loc="outside lower center", ncol=len(parts), frameon=False)
+    fig.suptitle(title)
+    return fig
+
+
+def fig_ended_by(runs: Sequence[Run]) -> Figure:
+    """Who ends violations: stacked shares per run (means across replications)."""
+    return _fig_shares(runs, ENDERS, "ended_by", ENDER_COLOURS,
+                       "Who ends violations (alighting = still running when the violator got off)",
+                       "share of violations (mean across replications)")
+
+
+def fig_violation_mix(runs: Sequence[Run]) -> Figure:
+    """Violation mix: stacked shares by kind per run."""
+    return _fig_shares(runs, KINDS, "violation_mix", KIND_COLOURS, "What breaks the silence: violations by kind",
+                       "share of violations (mean across replications)")
+
+
+@_styled
+def fig_noisy_ecdf(runs: Sequence[Run]) -> Figure:
+    """ECDF over trains (all replications) of the share of running time with a violation."""
+    fig = new_figure(3.4)
+    ax = fig.subplots()
+    for i, r in enumerate(runs):
+        x = np.sort(r.trains["noisy_time_share"].dropna().to_numpy(dtype=float))
+        if len(x) == 0:
+            continue
+        y = np.arange(1, len(x) + 1) / len(x)
+        med = float(np.median(x))
+        ax.step(np.r_[0, x], np.r_[0, y], where="post", color=SERIES[i % len(SERIES)], lw=1.6,
+                label=f"{r.name} (median {med:.0%}, {len(x):,} trains)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("noisy time share of a train (share of running time with at least one violation)")
+    ax.set_ylabel("share of trains at or below")
+    ax.legend(loc="lower right", frameon=False)
+    fig.suptitle("How noisy are the quiet cars, train by train (ECDF over trains and replications)")
+    return fig
+
+
+# --- the timeline of one train --------------------------------------------------------------------
+def pick_train(run: Run, replication: int = 0) -> int:
+    """A typical yet eventful train of a replication: among trains with violations (preferably
+    with both a peer reminder and a staff intervention), the one of median noisy time."""
+    t = run.trains
+    t = t[(t["replication"] == replication) & (t["quiet_passengers"] > 0)]
+    if t.empty:
+        raise PlotError(f"{run.path}: replication {replication} has no train with quiet-car passengers")
+    busy = t[t["noisy_time_share"] > 0]
+    rich = busy[(busy["staff_interventions_per_train"] > 0) & (busy["ended_by.peer"] > 0)]
+    pool = rich if len(rich) else busy if len(busy) else t
+    pool = pool.sort_values(["noisy_time_share", "train"])
+    return int(pool.iloc[(len(pool) - 1) // 2]["train"])
+
+
+@dataclass
+class Timeline:
+    """What the timeline figure needs: the train, its passengers and its trace."""
+    spec: Any
+    result: Any
+    trace: list
+    seed: int
+    replication: int
+
+
+def simulate_timeline(scenario, seed: int, replication: int, train: int) -> Timeline:
+    from .runner import network_day, simulate_one
+    specs = network_day(scenario, seed, replication)
+    if not 0 <= train < len(specs):
+        raise PlotError(f"--train {train}: the day has trains 0 to {len(specs) - 1}")
+    log: list = []
+    result = simulate_one(scenario, specs[train], seed, replication, trace=log)
+    return Timeline(specs[train], result, log, seed, replication)
+
+
+def _hours(minutes: float) -> str:
+    h, m = divmod(int(round(minutes)), 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min"
+
+
+@_styled
+def fig_timeline(tl: Timeline, name: str = "") -> Figure:
+    """Seats x time of one train's quiet car(s): who sits where, who is noisy when (by kind),
+    reminders, complaints, staff interventions and patrol passes."""
+    spec, res = tl.spec, tl.result
+    pax, ob = res.passengers, res.onboard
+    offsets = np.cumsum((0,) + tuple(s + 4 for s in spec.quiet_seats))
+    seats_total = int(offsets[-1])
+    fig = new_figure(min(9.0, max(4.2, 2.2 + 0.032 * seats_total)))
+    ax = fig.subplots()
+    y_of = offsets[pax.car] + pax.seat
+    pt_per_seat = 72 * (fig.get_figheight() - 1.9) / seats_total
+    lw_seat = max(0.6, 0.75 * pt_per_seat)
+    opt = pax.optin
+    ax.hlines(y_of[opt], ob.board_time[opt], ob.alight_time[opt], color="#C8C8C8", lw=lw_seat,
+              label="seated, opted in")
+    if (~opt).any():
+        ax.hlines(y_of[~opt], ob.board_time[~opt], ob.alight_time[~opt], color="#F3D9A6", lw=lw_seat,
+                  label="seated, overflow (did not opt in)")
+    for k in KINDS:
+        vs = [v for v in ob.violations if not v.control and v.kind == k]
+        if vs:
+            ax.hlines([y_of[v.pax] for v in vs], [v.start for v in vs], [v.end for v in vs],
+                      color=KIND_COLOURS[k], lw=max(1.2, 1.1 * pt_per_seat), label=f"violation: {k}", zorder=5)
+    marks = {"reminder_ok": ("v", OKABE_ITO["green"], "peer reminder (worked)"),
+             "reminder_failed": ("x", OKABE_ITO["green"], "peer reminder (ignored)"),
+             "complaint": ("*", OKABE_ITO["purple"], "complaint to staff"),
+             "intervene": ("D", OKABE_ITO["vermillion"], "staff intervention"),
+             "moved": ("s", OKABE_ITO["black"], "moved out by staff")}
+    for what, (marker, colour, text) in marks.items():
+        ev = [(t, y_of[p]) for t, w, car, control, p, _ in tl.trace if w == what and not control and p >= 0]
+        if ev:
+            t, y = zip(*ev)
+            style = {"linewidths": 1.2} if marker == "x" else {"linewidths": 0.4, "edgecolors": "white"}
+            ax.scatter(t, y, marker=marker, s=45 if marker == "*" else 18, color=colour, zorder=6, label=text,
+                       **style)
+    walk = res.params.staff.patrol_walk
+    first = True
+    for t, w, car, control, _, _ in tl.trace:
+        if w == "patrol" and not control:
+            y0, y1 = offsets[car] - 0.5, offsets[car] + spec.quiet_seats[car] - 0.5
+            ax.plot([t, t + walk], [y0, y1], color=OKABE_ITO["black"], lw=0.9, ls="--",
+                    label="staff patrol pass" if first else None, zorder=3)
+            first = False
+    for ts in spec.stop_times()[1:-1]:
+        ax.axvline(ts, color="#555555", lw=0.8, ls=":", zorder=2)
+    for c in range(1, len(spec.quiet_seats)):
+        ax.axhline(offsets[c] - 2.5, color="#555555", lw=0.8)
+    ax.set_xlim(0, spec.run_min)
+    ax.set_ylim(seats_total - 3.5, -1)
+    ticks = [offsets[c] + s for c in range(len(spec.quiet_seats)) for s in range(0, spec.quiet_seats[c], 10)]
+    ax.set_yticks(ticks, [str(int(t - offsets[np.searchsorted(offsets, t, side='right') - 1])) for t in ticks])
+    if len(spec.quiet_seats) > 1:
+        for c in range(len(spec.quiet_seats)):
+            ax.text(1.005, 1 - (offsets[c] + spec.quiet_seats[c] / 2 + 1) / (seats_total - 2.5),
+                    f"quiet car {c + 1}", transform=ax.transAxes, rotation=90, va="center", ha="left", fontsize=8)
+    ax.set_xlabel("minutes after departure (dotted lines: intermediate stops)")
+    ax.set_ylabel("seat in the quiet car (5 seats a row)")
+    ax.grid(False)
+    fig.legend(loc="outside lower center", ncol=4, frameon=False, markerscale=1.3)
+    who = f"{name}: " if name else ""
+    fig.suptitle(f"{who}one train's quiet car, seat by seat: who is noisy when\n"
+                 f"train {spec.train_id} of replication {tl.replication} ({spec.kind}, {spec.formation}-car, "
+                 f"{_hours(spec.run_min)}, {spec.stops} stops, {pax.n} quiet-car passengers, "
+                 f"{sum(1 for v in ob.violations if not v.control)} violations)", fontsize=10)
+    return fig
+
+
+def run_timeline(run: Run, train: int | None = None, replication: int = 0) -> Timeline:
+    seed = int(run.manifest.get("seed", 0))
+    train = pick_train(run, replication) if train is None else train
+    return simulate_timeline(run.scenario(), seed, replication, train)
+
+
+# --- figures of experiments -----------------------------------------------------------------------
+def _numeric(values: Sequence[Any]) -> bool:
+    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values)
+
+
+def _band(ax, x, s: Sequence[dict], m: str, colour: str, label_: str | None = None, marker: str = "o") -> None:
+    mean = np.array([r[f"{m}.mean"] for r in s], dtype=float)
+    lo = np.array([r[f"{m}.ci_low"] for r in s], dtype=float)
+    hi = np.array([r[f"{m}.ci_high"] for r in s], dtype=float)
+    ax.plot(x, mean, color=colour, lw=1.6, marker=marker, ms=3.5, label=label_)
+    if np.isfinite(lo).any():
+        ax.fill_between(x, lo, hi, color=colour, alpha=0.2, lw=0)
+
+
+def _exp_metrics(exp: ExperimentResult, wanted: Sequence[str], limit: int) -> list[str]:
+    cols = exp.summary[0].keys() if exp.summary else ()
+    out = [m for m in wanted if f"{m}.mean" in cols and
+           np.isfinite([r[f"{m}.mean"] for r in exp.summary]).any()]
+    return out[:limit]
+
+
+@_styled
+def fig_overflow_curve(exp: ExperimentResult) -> Figure:
+    """The overflow curve: the focus metrics against mean load, with 95 % bands and the load
+    at which the ordinary seats are full."""
+    s = sorted(exp.summary, key=lambda r: r[OVERFLOW_KEY])
+    x = np.array([r[OVERFLOW_KEY] for r in s], dtype=float)
+    metrics = _exp_metrics(exp, OVERFLOW_METRICS, 4)
+    fig = new_figure(5.6)
+    axes = fig.subplots(2, 2, sharex=True, squeeze=False).flat
+    threshold = None
+    try:
+        from .scenario import load
+        threshold = ordinary_seat_share(load(exp.folder.path / "scenario.toml"))
+    except Exception:  # an experiment folder without its scenario: no line
+        threshold = None
+    for i, (ax, m) in enumerate(zip(axes, metrics)):
+        _band(ax, x, s, m, SERIES[i])
+        title, unit = label(m)
+        ax.set_title(title)
+        ax.set_ylabel(unit)
+        _percent(ax.yaxis, m)
+        if threshold:
+            ax.axvline(threshold, color="#555555", ls="--", lw=0.9)
+            if i == 0:
+                ax.annotate(f"ordinary seats full\n(load {threshold:.0%})", (threshold, 0.97),
+                            xycoords=("data", "axes fraction"), xytext=(-4, 0), textcoords="offset points",
+                            ha="right", va="top", fontsize=8, color="#333333")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    for ax in list(axes)[len(metrics):]:
+        ax.set_visible(False)
+    for ax in list(fig.axes)[-2:]:
+        ax.set_xlabel("mean demand / second-class seats (load factor)")
+    m = exp.manifest
+    fig.suptitle(f"The overflow curve: as demand passes the ordinary seats, who fills the quiet car and what "
+                 f"it costs\n({Path(str(m.get('scenario', '?'))).stem}, {m.get('trains_per_replication', '?')} trains "
+                 f"a day; mean of {m.get('replications', '?')} replications per point, band: 95 % interval)",
+                 fontsize=10)
+    return fig
+
+
+@_styled
+def fig_sweep(exp: ExperimentResult, key: str, metrics: Sequence[str] | None = None) -> Figure:
+    """Each focus metric against one varied key. One varied key: a curve with its 95 % band;
+    several keys in a factorial: one curve per combination of the others (up to 6, else their
+    mean); sampled designs (LHS, Morris, Sobol'): every point with its interval."""
+    metrics = list(metrics or _exp_metrics(exp, FOCUS, 6))
+    keys = list(exp.design.keys)
+    others = [k for k in keys if k != key]
+    s = exp.summary
+    numeric = _numeric([r[key] for r in s])
+    cats = list(dict.fromkeys(r[key] for r in s))
+    pos = (lambda v: float(v)) if numeric else (lambda v: float(cats.index(v)))
+    cols = 3 if len(metrics) > 4 else 2
+    rows = math.ceil(len(metrics) / cols)
+    fig = new_figure(2.2 * rows + 1.0)
+    axes = fig.subplots(rows, cols, sharex=True, squeeze=False)
+    sampled = exp.design.method != "factorial"
+    groups: dict[tuple, list[dict]] = {}
+    for r in s:
+        groups.setdefault(tuple(r[k] for k in others), []).append(r)
+    for ax, m in zip(axes.flat, metrics):
+        title, unit = label(m)
+        if sampled:
+            x = np.array([pos(r[key]) for r in s])
+            mean = np.array([r[f"{m}.mean"] for r in s], dtype=float)
+            lo = np.array([r[f"{m}.ci_low"] for r in s], dtype=float)
+            hi = np.array([r[f"{m}.ci_high"] for r in s], dtype=float)
+            err = np.vstack([np.clip(mean - lo, 0, None), np.clip(hi - mean, 0, None)])
+            ax.errorbar(x, mean, yerr=None if np.isnan(err).all() else np.nan_to_num(err), fmt="o", ms=3,
+                        color=SERIES[0], ecolor="#9FB8CC", elinewidth=0.8, capsize=0)
+        elif len(groups) <= 6:
+            for i, (g, rs) in enumerate(groups.items()):
+                rs = sorted(rs, key=lambda r: pos(r[key]))
+                name = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in zip(others, g)) or None
+                _band(ax, [pos(r[key]) for r in rs], rs, m, SERIES[i % len(SERIES)], name)
+        else:
+            xs = sorted({pos(r[key]) for r in s})
+            mean = [np.nanmean([r[f"{m}.mean"] for r in s if pos(r[key]) == xv]) for xv in xs]
+            ax.plot(xs, mean, color=SERIES[0], marker="o", ms=3.5, lw=1.6,
+                    label=f"mean over the other keys ({len(groups)} combinations)")
+        ax.set_title(title)
+        ax.set_ylabel(unit)
+        _percent(ax.yaxis, m)
+        if not numeric:
+            ax.set_xticks(range(len(cats)), [str(c) for c in cats], rotation=20, ha="right")
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(key_label(key))
+    h, lab = axes.flat[0].get_legend_handles_labels()
+    if lab:
+        _legend(fig, h, lab, ncol=min(len(lab), 3))
+    how = {"factorial": "full factorial", "lhs": "Latin hypercube", "morris": "Morris design",
+           "sobol": "Sobol' design"}.get(exp.design.method, exp.design.method)
+    n = exp.manifest.get("replications", "?")
+    band = "bars" if sampled else "bands"
+    fig.suptitle(f"Sweep over {key}\n({how}, {len(s)} points, {n} replications each; {band}: 95 % interval)",
+                 fontsize=10)
+    return fig
+
+
+@_styled
+def fig_sensitivity(exp: ExperimentResult, metrics: Sequence[str] | None = None) -> Figure:
+    """Sensitivity indices with their 95 % bootstrap intervals, one panel per metric:
+    Morris mu* (the metric's change across a parameter's range), or Sobol' S1 and ST."""
+    import pandas as pd
+    df = pd.read_csv(exp.folder.path / SENSITIVITY)
+    method = str(df["method"].iloc[0]) if len(df) else exp.design.method
+    main = "mu_star" if method == "morris" else "ST"
+    have = list(dict.fromkeys(df["metric"]))
+    metrics = [m for m in (metrics or FOCUS) if m in have][:6] or have[:6]
+    if not metrics:
+        raise PlotError(f"{exp.folder.path}: no metric varied enough to analyse")
+    params = list(dict.fromkeys(df["parameter"]))
+    # order parameters by their importance summed over the panels (each panel scaled to its max)
+    d = df[(df["index"] == main) & df["metric"].isin(metrics)]
+    score = {p: 0.0 for p in params}
+    for m in metrics:
+        dm = d[d["metric"] == m]
+        top = dm["value"].abs().max() or 1.0
+        for p, v in zip(dm["parameter"], dm["value"]):
+            score[p] += abs(v) / top
+    params.sort(key=lambda p: score[p])
+    cols = 2 if len(metrics) > 1 else 1
+    rows = math.ceil(len(metrics) / cols)
+    fig = new_figure(max(3.0, rows * (0.9 + 0.32 * len(params)) + 0.9))
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
+    y = np.arange(len(params))
+    shown = ["S1", "ST"] if method == "sobol" else ["mu_star"]
+    names = {"S1": "first-order S1", "ST": "total ST", "mu_star": "mu* (mean |elementary effect|)"}
+    colours = {"S1": SERIES[4], "ST": SERIES[0], "mu_star": SERIES[0]}
+    height = 0.8 / len(shown)
+    for ax, m in zip(axes.flat, metrics):
+        for j, ix in enumerate(shown):
+            dd = df[(df["metric"] == m) & (df["index"] == ix)].set_index("parameter")
+            v = np.array([dd["value"].get(p, np.nan) for p in params], dtype=float)
+            lo = np.array([dd["ci_low"].get(p, np.nan) for p in params], dtype=float)
+            hi = np.array([dd["ci_high"].get(p, np.nan) for p in params], dtype=float)
+            err = np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+            off = (j - (len(shown) - 1) / 2) * height
+            ax.barh(y + off, v, height * 0.9, color=colours[ix], xerr=np.nan_to_num(err), capsize=2,
+                    error_kw={"elinewidth": 0.8, "ecolor": "#333333"}, label=names[ix])
+        title, unit = label(m)
+        ax.set_title(title)
+        ax.set_xlabel(f"mu*, {unit}" if method == "morris" else "share of the metric's variance")
+        if method == "morris":
+            _percent(ax.xaxis, m)
+        ax.axvline(0, color="#333333", lw=0.6)
+        ax.grid(axis="y", visible=False)
+    axes[0][0].set_yticks(y, params)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    h, lab = axes.flat[0].get_legend_handles_labels()
+    _legend(fig, h, lab)
+    n = exp.manifest.get("replications", "?")
+    how = "Morris screening, mu*" if method == "morris" else "Sobol' indices"
+    fig.suptitle(f"Which assumptions matter: {how}\n({len(exp.summary)} points x {n} replications; "
+                 f"whiskers: 95 % bootstrap interval)", fontsize=10)
+    return fig
+
+
+# --- everything for a list of folders -------------------------------------------------------------
+def figures(coll: Collection, train: int | None = None) -> list[tuple[str, Figure]]:
+    """Every figure that fits the folders: (file name without extension, figure)."""
+    out: list[tuple[str, Figure]] = []
+    runs = coll.runs
+    if runs:
+        out.append(("headline", fig_headline(runs)))
+        out.append(("ended_by", fig_ended_by(runs)))
+        out.append(("violation_mix", fig_violation_mix(runs)))
+        out.append(("noisy_time_ecdf", fig_noisy_ecdf(runs)))
+        for r in runs:
+            name = "timeline" if len(runs) == 1 else f"timeline-{slug(r.name)}"
+            out.append((name, fig_timeline(run_timeline(r, train), r.name if len(runs) > 1 else "")))
+    for exp in coll.experiments:
+        prefix = "" if len(coll.experiments) == 1 and not runs else f"{slug(exp.folder.path.name)}-"
+        keys = list(exp.design.keys)
+        if keys == [OVERFLOW_KEY] and exp.design.method == "factorial":
+            out.append((f"{prefix}overflow_curve", fig_overflow_curve(exp)))
+        for k in keys:
+            out.append((f"{prefix}sweep-{slug(k)}", fig_sweep(exp, k)))
+        if (exp.folder.path / SENSITIVITY).exists():
+            out.append((f"{prefix}sensitivity", fig_sensitivity(exp)))
+    return out
+
+
+def default_figure_folder(paths: Sequence[str | Path]) -> Path:
+    """One folder: its figures/. Several: figures/ in their common parent."""
+    ps = [Path(p).resolve() for p in paths]
+    if len(ps) == 1:
+        return ps[0] / "figures"
+    return Path(os.path.commonpath(ps)) / "figures"
+
+
+def plot_paths(paths: Sequence[str | Path], out: str | Path | None = None, train: int | None = None) -> list[Path]:
+    """Make and save every figure for some results folders; return the files written."""
+    coll = collect(paths)
+    folder = Path(out) if out else default_figure_folder(paths)
+    written: list[Path] = []
+    for name, fig in figures(coll, train):
+        written += save(fig, folder, name)
+    return written
+
