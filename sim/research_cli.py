@@ -1,0 +1,344 @@
+"""Researchers' commands: ``sweep``, ``sensitivity``, ``plot`` and ``report``.
+
+Module-level :class:`click.Command` objects, registered in the ``quietcar`` group by
+``sim.cli`` (``main.add_command(sweep)`` ...). Heavy imports (matplotlib, SALib, pandas)
+happen inside the commands, so that importing this module stays cheap.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+
+from .cli import SEED_HELP, SET_HELP, WORKERS_HELP, InputError, Progress, fmt, load_scenario
+from .experiments import (OVERFLOW_KEY, DesignError, ExperimentFolder, ExperimentResult, check_unique,
+                          factorial, latin_hypercube, morris_design, overflow_factor, parse_levels, parse_range,
+                          run_sensitivity, run_sweep, sobol_design)
+from .runner import default_workers
+from .scenario import Scenario
+
+CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
+OUT_HELP = "Experiment folder [default: results/{kind}-<scenario>-...-s<seed>-n<replications>]."
+RESUME_HELP = "Complete an interrupted experiment in --out (or reuse a finished one) instead of refusing."
+FORCE_HELP = "Overwrite an experiment folder that holds another experiment."
+#: Metrics printed after a sweep (every metric is in the CSV files).
+SHOWN = ("overflow_share", "violations_per_100_pax_h", "noisy_time_share", "disturbed_pax_min_per_pax_h",
+         "optin.disturbed_pax_min_per_pax_h")
+
+
+def experiment_options(f: Callable) -> Callable:
+    """-n, --seed, --workers, --scheduler and --set, as on run and compare (-n per point)."""
+    f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
+    f = click.option("--scheduler", default=None, metavar="ADDRESS",
+                     help="Run the trains on a Dask cluster: a scheduler ADDRESS or 'local' (needs the dask "
+                          "extra). Same results.")(f)
+    f = click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)(f)
+    f = click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help=SEED_HELP)(f)
+    f = click.option("-n", "--replications", type=click.IntRange(1, 100_000), default=None,
+                     help="Replications per point, on the same seeds at every point [default: the scenario's "
+                          "run.replications].")(f)
+    return f
+
+
+def _design_error(fn: Callable) -> Callable:
+    """Turn design errors into input errors (exit 2) with the option and key named."""
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except DesignError as e:
+            raise InputError(str(e)) from None
+    return wrapper
+
+
+def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentFolder, base: Scenario, design,
+                    seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
+                    scheduler: str | None = None) -> ExperimentResult:
+    progress = Progress(label)
+    try:
+        return runner(folder, base, design, seed, n, workers, resume=resume, force=force, scheduler=scheduler,
+                      on_start=progress.start, on_trains=progress)
+    except DesignError as e:
+        raise InputError(str(e)) from None
+    except RuntimeError as e:
+        if "--scheduler" in str(e):  # Dask is not installed: say how to get it
+            raise InputError(str(e)) from None
+        raise
+    except KeyboardInterrupt:
+        progress.close()
+        done = len(folder.finished())
+        click.echo(f"\ninterrupted: {done} of {len(design.points)} points are on disk in {folder.path}; "
+                   f"complete the experiment with the same command and --resume", err=True)
+        sys.exit(130)
+    finally:
+        progress.close()
+
+
+def _plots(paths: Sequence[Path], out: Path | None = None, train: int | None = None) -> list[Path]:
+    from .plots import PlotError, plot_paths
+    try:
+        return plot_paths(paths, out, train)
+    except (PlotError, DesignError) as e:
+        raise InputError(str(e)) from None
+
+
+def _defaults(sc: Scenario, seed: int | None, n: int | None, workers: int | None) -> tuple[int, int, int]:
+    return (sc.run.seed if seed is None else seed, sc.run.replications if n is None else n,
+            workers or default_workers())
+
+
+def _short(key: str) -> str:
+    return key.rsplit(".", 1)[-1]
+
+
+def _point_table(result: ExperimentResult, metrics: Sequence[str] = SHOWN, limit: int = 40) -> str:
+    keys = list(result.design.keys)
+    head = ["point", *(_short(k) for k in keys), *(m for m in metrics)]
+    rows = [head]
+    for s in result.summary[:limit]:
+        cells = [str(s["point"]), *(fmt(s[k]) if isinstance(s[k], float) else str(s[k]) for k in keys)]
+        for m in metrics:
+            mean, lo, hi = s[f"{m}.mean"], s[f"{m}.ci_low"], s[f"{m}.ci_high"]
+            cells.append(f"{fmt(mean)} [{fmt(lo)}, {fmt(hi)}]")
+        rows.append(cells)
+    w = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(f"{c:<{w[i]}}" for i, c in enumerate(r)).rstrip() for r in rows]
+    if len(result.summary) > limit:
+        lines.append(f"... {len(result.summary) - limit} more points in sweep_summary.csv")
+    return "\n".join(lines)
+
+
+# --- sweep -----------------------------------------------------------------------------------------
+@click.command("sweep", context_settings=CONTEXT)
+@click.argument("scenario")
+@click.option("--vary", "varies", multiple=True, metavar="KEY=LEVELS",
+              help="A key and its levels: KEY=V1,V2,... or KEY=LOW:HIGH:K (K evenly spaced levels); with --lhs, "
+                   "KEY=LOW:HIGH. Repeat for more keys (a full factorial: every combination).")
+@click.option("--lhs", type=click.IntRange(2, 100_000), default=None, metavar="K",
+              help="Instead of a factorial, a Latin hypercube of K points over the --vary ranges "
+                   "(drawn from the seed: the same seed gives the same points).")
+@click.option("--overflow-curve", is_flag=True,
+              help=f"The built-in overflow curve: {OVERFLOW_KEY} from 0.5 to 1.5 in steps of 0.1.")
+@experiment_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=OUT_HELP.format(kind="sweep"))
+@click.option("--resume", is_flag=True, help=RESUME_HELP)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@click.option("--no-plots", is_flag=True, help="Do not draw the figures (draw them later with quietcar plot).")
+@_design_error
+def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curve: bool, replications: int | None,
+          seed: int | None, workers: int | None, overrides: tuple[str, ...], out: Path | None, resume: bool,
+          force: bool, no_plots: bool, scheduler: str | None = None) -> None:
+    """Run SCENARIO at many points, varying some keys, on the same seeds at every point.
+
+    Every point runs the same replications (-n) with the same seed, so differences between
+    points are parameter effects, not new random draws; each point reports the mean of its
+    replications with a 95 % interval (the noise). Writes sweep.csv (one row per point and
+    replication), sweep_summary.csv (one row per point: mean, sd and interval of every
+    metric) and figures/ (one chart per varied key; the overflow curve when demand is
+    varied). See docs/research.md.
+
+    \b
+    Examples:
+      quietcar sweep expansion --overflow-curve -n 5 --set network.trains=300
+      quietcar sweep expansion --vary booking.overflow=never,when_sold_out \\
+          --vary network.load_factor_mean=0.6:1.4:5 -n 5 --set network.trains=200
+      quietcar sweep pilot --lhs 20 --vary behaviour.contagion=0:1 \\
+          --vary staff.patrol_interval=15:60 -n 3 --set network.trains=50
+    """
+    sc = load_scenario(scenario, overrides)
+    seed, n, workers = _defaults(sc, seed, replications, workers)
+    if overflow_curve:
+        if varies or lhs:
+            raise InputError("--overflow-curve is a sweep of its own; give it without --vary and --lhs")
+        factors = [overflow_factor(sc)]
+    elif not varies:
+        raise InputError("sweep needs --vary KEY=V1,V2,... (or --overflow-curve); see quietcar sweep --help")
+    elif lhs:
+        factors = [parse_range(sc, v) for v in varies]
+    else:
+        factors = [parse_levels(sc, v) for v in varies]
+    check_unique(factors, "--vary")
+    design = latin_hypercube(factors, lhs, seed) if lhs else factorial(factors)
+    stem = Path(sc.source).stem
+    name = "overflow-curve" if overflow_curve else "sweep-" + "+".join(_short(f.key) for f in factors)
+    out = out or Path("results") / f"{name}-{stem}-s{seed}-n{n}"
+    total = len(design.points) * n * sc.network.trains
+    click.echo(f"{sc.source}: {len(design.points)} points x {n} replications x {sc.network.trains} trains "
+               f"= {total:,} trains, seed {seed}, {workers} workers", err=True)
+    result = _run_experiment(run_sweep, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
+                             force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler)
+    click.echo(_point_table(result))
+    if not no_plots:
+        figs = _plots([out])
+        click.echo(f"\nfigures: {len(figs) // 2} in {figs[0].parent}" if figs else "")
+    click.echo(f"\nresults: {out}  (sweep.csv: every replication; sweep_summary.csv: mean and 95 % interval "
+               f"per point)")
+
+
+# --- sensitivity ----------------------------------------------------------------------------------------
+def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: Sequence[str]) -> str:
+    main = "mu_star" if method == "morris" else "ST"
+    lines = []
+    noise_by = {r["metric"]: r for r in noise}
+    for m in metrics:
+        nr = noise_by.get(m)
+        if nr is None:
+            continue
+        if nr["status"] != "ok":
+            lines.append(f"\n{m}: not analysed ({nr['status']})")
+            continue
+        lines.append(f"\n{m}")
+        rs = sorted((r for r in rows if r["metric"] == m and r["index"] == main),
+                    key=lambda r: -abs(r["value"]) if r["value"] == r["value"] else math.inf)
+        s1 = {r["parameter"]: r for r in rows if r["metric"] == m and r["index"] == "S1"}
+        w = max((len(r["parameter"]) for r in rs), default=10)
+        for r in rs:
+            extra = ""
+            if r["parameter"] in s1:
+                q = s1[r["parameter"]]
+                extra = f"   S1 {fmt(q['value'])} [{fmt(q['ci_low'])}, {fmt(q['ci_high'])}]"
+            noise = f"  (noise ± {fmt(r['noise_se'])})" if r["noise_se"] == r["noise_se"] else ""
+            lines.append(f"  {r['parameter']:<{w}}  {main} {fmt(r['value'])} [{fmt(r['ci_low'])}, "
+                         f"{fmt(r['ci_high'])}]{noise}{extra}")
+    return "\n".join(lines)
+
+
+@click.command("sensitivity", context_settings=CONTEXT)
+@click.argument("scenario")
+@click.option("--param", "params", multiple=True, required=True, metavar="KEY=LOW:HIGH",
+              help="A numeric scenario key and the range it may take (repeat for each parameter).")
+@click.option("--method", type=click.Choice(["morris", "sobol"]), default="morris", show_default=True,
+              help="morris: cheap screening (ranks parameters; mu* with intervals). sobol: variance shares "
+                   "S1 and ST (costlier; needs more points).")
+@click.option("--samples", type=click.IntRange(2, 1_000_000), default=None, metavar="N",
+              help="morris: trajectories [default 10] (points = N x (params + 1)); sobol: base samples, a power "
+                   "of 2 [default 64] (points = N x (params + 2), or N x (2 params + 2) with --second-order).")
+@click.option("--levels", type=click.IntRange(2, 100), default=4, show_default=True,
+              help="morris: grid levels per range.")
+@click.option("--second-order", is_flag=True, help="sobol: also the pairwise interaction indices S2.")
+@experiment_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=OUT_HELP.format(kind="sensitivity"))
+@click.option("--resume", is_flag=True, help=RESUME_HELP)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@click.option("--no-plots", is_flag=True, help="Do not draw the figures (draw them later with quietcar plot).")
+@_design_error
+def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: int | None, levels: int,
+                second_order: bool, replications: int | None, seed: int | None, workers: int | None,
+                overrides: tuple[str, ...], out: Path | None, resume: bool, force: bool, no_plots: bool,
+                scheduler: str | None = None) -> None:
+    """Global sensitivity of every metric to some parameters of SCENARIO (SALib).
+
+    The parameters are sampled over their ranges by a Morris or Sobol' design; every point
+    runs -n replications on the same seeds (common random numbers) and its value of a metric
+    is their mean. Indices come with 95 % bootstrap intervals; the replication noise is set
+    against the spread between points (noise share), so that a small index is not mistaken
+    for noise or the other way round. Writes sensitivity.csv, sensitivity_noise.csv, the
+    points (sweep.csv, sweep_summary.csv) and figures/. See docs/research.md.
+
+    \b
+    Examples:
+      quietcar sensitivity expansion --param behaviour.contagion=0:1 \\
+          --param behaviour.commitment=0.05:0.5 --param network.load_factor_mean=0.6:1.3 \\
+          -n 3 --set network.trains=100
+      quietcar sensitivity pilot --method sobol --samples 64 \\
+          --param behaviour.contagion=0:1 --param staff.patrol_interval=15:60 -n 2 --set network.trains=40
+    """
+    sc = load_scenario(scenario, overrides)
+    seed, n, workers = _defaults(sc, seed, replications, workers)
+    factors = [parse_range(sc, p, "--param") for p in params]
+    check_unique(factors, "--param")
+    if method == "morris":
+        design = morris_design(factors, samples or 10, levels, seed)
+    else:
+        design = sobol_design(factors, samples or 64, second_order, seed)
+    out = out or Path("results") / f"sensitivity-{Path(sc.source).stem}-{method}-s{seed}-n{n}"
+    total = len(design.points) * n * sc.network.trains
+    click.echo(f"{sc.source}: {method}, {len(factors)} parameters, {len(design.points)} points x {n} replications "
+               f"x {sc.network.trains} trains = {total:,} trains, seed {seed}, {workers} workers", err=True)
+    result = _run_experiment(run_sensitivity, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
+                             force=force, label=f"sensitivity: {len(design.points)} points", scheduler=scheduler)
+    import pandas as pd
+    rows = pd.read_csv(out / "sensitivity.csv").to_dict("records")
+    noise = pd.read_csv(out / "sensitivity_noise.csv").to_dict("records")
+    from .plots import FOCUS
+    click.echo(("mu* = mean |change of the metric| across a parameter's range" if method == "morris" else
+                "ST = share of the metric's variance involving the parameter; S1 = by the parameter alone")
+               + "; [95 % bootstrap interval]")
+    click.echo(_ranking(rows, noise, method, FOCUS))
+    if not no_plots:
+        figs = _plots([out])
+        click.echo(f"\nfigures: {len(figs) // 2} in {figs[0].parent}" if figs else "")
+    click.echo(f"\nresults: {out}  (sensitivity.csv: indices; sensitivity_noise.csv: noise vs spread; "
+               f"sweep_summary.csv: the points)")
+    del result
+
+
+# --- plot and report -------------------------------------------------------------------------------
+@click.command("plot", context_settings=CONTEXT)
+@click.argument("results_dirs", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the figures [default: RESULTS_DIR/figures; for several folders, figures/ "
+                   "in their common parent].")
+@click.option("--train", type=click.IntRange(0), default=None,
+              help="Train (id in replication 0) for the timeline [default: a typical eventful one].")
+def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) -> None:
+    """Draw the figures of results folders (PNG and SVG).
+
+    RESULTS_DIRS are folders written by run, compare, sweep or sensitivity. Runs (several
+    runs, or a compare folder, are drawn side by side): headline metrics with 95 %
+    intervals, who ends violations, the violation mix, the distribution over trains of
+    noisy time, and the timeline of one train. Sweeps: a chart per varied key, and the
+    overflow curve when demand was varied. Sensitivity: the indices with their intervals.
+
+    \b
+    Examples:
+      quietcar plot results/compare-pilot-expansion-s2024-n10
+      quietcar plot results/pilot-s2024-n20 results/expansion-s2026-n3 --out figures/
+      quietcar plot results/overflow-curve-expansion-s2026-n5
+    """
+    figs = _plots(list(results_dirs), out, train)
+    for p in figs:
+        if p.suffix == ".png":
+            click.echo(f"{p}  (and .svg)")
+
+
+@click.command("report", context_settings=CONTEXT)
+@click.argument("results_dirs", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
+              show_default=True, help="The HTML file to write.")
+@click.option("--title", default=None, help="Title of the report [default: from the runs].")
+@click.option("--train", type=click.IntRange(0), default=None,
+              help="Train (id in replication 0) for the timelines [default: a typical eventful one].")
+def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: int | None) -> None:
+    """Write one self-contained HTML report of some results folders.
+
+    The report states the question, sets the scenarios side by side (the keys in which they
+    differ), gives the headline metrics with 95 % intervals (and differences from the
+    first run), embeds the figures, lists the assumptions that matter most when a
+    sensitivity folder is given, and ends with the manifest of every run. Figures are
+    embedded as images in the file: it opens anywhere, with no network.
+
+    \b
+    Examples:
+      quietcar report results/compare-pilot-expansion-s2024-n10 --out pilot-vs-expansion.html
+      quietcar report results/pilot-s2024-n20 results/expansion-s2026-n3 \\
+          results/overflow-curve-expansion-s2026-n5 results/sensitivity-expansion-morris-s2026-n3
+    """
+    from .plots import PlotError
+    from .report import write_report
+    try:
+        path = write_report(list(results_dirs), out, title=title, train=train)
+    except PlotError as e:
+        raise InputError(str(e)) from None
+    click.echo(f"report: {path}")
+
+
+COMMANDS = (sweep, sensitivity, plot, report)
