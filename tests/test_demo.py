@@ -1,0 +1,305 @@
+"""The classroom demo: frames agree with the model's records, the saved page is self-contained
+and plays in a browser, the levers change the run, and the lesson's numbers are what runs."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from sim import demo  # noqa: E402
+from sim.demo_cli import DEFAULT_SCENARIO  # noqa: E402
+from sim.demo_cli import demo as demo_command  # noqa: E402
+from sim.metrics import train_metrics  # noqa: E402
+from sim.model.params import KINDS  # noqa: E402
+from sim.scenario import load  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SEED = 88
+FAST = "30"  # --speed: minutes of journey per second; 30 -> a frame every 3.75 minutes
+
+
+def classroom(*overrides: str):
+    return load(DEFAULT_SCENARIO, overrides)
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(demo_command, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def base_run():
+    return demo.run(classroom(), SEED)
+
+
+@pytest.fixture(scope="module")
+def frames(base_run):
+    return demo.build_frames(base_run, step=0.5)
+
+
+@pytest.fixture(scope="module")
+def saved_page(tmp_path_factory):
+    """The classroom train saved as HTML by the command, once for the module."""
+    path = tmp_path_factory.mktemp("demo") / "demo.html"
+    r = invoke("--seed", SEED, "--speed", FAST, "--save", path)
+    assert r.exit_code == 0, r.output
+    return path
+
+
+# --- frames against the model's records --------------------------------------------------------
+def test_frames_cover_the_journey_and_every_stop(base_run, frames):
+    stops = base_run.result.spec.stop_times()
+    times = [f.minute for f in frames]
+    assert times[0] == 0.0 and times[-1] == stops[-1] and times == sorted(times)
+    assert set(stops) <= set(times)
+    assert [f.at_stop for f in frames if f.at_stop >= 0] == list(range(len(stops)))
+    assert frames[-1].final and not any(f.final for f in frames[:-1])
+    assert frames[-1].on_board == 0
+
+
+def test_seats_and_violations_in_each_frame_match_the_records(base_run, frames):
+    r = base_run.result
+    p, ob = r.passengers, r.onboard
+    records = [v for v in ob.violations if not v.control and v.car == 0]
+    for f in frames:
+        t = f.minute
+        on = (p.car == 0) & (ob.board_time <= t) & (t < ob.alight_time)
+        assert f.on_board == np.count_nonzero(on)
+        assert f.count(demo.OVERFLOW) == np.count_nonzero(on & ~p.optin & ~p.infant)
+        assert f.count(demo.INFANT) == np.count_nonzero(on & p.infant)
+        running = sorted((int(p.seat[v.pax]), v.kind) for v in records if v.start <= t < v.end)
+        assert sorted(f.noisy) == running
+        assert all(f.occupant[seat] != demo.EMPTY for seat, _ in f.noisy)
+
+
+def test_live_counts_grow_to_the_train_metrics_exactly(base_run, frames):
+    t = base_run.tally
+    last = frames[-1]
+    assert last.live == {k: t[k] for k in demo.LIVE_KEYS}
+    assert last.values == {k: train_metrics(base_run.result)[k] for k in demo.SHOWN}
+    starts = [f.live["starts"] for f in frames]
+    assert starts == sorted(starts) and starts[-1] == len(base_run.result.onboard.violations)
+    # the frame before arrival is counted from the records alone, the same way as every frame
+    rebuilt = demo._partial_tally(base_run, last.minute, demo._Context(base_run))
+    for k in demo.LIVE_KEYS:
+        assert rebuilt[k] == pytest.approx(t[k], rel=1e-9, abs=1e-9), k
+
+
+def test_every_reminder_complaint_and_patrol_is_on_screen(base_run, frames):
+    trace = [e for e in base_run.trace if e[2] == 0 and not e[3]]
+    seat = base_run.result.passengers.seat
+    for t, what, _, _, pax, _ in trace:
+        if what in ("reminder_ok", "reminder_failed", "complaint", "intervene", "moved"):
+            assert any(b.what == what and b.seat == seat[pax] for f in frames for b in f.bubbles
+                       if t <= f.minute), (t, what)
+        if what == "patrol":
+            assert any(f.staff for f in frames if t <= f.minute <= t + 3), t
+    assert sum(what == "patrol" for _, what, *_ in trace) >= 3
+
+
+def test_halo_covers_the_rows_a_violation_reaches(base_run, frames):
+    reach = dict(zip(KINDS, base_run.result.params.behaviour.reach_rows))
+    f = max(frames, key=lambda f: len(f.noisy))
+    assert f.noisy
+    for seat, kind in f.noisy:
+        row = seat // 5
+        lo, hi = max(0, row - int(reach[kind])), min(len(f.halo) - 1, row + int(reach[kind]))
+        assert (f.halo[lo:hi + 1] >= 1).all()
+
+
+# --- drawing headless ---------------------------------------------------------------------------
+def _seat_pixels(view, image):
+    """The colour in the lower left of each seat box (inside it, clear of its edge)."""
+    h = image.shape[0]
+    xy = view.ax_car.transData.transform(view.seat_xy + np.array([-0.22, -0.18]))
+    return [tuple(int(c) for c in image[int(round(h - y)), int(round(x)), :3]) for x, y in xy]
+
+
+def test_headless_journey_draws_every_frame_with_the_seats_it_counts(base_run):
+    frames = demo.build_frames(base_run, step=demo.step_for(60))
+    images = list(demo.render_frames(base_run, frames, dpi=50))
+    assert len(images) == len(frames)
+    assert all(im.shape == (450, 800, 4) for im in images)
+    view = demo.frozen_view(base_run, frames, dpi=50)
+    colours = [tuple(int(c * 255 + 0.5) for c in matplotlib.colors.to_rgb(h)) for h in demo.OCCUPANT_COLOURS]
+    checked = 0
+    for f, im in zip(frames[:-1], images):  # the last frame's summary box covers the car
+        seen = _seat_pixels(view, im)
+        covered = {seat for seat, _ in f.noisy}  # a glyph sits on a noisy seat
+        for b in f.bubbles:  # a note above or below a seat may cover its neighbours
+            near = np.abs(view.seat_xy - view.seat_xy[b.seat]).max(axis=1) <= 1.5
+            covered |= set(np.flatnonzero(near).tolist())
+        for seat, colour in enumerate(seen):
+            if seat not in covered:
+                assert colour == colours[f.occupant[seat]], (f.minute, seat)
+                checked += 1
+    assert checked > 0.9 * len(frames[:-1]) * len(view.seat_xy)
+    assert not np.array_equal(images[0], images[len(images) // 2])
+
+
+def test_one_frame_as_png(base_run, frames, tmp_path):
+    demo.render_png(base_run, frames, len(frames) // 3, tmp_path / "f.png", dpi=40)
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- saving -------------------------------------------------------------------------------------
+def test_saved_html_embeds_its_frames_and_references_nothing_outside(saved_page, base_run):
+    page = saved_page.read_text(encoding="utf-8")
+    frames = demo.embedded_frames(page)
+    assert len(frames) == len(demo.build_frames(base_run, demo.step_for(float(FAST))))
+    assert all(f[:8] == b"\x89PNG\r\n\x1a\n" for f in frames)
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(frames[0])).size == (1280, 720)
+    outside = re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import|<link""",
+                         page, flags=re.IGNORECASE)
+    assert outside == []
+    assert "font-awesome" not in page and "fa fa-" not in page
+    assert page.startswith("<!DOCTYPE html>") and 'charset="utf-8"' in page
+
+
+def test_save_gif_and_clear_messages_for_what_cannot_be_written(tmp_path, monkeypatch):
+    r = invoke("--speed", "120", "--save", tmp_path / "d.gif")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "d.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+    r = invoke("--save", tmp_path / "d.avi")
+    assert r.exit_code == 2 and "unknown format .avi" in r.output and not (tmp_path / "d.avi").exists()
+    monkeypatch.setattr(matplotlib.animation.writers, "is_available", lambda name: name != "ffmpeg")
+    r = invoke("--save", tmp_path / "d.mp4")
+    assert r.exit_code == 1 and "needs ffmpeg" in r.output and "demo.html" in r.output
+
+
+def test_without_display_or_save_it_prints_the_numbers_and_says_how(monkeypatch):
+    monkeypatch.setattr(demo, "has_display", lambda: False)
+    r = invoke("--seed", SEED)
+    assert r.exit_code == 0
+    assert "noisy_time_share" in r.output and "--save demo.html" in r.output
+
+
+def test_bad_levers_are_input_errors():
+    r = invoke("--set", "booking.overflow=nevr")
+    assert r.exit_code == 2 and "booking.overflow" in r.output and "never" in r.output
+    r = invoke("--set", "staff.patrol_intervall=10")
+    assert r.exit_code == 2 and "staff.patrol_interval" in r.output
+    r = invoke("no-such-scenario")
+    assert r.exit_code == 2 and "classroom" in r.output
+
+
+# --- levers ---------------------------------------------------------------------------------------
+def _occupants(run_):
+    return {o for f in demo.build_frames(run_, step=2.0) for o in np.unique(f.occupant)}
+
+
+def test_levers_change_the_run(base_run):
+    assert demo.OVERFLOW in _occupants(base_run)
+    never = demo.run(classroom("booking.overflow=never"), SEED)
+    assert demo.OVERFLOW not in _occupants(never)
+    busy = demo.run(classroom("network.load_factor_mean=1.3"), SEED)
+    assert busy.tally["passengers"] > base_run.tally["passengers"]
+    assert busy.metrics["overflow_share"] > base_run.metrics["overflow_share"]
+    often = demo.run(classroom("staff.patrol_interval=10"), SEED)
+    assert sum(e[1] == "patrol" for e in often.trace) > sum(e[1] == "patrol" for e in base_run.trace)
+    deaf = demo.run(classroom(demo.LEVERS[3].override(0.0)), SEED)
+    assert deaf.tally["ended_peer"] == 0
+    no_family = demo.run(classroom("network.load_factor_mean=1.3", "booking.family_advice=exclude"), SEED)
+    assert demo.INFANT not in _occupants(no_family)
+    calm = demo.run(classroom("behaviour.contagion=0"), SEED)
+    assert calm.metrics["contagion_lift"] != base_run.metrics["contagion_lift"]
+
+
+def test_widgets_rerun_the_same_seed_with_the_levers():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=demo.FIGSIZE)
+    FigureCanvasAgg(fig)
+    room = demo.Classroom(fig, classroom(), SEED, speed=60)
+    assert demo.OVERFLOW in _occupants(room.run)
+    labels = [t.get_text() for t in room.radios["overflow"].labels]
+    room.radios["overflow"].set_active(labels.index("never"))
+    room.sliders["patrol"].set_val(10.0)
+    assert room.overrides() == ["booking.overflow=never", "staff.patrol_interval=10"]
+    room.rerun()  # what the "Run again" button calls
+    assert room.run.seed == SEED and demo.OVERFLOW not in _occupants(room.run)
+    assert "--set 'booking.overflow=never'" in room.command.get_text()
+    room.tick()
+    fig.canvas.draw()
+
+
+# --- the page in a browser --------------------------------------------------------------------------
+def _chromium_or_skip() -> str:
+    if CHROMIUM.exists():
+        return str(CHROMIUM)
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI must run the browser test: install Debian's chromium (apt-get install -y chromium)")
+    pytest.skip("headless Chromium (/usr/bin/chromium) is not installed: apt-get install -y chromium")
+
+
+def _chromium(exe: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}"]
+    return subprocess.run([exe, *flags, *args], capture_output=True, text=True, timeout=120)
+
+
+PROBE = """<script>
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var a = window['anim%(id)s'], img = document.getElementById('_anim_img%(id)s');
+    var out = {frames: a.frames.length, before: a.current_frame, src: img.src.slice(0, 22)};
+    document.querySelector('button[title="Play"]').click();
+    setTimeout(function () {
+      out.after = a.current_frame;
+      out.slider = parseInt(document.getElementById('_anim_slider%(id)s').value);
+      out.width = img.naturalWidth;
+      var pre = document.createElement('pre');
+      pre.id = 'probe';
+      pre.textContent = JSON.stringify(out);
+      document.body.appendChild(pre);
+    }, 1000);
+  }, 200);
+});
+</script>"""
+
+
+def test_saved_page_plays_in_headless_chromium(saved_page, tmp_path):
+    exe = _chromium_or_skip()
+    page = saved_page.read_text(encoding="utf-8")
+    (anim_id,) = set(re.findall(r"anim([0-9a-f]{32})", page))
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.replace("</body>", PROBE % {"id": anim_id} + "</body>"), encoding="utf-8")
+    r = _chromium(exe, tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom", probed.as_uri())
+    found = re.search(r'<pre id="probe">([^<]*)</pre>', r.stdout)
+    assert found, r.stderr[-2000:]
+    out = json.loads(found.group(1))
+    assert out["frames"] == len(demo.embedded_frames(page)) > 10
+    assert out["before"] == 0 and out["src"] == "data:image/png;base64,"
+    assert out["width"] == 1280  # the frame image decoded
+    assert out["after"] > 0 and out["slider"] == out["after"]  # Play moved the frames and the slider on
+
+    shot = tmp_path / "shot.png"
+    r = _chromium(exe, tmp_path / "profile2", "--virtual-time-budget=3000", "--window-size=1400,1000",
+                  f"--screenshot={shot}", saved_page.as_uri())
+    assert shot.exists(), r.stderr[-2000:]
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
+    blue = np.array([0x56, 0xB4, 0xE9])  # opted-in seats of the first frame
+    assert (np.abs(pixels - blue).sum(axis=1) < 30).sum() > 2000
+
+
+def test_demo_is_not_part_of_the_core():
+    core = ROOT / "sim" / "model"
+    imports = re.compile(r"^\s*(from|import)\s+\S*(demo|matplotlib)", re.M)
+    assert not [p.name for p in core.glob("*.py") if imports.search(p.read_text(encoding="utf-8"))]
