@@ -171,3 +171,23 @@ def test_metrics_of_a_quiet_journey_are_consistent():
     assert all(v.end >= v.start for v in ob.violations)
     assert sum(c.calm_starts + c.noisy_starts for c in ob.cars) == len(ob.violations)
     assert set(v.kind for v in ob.violations) <= set(KINDS)
+
+
+@pytest.mark.slow
+def test_busy_crew_delays_patrols_as_an_m_m_1_queue():
+    """One crew member busy with other duties (Poisson arrivals, exponential lengths, load rho):
+    a patrol pass due at a random time waits rho m / (1 - rho) on average (M/M/1 virtual wait)."""
+    rho, m, P, T, runs = 0.5, 10.0, 60.0, 6000.0, 10
+    params = isolated(0.0, switches=dict(patrols=True, other_duties=True),
+                      staff=dict(patrol_interval=P, patrol_walk=0.0, other_duty_load=rho, other_duty_mean=m))
+    waits = []
+    for s in range(runs):
+        log: list = []
+        journey(one_leg(T, crew=1), params, full_car(10), s, trace=log)
+        due = [t for t, what, *_ in log if what == "patrol_due"]
+        went = [t for t, what, *_ in log if what == "patrol"]
+        waits += [b - a for a, b in zip(due, went)][2:]  # after the empty start
+    waits = np.asarray(waits)
+    expected = rho * m / (1 - rho)
+    assert abs(waits.mean() - expected) < Z * waits.std(ddof=1) / math.sqrt(len(waits))
+    assert abs((waits > 0).mean() - rho) < Z * math.sqrt(rho * (1 - rho) / len(waits))

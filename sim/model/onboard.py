@@ -522,6 +522,8 @@ class _Journey:
         while t < end:
             if t > env.now:
                 yield env.timeout(t - env.now)
+            if self.trace is not None:
+                self.trace.append((env.now, "patrol_due", -1, False, -1, ""))
             with self.crew.request() as req:
                 yield req
                 for car in self.cars:
@@ -557,18 +559,23 @@ class _Journey:
                     yield from self.intervene(car, v)
             r += 1
 
-    def duties(self):
-        """Other duties arrive as a Poisson stream and hold a crew member each."""
-        st, env = self.params.staff, self.env
+    def duties(self) -> None:
+        """Other duties: a Poisson stream of jobs over the journey, each holding a crew member
+        for Exp(other_duty_mean) once one is free (first come, first served with patrols and
+        complaints). Drawn at the start and run as callbacks: no process per job."""
+        st, rng = self.params.staff, self.staff_rng
         rate = st.other_duty_load * self.spec.crew / st.other_duty_mean
-        while True:
-            yield env.timeout(self.staff_rng.exponential(1.0 / rate))
-            env.process(self._duty(self.staff_rng.exponential(st.other_duty_mean)))
+        count = int(rng.poisson(rate * self.spec.run_min))
+        arrivals = np.sort(rng.random(count)) * self.spec.run_min
+        lengths = rng.exponential(st.other_duty_mean, count)
+        for t, length in zip(arrivals.tolist(), lengths.tolist()):
+            self.env.timeout(t, length).callbacks.append(self._duty_arrives)
 
-    def _duty(self, length: float):
-        with self.crew.request() as req:
-            yield req
-            yield self.env.timeout(length)
+    def _duty_arrives(self, ev) -> None:
+        self.crew.request().callbacks.append(lambda req: self._hold(req, ev.value))
+
+    def _hold(self, req, length: float) -> None:
+        self.env.timeout(length).callbacks.append(lambda _: self.crew.release(req))
 
     def run(self) -> OnboardResult:
         env, sw, st = self.env, self.switches, self.params.staff
@@ -577,7 +584,7 @@ class _Journey:
             for _ in range(st.patrol_staff):
                 env.process(self.patrol())
         if sw.other_duties and st.other_duty_load > 0:
-            env.process(self.duties())
+            self.duties()
         env.run(until=env.all_of(procs))
         return self._result()
 
