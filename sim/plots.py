@@ -50,20 +50,20 @@ DPI = 200
 LABELS: dict[str, tuple[str, str]] = {
     "uptake_rate": ("Uptake of the agreement", "accepted / offered"),
     "quiet_load_factor": ("Quiet-car load", "seat-km used / offered"),
-    "overflow_share": ("Overflow (not opted in)", "share of quiet-car passenger-km"),
+    "overflow_share": ("Overflow (not opted in)", "share of quiet-car pax-km"),
     "refused_share": ("Refused booking requests", "share of requests"),
-    "violations_per_100_pax_h": ("Violation rate", "starts per 100 passenger-hours"),
+    "violations_per_100_pax_h": ("Violation rate", "starts per 100 pax-h"),
     "noisy_time_share": ("Noisy time", "share of running time"),
     "mean_violation_min": ("Length of a violation", "minutes"),
-    "disturbed_pax_min_per_pax_h": ("Disturbance", "disturbed min per passenger-hour"),
+    "disturbed_pax_min_per_pax_h": ("Disturbance", "disturbed min per pax-h"),
     "staff_interventions_per_train": ("Staff interventions", "per train"),
     "staff_min_per_train": ("Crew time on the quiet car", "minutes per train"),
     "complaints_per_1000_pax": ("Complaints", "per 1,000 passengers"),
     "contagion_lift": ("Contagion lift", "rate when noisy / rate when calm"),
-    "control.violations_per_100_pax_h": ("Violation rate, control car", "starts per 100 passenger-hours"),
+    "control.violations_per_100_pax_h": ("Violation rate, control car", "starts per 100 pax-h"),
     "control.noisy_time_share": ("Noisy time, control car", "share of running time"),
-    "control.disturbed_pax_min_per_pax_h": ("Disturbance, control car", "disturbed min per passenger-hour"),
-    OPTIN_EXPOSURE: ("Opt-in passengers' exposure", "disturbed min per opt-in passenger-hour"),
+    "control.disturbed_pax_min_per_pax_h": ("Disturbance, control car", "disturbed min per pax-h"),
+    OPTIN_EXPOSURE: ("Opt-in passengers' exposure", "disturbed min per opt-in pax-h"),
 }
 for _k in KINDS:
     LABELS[f"violation_mix.{_k}"] = (f"Share of violations: {_k}", "share of violations")
@@ -387,9 +387,9 @@ def fig_timeline(tl: Timeline, name: str = "") -> Figure:
                       color=KIND_COLOURS[k], lw=max(1.2, 1.1 * pt_per_seat), label=f"violation: {k}", zorder=5)
     marks = {"reminder_ok": ("v", OKABE_ITO["green"], "peer reminder (worked)"),
              "reminder_failed": ("x", OKABE_ITO["green"], "peer reminder (ignored)"),
-             "complaint": ("*", OKABE_ITO["purple"], "complaint to staff"),
+             "complaint": ("*", OKABE_ITO["black"], "complaint to staff"),
              "intervene": ("D", OKABE_ITO["vermillion"], "staff intervention"),
-             "moved": ("s", OKABE_ITO["black"], "moved out by staff")}
+             "moved": ("s", "#777777", "moved out by staff")}
     for what, (marker, colour, text) in marks.items():
         ev = [(t, y_of[p]) for t, w, car, control, p, _ in tl.trace if w == what and not control and p >= 0]
         if ev:
@@ -421,8 +421,8 @@ def fig_timeline(tl: Timeline, name: str = "") -> Figure:
     ax.set_ylabel("seat in the quiet car (5 seats a row)")
     ax.grid(False)
     fig.legend(loc="outside lower center", ncol=4, frameon=False, markerscale=1.3)
-    who = f"{name}: " if name else ""
-    fig.suptitle(f"{who}one train's quiet car, seat by seat: who is noisy when\n"
+    who = f"{name}: one" if name else "One"
+    fig.suptitle(f"{who} train's quiet car, seat by seat: who is noisy when\n"
                  f"train {spec.train_id} of replication {tl.replication} ({spec.kind}, {spec.formation}-car, "
                  f"{_hours(spec.run_min)}, {spec.stops} stops, {pax.n} quiet-car passengers, "
                  f"{sum(1 for v in ob.violations if not v.control)} violations)", fontsize=10)
@@ -440,13 +440,23 @@ def _numeric(values: Sequence[Any]) -> bool:
     return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values)
 
 
-def _band(ax, x, s: Sequence[dict], m: str, colour: str, label_: str | None = None, marker: str = "o") -> None:
+def _band(ax, x, s: Sequence[dict], m: str, colour: str, label_: str | None = None, marker: str = "o",
+          bars: float | None = None) -> None:
+    """A curve of means with its 95 % intervals: a shaded band, or (``bars`` = horizontal offset,
+    for several curves in one panel) whiskers shifted sideways so that they do not hide each other."""
     mean = np.array([r[f"{m}.mean"] for r in s], dtype=float)
     lo = np.array([r[f"{m}.ci_low"] for r in s], dtype=float)
     hi = np.array([r[f"{m}.ci_high"] for r in s], dtype=float)
+    x = np.asarray(x, dtype=float) + (bars or 0.0)
     ax.plot(x, mean, color=colour, lw=1.6, marker=marker, ms=3.5, label=label_)
-    if np.isfinite(lo).any():
+    if not np.isfinite(lo).any():
+        return
+    if bars is None:
         ax.fill_between(x, lo, hi, color=colour, alpha=0.2, lw=0)
+    else:
+        err = np.vstack([np.clip(mean - lo, 0, None), np.clip(hi - mean, 0, None)])
+        ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="none", ecolor=colour, elinewidth=1.0, capsize=2,
+                    alpha=0.8)
 
 
 def _exp_metrics(exp: ExperimentResult, wanted: Sequence[str], limit: int) -> list[str]:
@@ -527,10 +537,13 @@ def fig_sweep(exp: ExperimentResult, key: str, metrics: Sequence[str] | None = N
             ax.errorbar(x, mean, yerr=None if np.isnan(err).all() else np.nan_to_num(err), fmt="o", ms=3,
                         color=SERIES[0], ecolor="#9FB8CC", elinewidth=0.8, capsize=0)
         elif len(groups) <= 6:
+            xs = sorted({pos(r[key]) for r in s})
+            step = (min(np.diff(xs)) if len(xs) > 1 else 1.0) * 0.05
             for i, (g, rs) in enumerate(groups.items()):
                 rs = sorted(rs, key=lambda r: pos(r[key]))
                 name = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in zip(others, g)) or None
-                _band(ax, [pos(r[key]) for r in rs], rs, m, SERIES[i % len(SERIES)], name)
+                dodge = None if len(groups) <= 2 else (i - (len(groups) - 1) / 2) * step
+                _band(ax, [pos(r[key]) for r in rs], rs, m, SERIES[i % len(SERIES)], name, bars=dodge)
         else:
             xs = sorted({pos(r[key]) for r in s})
             mean = [np.nanmean([r[f"{m}.mean"] for r in s if pos(r[key]) == xv]) for xv in xs]
@@ -543,15 +556,16 @@ def fig_sweep(exp: ExperimentResult, key: str, metrics: Sequence[str] | None = N
             ax.set_xticks(range(len(cats)), [str(c) for c in cats], rotation=20, ha="right")
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel(key_label(key))
+    bottom = [axes[-1][c] if axes[-1][c].get_visible() else axes[-2][c] for c in range(cols)] if rows > 1 \
+        else list(axes[-1])
+    bottom[(cols - 1) // 2 if cols % 2 else 0].set_xlabel(key_label(key))  # one label: the axes share x
     h, lab = axes.flat[0].get_legend_handles_labels()
     if lab:
         _legend(fig, h, lab, ncol=min(len(lab), 3))
     how = {"factorial": "full factorial", "lhs": "Latin hypercube", "morris": "Morris design",
            "sobol": "Sobol' design"}.get(exp.design.method, exp.design.method)
     n = exp.manifest.get("replications", "?")
-    band = "bars" if sampled else "bands"
+    band = "bands" if not sampled and len(groups) <= 2 else "whiskers"
     fig.suptitle(f"Sweep over {key}\n({how}, {len(s)} points, {n} replications each; {band}: 95 % interval)",
                  fontsize=10)
     return fig

@@ -25,9 +25,10 @@ CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
 OUT_HELP = "Experiment folder [default: results/{kind}-<scenario>-...-s<seed>-n<replications>]."
 RESUME_HELP = "Complete an interrupted experiment in --out (or reuse a finished one) instead of refusing."
 FORCE_HELP = "Overwrite an experiment folder that holds another experiment."
-#: Metrics printed after a sweep (every metric is in the CSV files).
-SHOWN = ("overflow_share", "violations_per_100_pax_h", "noisy_time_share", "disturbed_pax_min_per_pax_h",
-         "optin.disturbed_pax_min_per_pax_h")
+#: Metrics printed after a sweep, with short headers (every metric is in the CSV files).
+SHOWN = (("overflow_share", "overflow share"), ("violations_per_100_pax_h", "violations/100 pax-h"),
+         ("noisy_time_share", "noisy time"), ("disturbed_pax_min_per_pax_h", "disturbed min/pax-h"),
+         ("optin.disturbed_pax_min_per_pax_h", "opt-in exposure"))
 
 
 def experiment_options(f: Callable) -> Callable:
@@ -95,20 +96,22 @@ def _short(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
 
-def _point_table(result: ExperimentResult, metrics: Sequence[str] = SHOWN, limit: int = 40) -> str:
+def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN, limit: int = 40) -> str:
+    """Each point's values and a few metrics as mean ± half-width of the 95 % interval."""
     keys = list(result.design.keys)
-    head = ["point", *(_short(k) for k in keys), *(m for m in metrics)]
-    rows = [head]
+    rows = [["point", *(_short(k) for k in keys), *(h for _, h in shown)]]
     for s in result.summary[:limit]:
         cells = [str(s["point"]), *(fmt(s[k]) if isinstance(s[k], float) else str(s[k]) for k in keys)]
-        for m in metrics:
+        for m, _ in shown:
             mean, lo, hi = s[f"{m}.mean"], s[f"{m}.ci_low"], s[f"{m}.ci_high"]
-            cells.append(f"{fmt(mean)} [{fmt(lo)}, {fmt(hi)}]")
+            cells.append(f"{fmt(mean)} ± {fmt((hi - lo) / 2)}" if lo == lo else fmt(mean))
         rows.append(cells)
-    w = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(f"{c:<{w[i]}}" for i, c in enumerate(r)).rstrip() for r in rows]
     if len(result.summary) > limit:
         lines.append(f"... {len(result.summary) - limit} more points in sweep_summary.csv")
+    lines.append(f"(mean over {result.manifest.get('replications', '?')} replications ± half-width of its 95 % "
+                 f"interval; every metric of every point: sweep_summary.csv)")
     return "\n".join(lines)
 
 
