@@ -14,12 +14,33 @@ from pathlib import Path
 
 import click
 
-from .cli import SEED_HELP, SET_HELP, WORKERS_HELP, InputError, Progress, fmt, load_scenario
 from .experiments import (OVERFLOW_KEY, DesignError, ExperimentFolder, ExperimentResult, check_unique,
                           factorial, latin_hypercube, morris_design, overflow_factor, parse_levels, parse_range,
-                          run_sensitivity, run_sweep, sobol_design)
+                          point_scenarios, run_sensitivity, run_sweep, sobol_design)
 from .runner import default_workers
 from .scenario import Scenario
+
+SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
+WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
+SET_HELP = ("Override a key of the base scenario, e.g. --set network.trains=200 (repeatable; validated like "
+            "the file).")
+
+
+def _cli():
+    """sim.cli, imported when a command runs, not when this module loads: sim.cli imports this
+    module to register its commands, and either may be imported first."""
+    from . import cli
+    return cli
+
+
+def input_error(message: str) -> click.ClickException:
+    """Bad input: exit status 2 with the message (sim.cli.InputError)."""
+    return _cli().InputError(message)
+
+
+def fmt(v: float) -> str:
+    return _cli().fmt(v)
+
 
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
 OUT_HELP = "Experiment folder [default: results/{kind}-<scenario>-...-s<seed>-n<replications>]."
@@ -52,22 +73,22 @@ def _design_error(fn: Callable) -> Callable:
         try:
             return fn(*a, **kw)
         except DesignError as e:
-            raise InputError(str(e)) from None
+            raise input_error(str(e)) from None
     return wrapper
 
 
 def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentFolder, base: Scenario, design,
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
                     scheduler: str | None = None) -> ExperimentResult:
-    progress = Progress(label)
+    progress = _cli().Progress(label)
     try:
         return runner(folder, base, design, seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       on_start=progress.start, on_trains=progress)
     except DesignError as e:
-        raise InputError(str(e)) from None
+        raise input_error(str(e)) from None
     except RuntimeError as e:
         if "--scheduler" in str(e):  # Dask is not installed: say how to get it
-            raise InputError(str(e)) from None
+            raise input_error(str(e)) from None
         raise
     except KeyboardInterrupt:
         progress.close()
@@ -84,7 +105,7 @@ def _plots(paths: Sequence[Path], out: Path | None = None, train: int | None = N
     try:
         return plot_paths(paths, out, train)
     except (PlotError, DesignError) as e:
-        raise InputError(str(e)) from None
+        raise input_error(str(e)) from None
 
 
 def _defaults(sc: Scenario, seed: int | None, n: int | None, workers: int | None) -> tuple[int, int, int]:
@@ -153,20 +174,21 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
       quietcar sweep pilot --lhs 20 --vary behaviour.contagion=0:1 \\
           --vary staff.patrol_interval=15:60 -n 3 --set network.trains=50
     """
-    sc = load_scenario(scenario, overrides)
+    sc = _cli().load_scenario(scenario, overrides)
     seed, n, workers = _defaults(sc, seed, replications, workers)
     if overflow_curve:
         if varies or lhs:
-            raise InputError("--overflow-curve is a sweep of its own; give it without --vary and --lhs")
+            raise input_error("--overflow-curve is a sweep of its own; give it without --vary and --lhs")
         factors = [overflow_factor(sc)]
     elif not varies:
-        raise InputError("sweep needs --vary KEY=V1,V2,... (or --overflow-curve); see quietcar sweep --help")
+        raise input_error("sweep needs --vary KEY=V1,V2,... (or --overflow-curve); see quietcar sweep --help")
     elif lhs:
         factors = [parse_range(sc, v) for v in varies]
     else:
         factors = [parse_levels(sc, v) for v in varies]
     check_unique(factors, "--vary")
     design = latin_hypercube(factors, lhs, seed) if lhs else factorial(factors)
+    point_scenarios(sc, design)  # every level valid before anything runs
     stem = Path(sc.source).stem
     name = "overflow-curve" if overflow_curve else "sweep-" + "+".join(_short(f.key) for f in factors)
     out = out or Path("results") / f"{name}-{stem}-s{seed}-n{n}"
@@ -252,7 +274,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
       quietcar sensitivity pilot --method sobol --samples 64 \\
           --param behaviour.contagion=0:1 --param staff.patrol_interval=15:60 -n 2 --set network.trains=40
     """
-    sc = load_scenario(scenario, overrides)
+    sc = _cli().load_scenario(scenario, overrides)
     seed, n, workers = _defaults(sc, seed, replications, workers)
     factors = [parse_range(sc, p, "--param") for p in params]
     check_unique(factors, "--param")
@@ -260,6 +282,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
         design = morris_design(factors, samples or 10, levels, seed)
     else:
         design = sobol_design(factors, samples or 64, second_order, seed)
+    point_scenarios(sc, design)
     out = out or Path("results") / f"sensitivity-{Path(sc.source).stem}-{method}-s{seed}-n{n}"
     total = len(design.points) * n * sc.network.trains
     click.echo(f"{sc.source}: {method}, {len(factors)} parameters, {len(design.points)} points x {n} replications "
@@ -340,7 +363,7 @@ def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: 
     try:
         path = write_report(list(results_dirs), out, title=title, train=train)
     except PlotError as e:
-        raise InputError(str(e)) from None
+        raise input_error(str(e)) from None
     click.echo(f"report: {path}")
 
 
