@@ -517,6 +517,10 @@ def lesson_cells(run_: DemoRun) -> dict[str, str]:
         "ended by a neighbour": str(int(t["ended_peer"])),
         "travellers": str(int(t["passengers"])),
         "requests refused": _pct(m["refused_share"]),
+        "overflow travellers": f"{int(np.count_nonzero(~run_.result.passengers.optin))} of {int(t['passengers'])}",
+        "by overflow travellers": f"{sum(not v.optin for v in run_.result.onboard.violations if not v.control)} "
+                                  f"of {int(t['starts'])}",
+        "contagion lift": "-" if m["contagion_lift"] != m["contagion_lift"] else f"{m['contagion_lift']:.1f}",
     }
 
 
@@ -782,8 +786,7 @@ class DemoView:
 
     def _place_bubble(self, t, b: Bubble) -> None:
         x, y = self.seat_xy[b.seat]
-        t.set_position((x, y + 0.62 if y >= 3 else y - 0.62))
-        t.set_va("bottom" if y >= 3 else "top")
+        t.set_position((x + 0.3, y + 0.3))  # a speech bubble from the seat's upper right corner
         t.set_text(b.text)
 
     def _stop_counts(self, f: Frame) -> str:
@@ -844,7 +847,7 @@ class DemoView:
                                 bbox=dict(boxstyle="round,pad=0.25", facecolor=STAFF, edgecolor="black"))
 
     def _new_bubble(self):
-        return self.ax_car.text(0, 0, "", ha="center", va="bottom", fontsize=9.5, zorder=8, visible=False,
+        return self.ax_car.text(0, 0, "", ha="left", va="bottom", fontsize=9.5, zorder=8, visible=False,
                                 bbox=dict(boxstyle="round,pad=0.25", facecolor="#ffffe0", edgecolor="black"))
 
     # --- cheap redraws ----------------------------------------------------------------------------
