@@ -97,6 +97,9 @@ class ReferenceCar(onboard._Car):
                 d = float(np.exp(s.dur_mu[kind] + s.dur_sigma[kind] * rng.standard_normal()))
                 self.start(i, kind, d)
 
+    def next_start_possible(self) -> float:
+        return self.sim.env.now  # a traveller's process may start a violation at any time
+
     def _some(self, people, p_max, p=None):
         draws = self.rng.random(len(people))
         return [j for j, u in zip(people, draws) if u < (p_max if p is None else p[j])]
