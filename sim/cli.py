@@ -28,7 +28,7 @@ class InputError(click.ClickException):
 def resolve_scenario(name: str) -> Path:
     """A path, or the name of a bundled scenario (``pilot`` = scenarios/pilot.toml)."""
     p = Path(name)
-    if p.exists():
+    if p.is_file():
         return p
     bundled = SCENARIO_DIR / (name if name.endswith(".toml") else f"{name}.toml")
     if bundled.exists():
@@ -385,3 +385,10 @@ def show(results_dir: Path, show_all: bool) -> None:
     if m.get("description"):
         click.echo(m["description"].strip().splitlines()[0])
     click.echo(summary_table(summary, METRIC_NAMES if show_all else HEADLINE))
+
+
+# The researchers' commands (sim/research_cli.py imports this module lazily; register last).
+from .research_cli import COMMANDS as _RESEARCH_COMMANDS  # noqa: E402
+
+for _command in _RESEARCH_COMMANDS:
+    main.add_command(_command)

@@ -40,6 +40,8 @@ def tally(result: TrainResult) -> Tally:
         t[prefix + "pax_min"] = sum(c.pax_min for c in cars)
         t[prefix + "noisy_min"] = sum(c.noisy_min for c in cars)
         t[prefix + "passengers"] = float(sum(c.passengers for c in cars))
+    t["optin_pax_min"] = sum(c.optin_pax_min for c in ob.cars)
+    t["optin_disturbed_pax_min"] = sum(v.disturbed_optin_pax_min for v in ob.violations if not v.control)
     t["calm_quiet_pax_min"] = sum(c.calm_quiet_pax_min for c in ob.cars)
     t["noisy_quiet_pax_min"] = sum(c.noisy_quiet_pax_min for c in ob.cars)
     t["calm_starts"] = float(sum(c.calm_starts for c in ob.cars))
@@ -96,6 +98,7 @@ def _metric_table() -> dict[str, Callable[[Mapping[str, float]], float]]:
     m["noisy_time_share"] = lambda t: _ratio(t["noisy_min"], t["car_min"])
     m["mean_violation_min"] = lambda t: _ratio(t["ended_min"], t["ended_count"])
     m["disturbed_pax_min_per_pax_h"] = lambda t: _ratio(t["disturbed_pax_min"], t["pax_min"], 60.0)
+    m["optin.disturbed_pax_min_per_pax_h"] = lambda t: _ratio(t["optin_disturbed_pax_min"], t["optin_pax_min"], 60.0)
     for w in ENDERS:
         m[f"ended_by.{w}"] = lambda t, w=w: _ratio(t[f"ended_{w}"], t["starts"])
     m["staff_interventions_per_train"] = lambda t: _ratio(t["interventions"], t["trains"])

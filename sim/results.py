@@ -139,11 +139,11 @@ class RunFolder:
         ident = Identity(scenario.digest(), seed, replications, precision)
         if self.path.exists() and not self.path.is_dir():
             raise ResultsError(f"{self.path}: exists and is not a folder")
+        if self.path.exists() and any(self.path.iterdir()) and self.manifest() is None:
+            raise ResultsError(f"{self.path}: folder is not empty and holds no quietcar run; "
+                               f"choose another --out (--force only replaces quietcar runs)")
         if self.path.exists() and any(self.path.iterdir()) and not force:
             old = self.identity()
-            if old is None:
-                raise ResultsError(f"{self.path}: folder is not empty and holds no quietcar run; "
-                                   f"choose another --out or use --force to overwrite it")
             if old != ident:
                 what = [n for n, a, b in (("scenario", old.digest, ident.digest), ("seed", old.seed, ident.seed),
                                           ("replications", old.replications, ident.replications),

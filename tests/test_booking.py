@@ -195,3 +195,12 @@ def test_policy_change_leaves_demand_identical():
     for name in ra.requests.__dataclass_fields__:
         assert np.array_equal(getattr(ra.requests, name), getattr(rb.requests, name))
     assert not np.array_equal(ra.booking.outcome, rb.booking.outcome)
+
+
+def test_optin_exposure_equals_overall_exposure_when_everyone_opted_in():
+    """With overflow never every quiet-car traveller opted in: the two exposures coincide."""
+    p = Params().replace(booking=dict(overflow="never"))
+    tallies = [tally(simulate_train(TrainSpec(load_factor=1.3), p, train_streams(s, 0, 0))) for s in range(6)]
+    m = metrics(add(tallies))
+    assert m["disturbed_pax_min_per_pax_h"] > 0
+    assert m["optin.disturbed_pax_min_per_pax_h"] == pytest.approx(m["disturbed_pax_min_per_pax_h"], rel=1e-12)

@@ -211,3 +211,18 @@ def test_precision_out_of_reach_is_said_plainly(tmp_path):
                "--set", "network.trains=4", "--workers", 1)
     assert r.exit_code == 0 and "PRECISION NOT REACHED" in r.output and "--max-replications 4" in r.output
     assert json.loads((out / "manifest.json").read_text())["replications_done"] == 4
+
+
+def test_force_never_deletes_a_folder_that_holds_no_run(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    r = invoke("run", "pilot", "-n", 2, "--out", out, "--force", *SMALL)
+    assert r.exit_code == 2 and "holds no quietcar run" in r.output
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_a_folder_named_like_a_bundled_scenario_does_not_hide_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pilot").mkdir()
+    assert invoke("validate", "pilot").exit_code == 0

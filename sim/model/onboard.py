@@ -31,7 +31,8 @@ class Violation(NamedTuple):
     ``ended_by`` is one of ENDERS (a passenger moved out counts as ``staff``, ``moved`` True);
     ``running_before`` the number of other violations running in the car at its start;
     ``neighbours`` passengers within reach at its start; ``disturbed_pax_min`` the overlap of
-    the violation with each neighbour's time on board (passenger-minutes).
+    the violation with each neighbour's time on board (passenger-minutes), of which
+    ``disturbed_optin_pax_min`` for neighbours who opted in.
     """
     control: bool
     car: int
@@ -46,6 +47,7 @@ class Violation(NamedTuple):
     running_before: int
     neighbours: int
     disturbed_pax_min: float
+    disturbed_optin_pax_min: float
     complaints: int
     staff_contacts: int
 
@@ -58,7 +60,7 @@ class CarTotals:
     with at least one running violation; ``calm_quiet_pax_min`` / ``noisy_quiet_pax_min``
     minutes of passengers on board and not violating while the car was calm / noisy, with
     ``calm_starts`` / ``noisy_starts`` the violations started in each state (contagion);
-    ``passengers`` travellers who boarded.
+    ``passengers`` travellers who boarded; ``optin_pax_min`` passenger-minutes of those who opted in.
     """
     car_min: float
     pax_min: float
@@ -68,6 +70,7 @@ class CarTotals:
     calm_starts: int
     noisy_starts: int
     passengers: int
+    optin_pax_min: float
 
 
 @dataclass(frozen=True)
@@ -419,13 +422,16 @@ class _Car:
         near = self._near(i, v.kind)[0]
         overlap = np.minimum(self.t_off[near], now) - np.maximum(self.t_on[near], v.start)
         overlap[near == i] = 0.0
-        disturbed = float(overlap[overlap > 0].sum())
+        np.maximum(overlap, 0.0, out=overlap)
+        disturbed = float(overlap.sum())
+        disturbed_optin = float(overlap[self.optin[near]].sum())
         self._log("end_" + by, i, KINDS[v.kind])
         self.sim.records.append(Violation(
             control=self.control, car=self.car, pax=int(self.members[i]), segment=int(self.segment[i]),
             optin=bool(self.optin[i]), kind=KINDS[v.kind], start=v.start, end=now, ended_by=by,
             moved=moved, running_before=v.before, neighbours=v.neighbours,
-            disturbed_pax_min=disturbed, complaints=v.complaints, staff_contacts=v.contacts))
+            disturbed_pax_min=disturbed, disturbed_optin_pax_min=disturbed_optin, complaints=v.complaints,
+            staff_contacts=v.contacts))
         if moved:
             self.on[i] = False
             self.moved[i] = True
@@ -438,7 +444,8 @@ class _Car:
         return CarTotals(car_min=self.sim.spec.run_min, pax_min=self.pax_min, noisy_min=self.noisy_min,
                          calm_quiet_pax_min=self.calm_qpm, noisy_quiet_pax_min=self.noisy_qpm,
                          calm_starts=self.calm_starts, noisy_starts=self.noisy_starts,
-                         passengers=sum(self.boardings))
+                         passengers=sum(self.boardings),
+                         optin_pax_min=float((self.t_off - self.t_on)[self.optin].sum()))
 
 
 class _Journey:
