@@ -48,73 +48,27 @@ import numpy as np
 from . import __version__
 from .metrics import METRIC_NAMES, Tally, add, metrics, summarise, tally
 from .model.network import FORMATIONS, TYPES
-from .model.params import KINDS
-from .model.train import TrainResult
 from .results import command_line, csv_text, write_json, write_text
 from .runner import Chunk, chunk_size, chunks, local_pool, simulate_one
 from .scenario import Scenario, ScenarioError, known_keys, with_values
 
-# --- metrics the model does not report yet --------------------------------------------------
 #: Disturbed passenger-minutes suffered by passengers who opted in, per opted-in
 #: passenger-hour in the quiet car: the exposure of the people the quiet car is for.
 OPTIN_EXPOSURE = "optin.disturbed_pax_min_per_pax_h"
-
-
-def extra_tally(result: TrainResult) -> Tally:
-    """Additive quantities for the experiment-only metrics of one train.
-
-    ``optin_disturbed_pax_min``: for every violation in a quiet car (not the control car),
-    the overlap of its [start, end] with the time on board of each *opted-in* neighbour in
-    reach (same car, ``|row - row_violator| <= reach_rows[kind]``, violator excluded) -- the
-    same sum the model makes for ``disturbed_pax_min``, restricted to opted-in neighbours.
-    ``optin_pax_min``: minutes on board summed over opted-in quiet-car passengers.
-    """
-    pax, ob = result.passengers, result.onboard
-    on_board = ob.alight_time - ob.board_time
-    t: Tally = {"optin_pax_min": float(np.nansum(on_board[pax.optin]))}
-    reach = np.asarray(result.params.behaviour.reach_rows, dtype=float)
-    row = pax.row.astype(np.int64)
-    disturbed = 0.0
-    for v in ob.violations:
-        if v.control:
-            continue
-        near = (pax.car == v.car) & pax.optin & (np.abs(row - row[v.pax]) <= reach[KINDS.index(v.kind)])
-        near[v.pax] = False
-        overlap = np.minimum(ob.alight_time[near], v.end) - np.maximum(ob.board_time[near], v.start)
-        disturbed += float(overlap[overlap > 0].sum())
-    t["optin_disturbed_pax_min"] = disturbed
-    return t
-
-
-def extra_metrics(t: Mapping[str, float]) -> dict[str, float]:
-    """The experiment-only metrics of a tally that includes :func:`extra_tally`."""
-    den = t.get("optin_pax_min", 0.0)
-    return {OPTIN_EXPOSURE: 60.0 * t["optin_disturbed_pax_min"] / den if den > 0 else math.nan}
-
-
-EXTRA_METRIC_NAMES: tuple[str, ...] = tuple(m for m in (OPTIN_EXPOSURE,) if m not in METRIC_NAMES)
-#: Every metric column of sweep.csv: the model's metrics, then the experiment-only ones.
-EXPERIMENT_METRICS: tuple[str, ...] = METRIC_NAMES + EXTRA_METRIC_NAMES
+#: Every metric column of sweep.csv.
+EXPERIMENT_METRICS: tuple[str, ...] = METRIC_NAMES
 
 
 def run_chunk_tally(chunk: Chunk) -> Tally:
-    """Simulate a chunk of trains and return its summed tally (model tally + extra tally).
+    """Simulate a chunk of trains and return its summed tally.
 
     Trains are summed in train order and chunks in chunk order, as in
-    :func:`sim.runner.run_replication`, so the model's metrics come out bit for bit the same."""
-    tallies = []
-    for spec in chunk.specs:
-        result = simulate_one(chunk.scenario, spec, chunk.seed, chunk.replication)
-        t = tally(result)
-        t.update(extra_tally(result))
-        tallies.append(t)
-    return add(tallies)
+    :func:`sim.runner.run_replication`, so the metrics come out bit for bit the same."""
+    return add(tally(simulate_one(chunk.scenario, spec, chunk.seed, chunk.replication)) for spec in chunk.specs)
 
 
 def all_metrics(t: Mapping[str, float]) -> dict[str, float]:
-    out = metrics(t)
-    out.update({k: v for k, v in extra_metrics(t).items() if k in EXTRA_METRIC_NAMES})
-    return out
+    return metrics(t)
 
 
 # --- factors -----------------------------------------------------------------------------------

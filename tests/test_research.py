@@ -292,7 +292,7 @@ def test_every_research_column_is_documented():
     """docs/research.md names every fixed column of sweep, summary and sensitivity files."""
     text = (DOCS / "research.md").read_text(encoding="utf-8")
     cols = {"point", "replication", "n", "<metric>.mean", "<metric>.sd", "<metric>.ci_low", "<metric>.ci_high",
-            "<metric>.n", *ex.SENSITIVITY_COLUMNS, *ex.NOISE_COLUMNS, *ex.EXTRA_METRIC_NAMES}
+            "<metric>.n", *ex.SENSITIVITY_COLUMNS, *ex.NOISE_COLUMNS}
     for col in cols:
         assert f"`{col}`" in text, col
 
