@@ -90,6 +90,27 @@ class Lever:
             return float(np.mean([v[s] for s in SEGMENTS]))
         return v
 
+    def exact(self, scenario: Scenario) -> str:
+        """The ``--set KEY=VALUE`` that keeps the scenario's own value (per segment if they differ)."""
+        if self.per_segment:
+            section, field = self.key.split(".")
+            table = scenario.to_dict()[section][field]
+            inner = ", ".join(f"{s} = {_num(table[s])}" for s in SEGMENTS)
+            return f"{self.key}={{{inner}}}"
+        return self.override(self.value(scenario))
+
+    def shown(self, scenario: Scenario) -> str:
+        """The lever's value as the screen shows it."""
+        v = self.value(scenario)
+        if self.choices:
+            return str(v)
+        if self.per_segment:
+            section, field = self.key.split(".")
+            table = scenario.to_dict()[section][field]
+            if len({table[s] for s in SEGMENTS}) > 1:
+                return f"{_num(v)} (mean over the segments)"
+        return _num(v)
+
     def override(self, value: Any) -> str:
         """The ``--set KEY=VALUE`` that gives the lever this value."""
         if self.choices:
@@ -592,9 +613,8 @@ class DemoView:
         sc = self.run.scenario
         lines = ["Levers: change with --set KEY=VALUE", "and rerun with the same --seed", ""]
         for lever in LEVERS:
-            v = lever.value(sc)
             lines.append(f"{lever.label}")
-            lines.append(f"    {lever.key} = {v if lever.choices else _num(v)}")
+            lines.append(f"    {lever.key} = {lever.shown(sc)}")
         return "\n".join(lines)
 
     def _draw_car(self) -> None:
@@ -1016,7 +1036,7 @@ _ICONS = {"fa fa-minus": "\u2212", "fa fa-fast-backward": "|\u25c0", "fa fa-step
           "fa fa-step-forward": "|\u25b6", "fa fa-fast-forward": "\u25b6|", "fa fa-plus": "+"}
 
 
-def self_contained(snippet: str, title: str, intro: str) -> str:
+def self_contained(snippet: str, title: str, intro: str, command: str = "") -> str:
     """A whole HTML page around matplotlib's JavaScript player, with nothing fetched from
     the network: the Font Awesome stylesheet link is dropped and its icons become characters."""
     snippet = re.sub(r"<link[^>]*font-awesome[^>]*>", "", snippet)
@@ -1024,13 +1044,16 @@ def self_contained(snippet: str, title: str, intro: str) -> str:
     style = ("body{font-family:'DejaVu Sans',Arial,sans-serif;margin:1em 2em;color:#222}"
              ".animation img{max-width:100%;height:auto;border:1px solid #ccc}"
              ".anim-buttons button{font-size:1.15em;min-width:2.6em;padding:.25em .4em}"
-             "h1{font-size:1.4em;margin:.2em 0}p{max-width:70em}")
+             "h1{font-size:1.4em;margin:.2em 0}p{max-width:70em}"
+             "pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap;max-width:90em}")
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{html.escape(title)}</title>\n<style>{style}</style>\n</head>\n<body>\n"
-            f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(intro)}</p>\n{snippet}\n</body>\n</html>\n")
+            f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(intro)}</p>\n"
+            + (f"<p>The same run again (every lever written out):</p>\n<pre>{html.escape(command)}</pre>\n" if command else "")
+            + f"{snippet}\n</body>\n</html>\n")
 
 
-def _html_writer(fps: int, colours: int = 48):
+def _html_writer(fps: int, colours: int = 32):
     """matplotlib's HTMLWriter (embedded frames, JavaScript player) storing each frame as a
     palette PNG: flat-coloured frames shrink three- to fivefold, so a whole journey stays a
     few megabytes."""
@@ -1086,16 +1109,16 @@ def save(run_: DemoRun, frames: Sequence[Frame], path: str | Path, fps: int = FP
         if kind == "html":
             snippet = target.read_text(encoding="utf-8")
             title = f"quietcar classroom demo \u2014 {Path(run_.scenario.source).name}, seed {run_.seed}"
-            sets = " ".join(lever_overrides_text(run_))
-            intro = (f"{describe_train(run_)}. Press \u25b6 to play; drag the slider to move through the "
-                     f"journey. Levers of this run: {sets}.")
-            path.write_text(self_contained(snippet, title, intro), encoding="utf-8")
+            intro = (f"{describe_train(run_)}. Press \u25b6 to play, \u275a\u275a to pause; drag the slider to "
+                     f"move through the journey; \u2212 and + change the speed.")
+            path.write_text(self_contained(snippet, title, intro, replay_command(run_)), encoding="utf-8")
     return path
 
 
-def lever_overrides_text(run_: DemoRun) -> list[str]:
-    """The lever values of a run as ``--set`` items (every lever, for the record)."""
-    return [f"--set {lever.override(lever.value(run_.scenario))}" for lever in LEVERS]
+def replay_command(run_: DemoRun) -> str:
+    """The command that makes this run again, with every lever's value written out."""
+    sets = " ".join(f"--set '{lever.exact(run_.scenario)}'" for lever in LEVERS)
+    return f"quietcar demo {run_.scenario.source} --seed {run_.seed} --train {run_.train} {sets}"
 
 
 def embedded_frames(page: str) -> list[bytes]:
@@ -1123,13 +1146,14 @@ class Classroom:
         self.timer = None
         self.i = 0
         self.playing = True
+        self.last_tick: float | None = None
         self._widgets()
 
     def _widgets(self) -> None:
         from matplotlib.widgets import Button, RadioButtons, Slider
 
         fig = self.fig
-        fig.text(0.795, 0.505, "Levers (then press Run again)", fontsize=12, fontweight="bold", va="center")
+        fig.text(0.795, 0.53, "Levers (then press Run again)", fontsize=12, fontweight="bold", va="center")
         self.radios = {}
         y = 0.485
         for lever in LEVERS:
@@ -1183,6 +1207,7 @@ class Classroom:
             self.blitter.animate()
         self.i = 0
         self.playing = True
+        self.last_tick = None
         self._show_command()
         self.fig.canvas.draw_idle()
 
@@ -1196,12 +1221,18 @@ class Classroom:
         self.fig.canvas.draw_idle()
 
     def tick(self) -> None:
-        """Draw the current frame and move on one (if playing)."""
+        """Move on (if playing) and draw. Frames are skipped when drawing is slower than the
+        frame rate, so the journey still takes its time at ``speed`` minutes a second."""
+        import time
+
+        now = time.monotonic()
+        if self.playing and self.last_tick is not None:
+            steps = max(1, round((now - self.last_tick) * self.fps))
+            self.i = min(len(self.frames) - 1, self.i + steps)
+        self.last_tick = now
         self.view.update(self.i)
         if self.blitter:
             self.blitter.refresh()
-        if self.playing and self.i < len(self.frames) - 1:
-            self.i += 1
 
     def start(self) -> None:
         """Animate on the window's canvas with a timer, redrawing only what changes."""
@@ -1223,7 +1254,8 @@ def show(scenario: Scenario, seed: int, train: int = 0, speed: float = 4.0) -> N
     """Open the classroom window (needs a display)."""
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=FIGSIZE)
+    fig = plt.figure(figsize=FIGSIZE, dpi=80)  # 1280 x 720: fits a projector
+    fig.canvas.manager.set_window_title("quietcar demo")
     room = Classroom(fig, scenario, seed, train, speed)
     room.start()
     plt.show()

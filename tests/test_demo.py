@@ -187,6 +187,20 @@ def test_without_display_or_save_it_prints_the_numbers_and_says_how(monkeypatch)
     assert "noisy_time_share" in r.output and "--save demo.html" in r.output
 
 
+def test_the_replay_command_makes_the_same_run(monkeypatch):
+    """The command written on a saved page (every lever spelled out) gives the same train."""
+    import shlex
+
+    monkeypatch.setattr(demo, "has_display", lambda: False)
+    for scenario in (DEFAULT_SCENARIO, ROOT / "scenarios" / "expansion.toml"):
+        original = demo.run(load(scenario, ["network.load_factor_mean=1.1"]), 5)
+        argv = shlex.split(demo.replay_command(original))
+        assert argv[:2] == ["quietcar", "demo"]
+        r = invoke(*argv[2:])
+        assert r.exit_code == 0, r.output
+        assert r.output.startswith(demo.summary_text(original))
+
+
 def test_bad_levers_are_input_errors():
     r = invoke("--set", "booking.overflow=nevr")
     assert r.exit_code == 2 and "booking.overflow" in r.output and "never" in r.output
