@@ -111,6 +111,15 @@ def precision_note(folder: RunFolder, precision: float) -> str:
             f"{precision:g} x |mean|: {worst}")
 
 
+def draw_figures(folder: Path) -> None:
+    """The figures of a run or comparison folder, into its figures/ (see docs/research.md)."""
+    from .plots import plot_paths  # matplotlib only when figures are drawn
+
+    written = plot_paths([folder])
+    if written:
+        click.echo(f"figures: {written[0].parent} ({len(written)} files)")
+
+
 def fmt(v: float) -> str:
     if v != v:
         return "–"
@@ -185,9 +194,10 @@ def main() -> None:
               help="Results folder [default: results/<scenario>-s<seed>-n<replications>].")
 @click.option("--resume", is_flag=True, help="Complete an interrupted run in --out (same scenario, seed, -n).")
 @click.option("--force", is_flag=True, help="Overwrite a results folder that holds another run.")
+@click.option("--no-plots", is_flag=True, help="Do not draw the figures (results/<run>/figures/).")
 def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
         overrides: tuple[str, ...], precision: float | None, max_replications: int, out: Path | None,
-        resume: bool, force: bool) -> None:
+        resume: bool, force: bool, no_plots: bool) -> None:
     """Run SCENARIO and write a results folder.
 
     The folder holds manifest.json, scenario.toml (every value used), replications.csv
@@ -212,6 +222,8 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     done = (RunFolder(out).manifest() or {}).get("replications_done", n)
     click.echo(f"{sc.source}: {done} replications of {sc.network.trains} trains, seed {seed}")
     click.echo(summary_table(summary, HEADLINE))
+    if not no_plots:
+        draw_figures(out)
     click.echo(f"\nresults: {out}  (every metric: summary.json; per replication: replications.csv)")
 
 
@@ -266,11 +278,12 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the runs and comparison.csv [default: results/compare-<names>-s<seed>-n<n>].")
 @click.option("--force", is_flag=True, help="Overwrite run folders that hold other runs.")
+@click.option("--no-plots", is_flag=True, help="Do not draw the comparison figures (<out>/figures/).")
 @click.option("--each", "each", multiple=True, metavar="I:KEY=VALUE",
               help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
             scheduler: str | None, overrides: tuple[str, ...], precision: float | None, max_replications: int,
-            out: Path | None, force: bool, each: tuple[str, ...]) -> None:
+            out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...]) -> None:
     """Run SCENARIOS on the same seeds and compare them with the first.
 
     Prints, per metric, each scenario's mean with its 95 % interval and the difference from
@@ -303,6 +316,8 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     rows = comparison_rows(names, folders, paired)
     write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))
     click.echo(comparison_table(names, rows, paired))
+    if not no_plots:
+        draw_figures(out)
     click.echo(f"\nresults: {out}  (comparison.csv, and one run folder per scenario)")
 
 

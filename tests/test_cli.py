@@ -15,7 +15,7 @@ from sim.cli import SCENARIO_DIR, main
 from sim.metrics import METRIC_NAMES
 from sim.results import RunFolder
 
-SMALL = ["--set", "network.trains=12", "--workers", "1"]
+SMALL = ["--set", "network.trains=12", "--workers", "1", "--no-plots"]
 BUNDLED = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
 
 
@@ -71,8 +71,8 @@ def test_validate_and_show(tmp_path):
 
 def test_same_results_with_one_or_two_workers(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    invoke("run", "expansion", "-n", 2, "--out", a, "--set", "network.trains=30", "--workers", 1)
-    invoke("run", "expansion", "-n", 2, "--out", b, "--set", "network.trains=30", "--workers", 2)
+    invoke("run", "expansion", "-n", 2, "--out", a, "--set", "network.trains=30", "--workers", 1, "--no-plots")
+    invoke("run", "expansion", "-n", 2, "--out", b, "--set", "network.trains=30", "--workers", 2, "--no-plots")
     assert files(a) == files(b)
 
 
@@ -103,14 +103,14 @@ def test_interrupted_run_resumed_equals_uninterrupted(tmp_path, monkeypatch):
 
 def test_compare_pairs_a_lever_and_uses_welch_across_networks(tmp_path):
     r = invoke("compare", "expansion", "expansion", "--each", "2:booking.overflow=never", "-n", 3,
-               "--out", tmp_path / "c", "--set", "network.trains=20", "--workers", 1)
+               "--out", tmp_path / "c", "--set", "network.trains=20", "--workers", 1, "--no-plots")
     assert r.exit_code == 0, r.output
     assert "paired" in r.output
     with open(tmp_path / "c" / "comparison.csv") as f:
         rows = [x for x in csv.DictReader(f) if x["metric"] == "overflow_share"]
     assert rows[1]["method"] == "paired" and float(rows[1]["mean"]) == 0.0
     r = invoke("compare", "pilot", "expansion", "-n", 2, "--out", tmp_path / "d", "--set", "network.trains=8",
-               "--workers", 1)
+               "--workers", 1, "--no-plots")
     assert r.exit_code == 0 and "Welch" in r.output
 
 
@@ -186,7 +186,7 @@ def test_precision_stops_when_every_headline_interval_is_narrow_enough(tmp_path)
     R = 0.2
     out = tmp_path / "p"
     r = invoke("run", "expansion", "-n", 3, "--precision", R, "--max-replications", 40, "--out", out,
-               "--set", "network.trains=20", "--set", "booking.overflow=never", "--workers", 1)
+               "--set", "network.trains=20", "--set", "booking.overflow=never", "--workers", 1, "--no-plots")
     assert r.exit_code == 0, r.output
     m = json.loads((out / "manifest.json").read_text())
     summary = json.loads((out / "summary.json").read_text())
@@ -208,7 +208,7 @@ def test_precision_stops_when_every_headline_interval_is_narrow_enough(tmp_path)
 def test_precision_out_of_reach_is_said_plainly(tmp_path):
     out = tmp_path / "p"
     r = invoke("run", "pilot", "-n", 3, "--precision", 0.0001, "--max-replications", 4, "--out", out,
-               "--set", "network.trains=4", "--workers", 1)
+               "--set", "network.trains=4", "--workers", 1, "--no-plots")
     assert r.exit_code == 0 and "PRECISION NOT REACHED" in r.output and "--max-replications 4" in r.output
     assert json.loads((out / "manifest.json").read_text())["replications_done"] == 4
 
@@ -226,3 +226,11 @@ def test_a_folder_named_like_a_bundled_scenario_does_not_hide_it(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pilot").mkdir()
     assert invoke("validate", "pilot").exit_code == 0
+
+
+def test_run_draws_its_figures_unless_told_not_to(tmp_path):
+    out = tmp_path / "f"
+    r = invoke("run", "pilot", "-n", 2, "--out", out, "--set", "network.trains=6", "--workers", 1)
+    assert r.exit_code == 0, r.output
+    pngs = sorted((out / "figures").glob("*.png"))
+    assert pngs and all(p.stat().st_size > 10_000 for p in pngs)
