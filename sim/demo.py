@@ -108,7 +108,7 @@ class Lever:
             section, field = self.key.split(".")
             table = scenario.to_dict()[section][field]
             if len({table[s] for s in SEGMENTS}) > 1:
-                return f"{_num(v)} (mean over the segments)"
+                return f"{_num(v)} (mean)"
         return _num(v)
 
     def override(self, value: Any) -> str:
@@ -340,10 +340,11 @@ def event_lines(run_: DemoRun, car: int) -> list[tuple[float, str]]:
             if nxt == "end_staff" and len(same) > 1 and same[1][1] == "moved":
                 outcome = "moved to an ordinary car"
             text = f"staff speak to {s}: {outcome}"
+        elif what == "start":
+            text = (f"{KIND_GLYPH.get(kind, '')} {s}: {KIND_WORDS.get(kind, kind)} starts"
+                    + ("" if pax.optin[p] else " (overflow)"))
         else:
             text = {
-                "start": f"{KIND_GLYPH.get(kind, '')} {s}: {KIND_WORDS.get(kind, kind)} starts"
-                         + ("" if pax.optin[p] else " (overflow)"),
                 "end_self": f"{s} stops by itself",
                 "reminder_ok": f"a neighbour reminds {s}: it stops",
                 "reminder_failed": f"a neighbour reminds {s}: ignored",
@@ -489,12 +490,12 @@ def _fmt(x: float, digits: int = 3) -> str:
     return "-" if x != x else f"{x:.{digits}g}"
 
 
-def describe_train(run_: DemoRun) -> str:
+def describe_train(run_: DemoRun, short: bool = False) -> str:
     s = run_.result.spec
     cars = len(s.quiet_seats)
     return (f"{s.kind} train, {s.formation} cars, {cars} quiet car{'s' if cars > 1 else ''} of "
-            f"{s.quiet_seats[0]} seats, {s.stops} stops, {s.run_min:.0f} min, demand {s.load_factor:.2f} "
-            f"seats wanted per seat")
+            f"{s.quiet_seats[0]} seats, {s.stops} stops, {s.run_min:.0f} min, demand {s.load_factor:.2f}"
+            + ("" if short else " seats wanted per seat"))
 
 
 def summary_text(run_: DemoRun) -> str:
@@ -602,10 +603,9 @@ class DemoView:
         self._draw_log()
         note = ""
         if len(spec.quiet_seats) > 1:
-            note = (f"   (this train has {len(spec.quiet_seats)} quiet cars: the map shows car "
-                    f"{self.car + 1}, the panels count all of them)")
-        self.subtitle.set_text(f"{describe_train(run_)} \u00b7 seed {run_.seed} \u00b7 "
-                               f"{Path(run_.scenario.source).name}{note}")
+            note = f" \u00b7 map: quiet car {self.car + 1} of {len(spec.quiet_seats)}, panels: all"
+        self.subtitle.set_text(f"{describe_train(run_, short=len(spec.quiet_seats) > 1)} \u00b7 seed {run_.seed} "
+                               f"\u00b7 {Path(run_.scenario.source).name}{note}")
         self.lever_text.set_text(self._levers_text() if self.levers_text else "")
         self.update(0)
 

@@ -30,7 +30,7 @@ def scenario_path(name: str | None) -> Path:
     if name is None:
         return DEFAULT_SCENARIO
     p = Path(name)
-    if p.exists():
+    if p.is_file():  # a folder named like a bundled scenario does not hide it
         return p
     bundled = SCENARIO_DIR / (name if name.endswith(".toml") else f"{name}.toml")
     if bundled.exists():
