@@ -96,6 +96,23 @@ def test_live_counts_grow_to_the_train_metrics_exactly(base_run, frames):
         assert rebuilt[k] == pytest.approx(t[k], rel=1e-9, abs=1e-9), k
 
 
+def test_a_train_with_two_quiet_cars_draws_the_first_and_counts_both():
+    run_ = demo.run(load(ROOT / "scenarios" / "expansion.toml"), 2026)  # train 0: an 8+8 set
+    assert len(run_.result.spec.quiet_seats) == 2
+    frames = demo.build_frames(run_, step=2.0)
+    p = run_.result.passengers
+    car0 = [v for v in run_.result.onboard.violations if v.car == 0]
+    assert 0 < len(car0) < run_.tally["starts"]
+    for f in frames:  # the map shows car 0 only
+        on = (p.car == 0) & (run_.result.onboard.board_time <= f.minute) & (f.minute < run_.result.onboard.alight_time)
+        assert f.on_board == np.count_nonzero(on)
+        assert sorted(f.noisy) == sorted((int(p.seat[v.pax]), v.kind) for v in car0 if v.start <= f.minute < v.end)
+    rebuilt = demo._partial_tally(run_, frames[-1].minute, demo._Context(run_))
+    for k in demo.LIVE_KEYS:
+        assert rebuilt[k] == pytest.approx(run_.tally[k], rel=1e-9, abs=1e-9), k
+    assert frames[-1].values == {k: run_.metrics[k] for k in demo.SHOWN}  # the panels: both cars
+
+
 def test_every_reminder_complaint_and_patrol_is_on_screen(base_run, frames):
     trace = [e for e in base_run.trace if e[2] == 0 and not e[3]]
     seat = base_run.result.passengers.seat
