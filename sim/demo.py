@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import base64
 import html
-from io import BytesIO
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -1046,11 +1046,11 @@ def self_contained(snippet: str, title: str, intro: str, command: str = "") -> s
              ".anim-buttons button{font-size:1.15em;min-width:2.6em;padding:.25em .4em}"
              "h1{font-size:1.4em;margin:.2em 0}p{max-width:70em}"
              "pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap;max-width:90em}")
+    replay = (f"<p>The same run again (every lever written out):</p>\n<pre>{html.escape(command)}</pre>\n"
+              if command else "")
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{html.escape(title)}</title>\n<style>{style}</style>\n</head>\n<body>\n"
-            f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(intro)}</p>\n"
-            + (f"<p>The same run again (every lever written out):</p>\n<pre>{html.escape(command)}</pre>\n" if command else "")
-            + f"{snippet}\n</body>\n</html>\n")
+            f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(intro)}</p>\n{replay}{snippet}\n</body>\n</html>\n")
 
 
 def _html_writer(fps: int, colours: int = 32):

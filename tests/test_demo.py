@@ -380,8 +380,9 @@ def lesson_claims(runs: dict[tuple[str, ...], demo.DemoRun]) -> list[str]:
         "2: violations grow with demand": n(L + "0.6") < n() < min(n(L + "1.0"), n(L + "1.3")),
         "2: per passenger-hour too": m("violations_per_100_pax_h") + 3 < min(
             m("violations_per_100_pax_h", L + "1.0"), m("violations_per_100_pax_h", L + "1.3")),
-        "2: opt-in only at 1.3 refuses a fifth and stays calmer": m("refused_share", L + "1.3", "booking.overflow=never")
-        >= 0.2 and n(L + "1.3", "booking.overflow=never") * 2 <= n(L + "1.3"),
+        "2: opt-in only at 1.3 refuses a fifth and stays calmer":
+        m("refused_share", L + "1.3", "booking.overflow=never") >= 0.2
+        and n(L + "1.3", "booking.overflow=never") * 2 <= n(L + "1.3"),
         "2: and so does the noise": m("noisy_time_share", L + "0.6") < m("noisy_time_share") < min(
             m("noisy_time_share", L + "1.0"), m("noisy_time_share", L + "1.3")),
         "3: violations grow with contagion": n("behaviour.contagion=0") < n() < n("behaviour.contagion=1") <= n(c2),
