@@ -402,8 +402,9 @@ def show(results_dir: Path, show_all: bool) -> None:
     click.echo(summary_table(summary, METRIC_NAMES if show_all else HEADLINE))
 
 
-# The researchers' commands (sim/research_cli.py imports this module lazily; register last).
+# The classroom demo and the researchers' commands (they import this module lazily; register last).
+from .demo_cli import demo  # noqa: E402
 from .research_cli import COMMANDS as _RESEARCH_COMMANDS  # noqa: E402
 
-for _command in _RESEARCH_COMMANDS:
+for _command in (demo, *_RESEARCH_COMMANDS):
     main.add_command(_command)
