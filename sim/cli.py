@@ -12,34 +12,22 @@ from . import __version__
 from .metrics import HEADLINE, METRIC_NAMES, difference
 from .results import Identity, ResultsError, RunFolder, csv_text, run_into, write_text
 from .runner import DASK_MISSING, default_workers, same_demand
-from .scenario import Scenario, ScenarioError, describe, load
+from .scenario import BUNDLED as SCENARIO_DIR
+from .scenario import Scenario, ScenarioError, describe, load, resolve
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 class InputError(click.ClickException):
-    """Bad input: the message names the file, key and rule; exit status 2."""
+    """Bad input: the message names the file, key and rule; exit status 2 (every command)."""
     exit_code = 2
 
     def show(self, file=None) -> None:
         click.echo(f"quietcar: error: {self.format_message()}", err=True)
 
 
-def resolve_scenario(name: str) -> Path:
-    """A path, or the name of a bundled scenario (``pilot`` = scenarios/pilot.toml)."""
-    p = Path(name)
-    if p.is_file():
-        return p
-    bundled = SCENARIO_DIR / (name if name.endswith(".toml") else f"{name}.toml")
-    if bundled.exists():
-        return bundled
-    known = ", ".join(sorted(q.stem for q in SCENARIO_DIR.glob("*.toml")))
-    raise InputError(f"{name}: no such scenario file (bundled scenarios: {known})")
-
-
 def load_scenario(name: str, overrides: Sequence[str]) -> Scenario:
     try:
-        return load(resolve_scenario(name), overrides)
+        return load(resolve(name), overrides)
     except ScenarioError as e:
         raise InputError(str(e)) from None
 

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from .scenario import ScenarioError, load
+from .scenario import BUNDLED, ScenarioError, load, resolve
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-DEFAULT_SCENARIO = SCENARIO_DIR / "classroom.toml"
+DEFAULT_SCENARIO = BUNDLED / "classroom.toml"
 
 
 class DemoInputError(click.ClickException):
@@ -23,20 +22,6 @@ class DemoInputError(click.ClickException):
 class DemoFailure(DemoInputError):
     """The input is fine but this machine cannot do it (e.g. mp4 without ffmpeg); exit status 1."""
     exit_code = 1
-
-
-def scenario_path(name: str | None) -> Path:
-    """A path, the name of a bundled scenario (``pilot``), or the classroom scenario."""
-    if name is None:
-        return DEFAULT_SCENARIO
-    p = Path(name)
-    if p.is_file():  # a folder named like a bundled scenario does not hide it
-        return p
-    bundled = SCENARIO_DIR / (name if name.endswith(".toml") else f"{name}.toml")
-    if bundled.exists():
-        return bundled
-    known = ", ".join(sorted(q.stem for q in SCENARIO_DIR.glob("*.toml")))
-    raise DemoInputError(f"{name}: no such scenario file (bundled scenarios: {known})")
 
 
 @click.command("demo")
@@ -74,9 +59,8 @@ def demo(scenario: str | None, seed: int | None, speed: float, save_to: Path | N
     """
     from . import demo as view
 
-    path = scenario_path(scenario)
     try:
-        sc = load(path, overrides)
+        sc = load(DEFAULT_SCENARIO if scenario is None else resolve(scenario), overrides)
     except ScenarioError as e:
         raise DemoInputError(str(e)) from None
     if save_to is not None:

@@ -30,6 +30,22 @@ class ScenarioError(ValueError):
     """A scenario that cannot be used; the message names the file, the key and the rule."""
 
 
+BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def resolve(name: str) -> Path:
+    """A scenario file's path, or the name of a bundled one (``pilot`` = scenarios/pilot.toml).
+    A folder named like a bundled scenario does not hide it."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    bundled = BUNDLED / (name if name.endswith(".toml") else f"{name}.toml")
+    if bundled.is_file():
+        return bundled
+    known = ", ".join(sorted(q.stem for q in BUNDLED.glob("*.toml")))
+    raise ScenarioError(f"{name}: no such scenario file (bundled scenarios: {known})")
+
+
 @dataclass(frozen=True)
 class Run:
     """Defaults for a run of this scenario (the command line overrides them)."""
