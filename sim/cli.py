@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
+import numpy as np
 
 from . import __version__
 from .metrics import HEADLINE, METRIC_NAMES, difference
@@ -332,6 +333,12 @@ def comparison_table(names: Sequence[str], rows: Sequence[dict], paired: Sequenc
     lines.append("")
     lines += ["  ".join(f"{c:<{w[i]}}" for i, c in enumerate(r)).rstrip() for r in table]
     lines.append("* the interval of the difference excludes 0")
+    for nm, pair in zip(names[1:], paired[1:]):
+        vr = [by[(m, nm)]["variance_reduction"] for m in HEADLINE]
+        vr = [v for v in vr if v == v]
+        if pair and vr:
+            lines.append(f"pairing {nm} with {names[0]} removed {100 * float(np.median(vr)):.0f} % of the variance "
+                         f"of the differences (median over headline metrics; per metric: comparison.csv)")
     return "\n".join(lines)
 
 
