@@ -60,11 +60,19 @@ def split_one_core(sc, seed: int) -> dict[str, float]:
     return {"booking_s": book, "onboard_s": board, "requests": requests, "events": events}
 
 
-def wall(sc, seed: int, workers: int) -> float:
+def max_rss_mb(_: int = 0) -> float:
+    """Peak resident memory of the calling process (MB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def wall(sc, seed: int, workers: int) -> tuple[float, float]:
+    """Wall time of one replication with ``workers`` processes, and the workers' peak RSS (MB)."""
     t = time.perf_counter()
     with local_pool(workers) as mapper:
         run_replication(sc, seed, 0, mapper)
-    return time.perf_counter() - t
+        elapsed = time.perf_counter() - t
+        rss = max(mapper(max_rss_mb, range(4 * workers))) if mapper else max_rss_mb()
+    return elapsed, rss
 
 
 def main() -> None:
@@ -80,16 +88,14 @@ def main() -> None:
     total = s["booking_s"] + s["onboard_s"]
     print(f"one core, model only : {total:7.2f} s  (booking {s['booking_s']:.2f} s, on board {s['onboard_s']:.2f} s;"
           f" {1e3 * total / n:.2f} ms per train)")
-    w1, w2 = wall(sc, args.seed, 1), wall(sc, args.seed, 2)
+    (w1, _), (w2, worker_rss) = wall(sc, args.seed, 1), wall(sc, args.seed, 2)
     print(f"run_replication      : {w1:7.2f} s with 1 worker, {w2:.2f} s with 2 workers (speed-up {w1 / w2:.2f}x)")
     rate = s["events"] / s["onboard_s"]
     bare = bare_simpy()
     print(f"booking              : {s['requests'] / s['booking_s']:,.0f} requests/s ({s['requests']:,} requests)")
     print(f"on board             : {rate:,.0f} SimPy events/s ({s['events']:,} events)")
     print(f"bare SimPy loop      : {bare:,.0f} events/s; model / bare = 1 : {bare / rate:.1f}")
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"peak RSS             : {own:,.0f} MB this process, {kids:,.0f} MB largest worker")
+    print(f"peak RSS             : {max_rss_mb():,.0f} MB this process, {worker_rss:,.0f} MB largest worker")
 
 
 if __name__ == "__main__":
