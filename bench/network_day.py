@@ -16,10 +16,8 @@ import time
 
 import simpy
 
-from sim.model.booking import intentions, seat_quiet_passengers, serve
-from sim.model.onboard import _Journey
-from sim.model.population import draw_requests
-from sim.rng import train_streams
+from one_train import one  # bench/ is on the path when this script runs
+
 from sim.runner import local_pool, network_day, run_replication
 from sim.scenario import load
 
@@ -40,23 +38,8 @@ def bare_simpy(n: int = 500_000) -> float:
 
 def split_one_core(sc, seed: int) -> dict[str, float]:
     """Booking and on-board time of every train, in this process."""
-    p = sc.params
-    book = board = 0.0
-    requests = events = 0
-    for spec in network_day(sc, seed, 0):
-        rngs = train_streams(seed, 0, spec.train_id)
-        t0 = time.perf_counter()
-        req = draw_requests(spec, p.population, p.booking, rngs["demand"])
-        booked = serve(req, spec, intentions(req, p.population, p.booking))
-        pax = seat_quiet_passengers(req, booked, spec, rngs["booking"])
-        t1 = time.perf_counter()
-        journey = _Journey(spec, p, pax, rngs, None)
-        journey.run()
-        t2 = time.perf_counter()
-        book += t1 - t0
-        board += t2 - t1
-        requests += req.n
-        events += next(journey.env._eid)  # events scheduled in this journey's Environment
+    rows = [one(spec, sc.params, seed, spec.train_id) for spec in network_day(sc, seed, 0)]
+    book, board, requests, _, events = (sum(col) for col in zip(*rows))
     return {"booking_s": book, "onboard_s": board, "requests": requests, "events": events}
 
 

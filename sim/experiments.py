@@ -48,7 +48,7 @@ import numpy as np
 from . import __version__
 from .metrics import METRIC_NAMES, Tally, add, metrics, summarise, tally
 from .model.network import FORMATIONS, TYPES
-from .results import command_line, csv_text, write_json, write_text
+from .results import ResultsError, command_line, csv_text, read_manifest, write_json, write_text
 from .runner import Chunk, chunk_size, chunks, local_pool, simulate_one
 from .scenario import Scenario, ScenarioError, known_keys, with_values
 
@@ -365,13 +365,10 @@ class ExperimentFolder:
         self.path = Path(path)
 
     def manifest(self) -> dict | None:
-        p = self.path / MANIFEST
-        if not p.exists():
-            return None
         try:
-            return json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            raise DesignError(f"{p}: unreadable manifest ({e})") from None
+            return read_manifest(self.path)
+        except ResultsError as e:
+            raise DesignError(str(e)) from None
 
     def complete(self) -> bool:
         m = self.manifest()

@@ -86,6 +86,17 @@ REPLICATION_COLUMNS: tuple[str, ...] = ("replication",) + METRIC_NAMES
 TRAIN_CSV_COLUMNS: tuple[str, ...] = TRAIN_COLUMNS + METRIC_NAMES
 
 
+def read_manifest(folder: Path) -> dict | None:
+    """A results or experiment folder's manifest.json, or None if it has none."""
+    p = folder / MANIFEST
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise ResultsError(f"{p}: unreadable manifest ({e})") from None
+
+
 @dataclass(frozen=True)
 class Identity:
     """What makes two runs the same run: the resolved scenario, the seed, the replications
@@ -104,13 +115,7 @@ class RunFolder:
 
     # --- state ---
     def manifest(self) -> dict | None:
-        p = self.path / MANIFEST
-        if not p.exists():
-            return None
-        try:
-            return json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            raise ResultsError(f"{p}: unreadable manifest ({e})") from None
+        return read_manifest(self.path)
 
     def identity(self) -> Identity | None:
         m = self.manifest()
