@@ -171,6 +171,8 @@ class _Car:
                                  * np.where(self.optin, b.peer_optin_boost, 1.0)).tolist()
         self.peer_q_max = max(self.peer_q, default=0.0)
         self.t_off_list = self.t_off.tolist()
+        self.t_on_list = self.t_on.tolist()
+        self.optin_list = self.optin.tolist()
         self.by_row = np.argsort(self.row, kind="stable")
         self.sorted_rows = self.row[self.by_row]
         self.near_cache: dict[tuple[int, int], tuple[np.ndarray, list[int]]] = {}
@@ -223,22 +225,25 @@ class _Car:
     # --- stops and candidate starts ------------------------------------------------------
     def _stop(self, k: int) -> None:
         self._advance()
+        on, noisy, moved, log = self.on, self.noisy, self.moved, self.sim.trace is not None
+        gone = 0
         for i in self.alighting[k]:
-            if self.moved[i]:
+            if moved[i]:
                 continue
-            v = self.noisy[i]
-            if v is not None:
-                self.end(v, "alighting")
-            self.on[i] = False
-            self.n_on -= 1
-            self.n_quiet -= 1
-            self._log("alight", i)
-        for i in self.boarding[k]:
-            self.on[i] = True
+            if noisy[i] is not None:
+                self.end(noisy[i], "alighting")
+            on[i] = False
+            gone += 1
+            if log:
+                self._log("alight", i)
+        boarding = self.boarding[k]
+        for i in boarding:
+            on[i] = True
             self.boardings[i] += 1
-            self.n_on += 1
-            self.n_quiet += 1
-            self._log("board", i)
+            if log:
+                self._log("board", i)
+        self.n_on += len(boarding) - gone
+        self.n_quiet += len(boarding) - gone
 
     def candidates(self) -> tuple[list, list, list, list, list]:
         """Candidate starts of the whole journey, in time order: (time, passenger, acceptance
@@ -419,12 +424,14 @@ class _Car:
         self.n_quiet += 1
         self.noisy[i] = None
         del self.running[v.key]
-        near = self._near(i, v.kind)[0]
-        overlap = np.minimum(self.t_off[near], now) - np.maximum(self.t_on[near], v.start)
-        overlap[near == i] = 0.0
-        np.maximum(overlap, 0.0, out=overlap)
-        disturbed = float(overlap.sum())
-        disturbed_optin = float(overlap[self.optin[near]].sum())
+        disturbed = disturbed_optin = 0.0
+        t_on, t_off, optin, start = self.t_on_list, self.t_off_list, self.optin_list, v.start
+        for j in self._near(i, v.kind)[1]:  # the overlap of the violation with each neighbour's stay
+            d = (t_off[j] if t_off[j] < now else now) - (t_on[j] if t_on[j] > start else start)
+            if d > 0.0 and j != i:
+                disturbed += d
+                if optin[j]:
+                    disturbed_optin += d
         self._log("end_" + by, i, KINDS[v.kind])
         self.sim.records.append(Violation(
             control=self.control, car=self.car, pax=int(self.members[i]), segment=int(self.segment[i]),
