@@ -1,0 +1,425 @@
+"""Drawing (matplotlib, imported lazily): :class:`DemoView` draws a frame on a figure, the
+frozen backdrop and :class:`Blitter` keep redrawing cheap."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model.onboard import ENDERS
+from ..model.params import KINDS, SEATS_PER_ROW
+from .frames import Bubble, DemoRun, Frame, describe_train, history
+from .levers import LEVERS
+from .style import (ENDER_COLOURS, ENDER_WORDS, INFANT, KIND_GLYPH, KIND_WORDS, NOISE, OCCUPANT_COLOURS,
+                    OCCUPANTS, OPTED_IN, OVERFLOW, SEAT_LETTERS, STAFF, _fmt, _pct, station)
+
+# --- drawing ------------------------------------------------------------------------------------
+FIGSIZE = (16.0, 9.0)  # inches; 1280 x 720 pixels at 80 dpi (a projector's HD)
+
+
+class DemoView:
+    """Draws frames of one run on a matplotlib figure.
+
+    Everything that changes from frame to frame is in ``self.dynamic``; the rest (seat grid,
+    labels, axes, legend) is static. Two ways to keep drawing cheap use that split:
+    :meth:`freeze` (saving: the static part becomes one background image) and
+    :class:`Blitter` (a window: the static part is restored from a copy, only the dynamic
+    artists are redrawn). ``levers_text``: write the levers in the right column (saved
+    animations; the window has widgets there instead).
+    """
+
+    def __init__(self, fig, run_: DemoRun, frames: Sequence[Frame], car: int = 0, levers_text: bool = True):
+        self.fig = fig
+        self.levers_text = levers_text
+        self.car = car
+        self.dynamic: list = []
+        self._build_static()
+        self.set_run(run_, frames)
+
+    def _dyn(self, artist):
+        self.dynamic.append(artist)
+        return artist
+
+    # --- layout ---------------------------------------------------------------------------
+    def _build_static(self) -> None:
+        fig = self.fig
+        fig.set_facecolor("white")
+        self.title = fig.text(0.02, 0.965, "", fontsize=19, fontweight="bold", va="center")
+        self.subtitle = fig.text(0.02, 0.928, "", fontsize=11.5, va="center", color="#333333")
+        self.ax_car = fig.add_axes((0.035, 0.56, 0.735, 0.33))
+        self.ax_trip = fig.add_axes((0.035, 0.395, 0.735, 0.06))
+        w, h, y0 = 0.15, 0.23, 0.08
+        self.ax_viol = fig.add_axes((0.07, y0, w, h))
+        self.ax_noisy = fig.add_axes((0.26, y0, w, h))
+        self.ax_ended = fig.add_axes((0.46, y0, w - 0.015, h))
+        self.ax_dist = fig.add_axes((0.635, y0, w, h))
+        self.ax_log = fig.add_axes((0.795, 0.555, 0.19, 0.36))
+        self.lever_text = fig.text(0.795, 0.49, "", fontsize=9.5, va="top", ha="left", linespacing=1.4)
+
+    def set_run(self, run_: DemoRun, frames: Sequence[Frame]) -> None:
+        """Show another run (after a lever changed): rebuild what depends on the train."""
+        self.run, self.frames = run_, frames
+        spec = run_.result.spec
+        self.seats = spec.quiet_seats[self.car]
+        self.rows = -(-self.seats // SEATS_PER_ROW)
+        self.stops = spec.stop_times()
+        self.dynamic = [self.title]
+        self._draw_car()
+        self._draw_trip()
+        self._draw_panels()
+        self._draw_log()
+        note = ""
+        if len(spec.quiet_seats) > 1:
+            note = f" \u00b7 map: quiet car {self.car + 1} of {len(spec.quiet_seats)}, panels: all"
+        self.subtitle.set_text(f"{describe_train(run_, short=len(spec.quiet_seats) > 1)} \u00b7 seed {run_.seed} "
+                               f"\u00b7 {Path(run_.scenario.source).name}{note}")
+        self.lever_text.set_text(self._levers_text() if self.levers_text else "")
+        self.update(0)
+
+    def _levers_text(self) -> str:
+        sc = self.run.scenario
+        lines = ["Levers: change with --set KEY=VALUE", "and rerun with the same --seed", ""]
+        for lever in LEVERS:
+            lines.append(f"{lever.label}")
+            lines.append(f"    {lever.key} = {lever.shown(sc)}")
+        return "\n".join(lines)
+
+    def _draw_car(self) -> None:
+        from matplotlib.collections import PatchCollection
+        from matplotlib.patches import FancyBboxPatch, Rectangle
+
+        ax = self.ax_car
+        ax.clear()
+        rows = self.rows
+        ax.set_xlim(-1.6, rows + 0.2)
+        ax.set_ylim(-1.25, 6.6)
+        ax.set_axis_off()
+        ax.add_patch(FancyBboxPatch((-1.1, -0.75), rows + 0.95, 6.5, boxstyle="round,pad=0,rounding_size=0.6",
+                                    facecolor="white", edgecolor="#555555", linewidth=2))
+        ax.text(-0.9, 2.5, "front \u25c0", rotation=90, ha="center", va="center", fontsize=9, color="#555555")
+        self.halo = [self._dyn(ax.add_patch(Rectangle((r - 0.5, -0.55), 1.0, 6.1, facecolor=NOISE, alpha=0.0,
+                                                      linewidth=0)))
+                     for r in range(rows)]
+        self.seat_xy = np.zeros((self.seats, 2))
+        boxes = []
+        for s in range(self.seats):
+            r, c = divmod(s, SEATS_PER_ROW)
+            y = [5, 4, 3, 1, 0][c]  # A B C on the upper side, D F below the aisle (y = 2)
+            self.seat_xy[s] = (r, y)
+            boxes.append(Rectangle((r - 0.4, y - 0.38), 0.8, 0.76))
+        self.seat_boxes = self._dyn(ax.add_collection(PatchCollection(boxes, zorder=2)))
+        for r in range(rows):
+            ax.text(r, -1.0, str(r + 1), ha="center", va="center", fontsize=8.5, color="#555555")
+        for c, y in zip(SEAT_LETTERS, [5, 4, 3, 1, 0]):
+            ax.text(-0.6, y, c, ha="center", va="center", fontsize=9, color="#555555")
+        ax.text(rows / 2 - 0.5, 2.0, "aisle", ha="center", va="center", fontsize=9, color="#bbbbbb")
+        most = {name: max((len(getattr(f, name)) for f in self.frames), default=0)
+                for name in ("noisy", "staff", "bubbles")}
+        self.noise_text = [self._dyn(self._new_noise()) for _ in range(most["noisy"])]
+        self.staff_text = [self._dyn(self._new_staff()) for _ in range(most["staff"])]
+        self.bubble_text = [self._dyn(self._new_bubble()) for _ in range(most["bubbles"])]
+        self.car_note = self._dyn(ax.text(rows / 2 - 0.5, 6.35, "", ha="center", va="center", fontsize=12.5))
+        self.final_box = self._dyn(ax.text(rows / 2 - 0.5, 2.5, "", ha="center", va="center", fontsize=15,
+                                           fontweight="bold", zorder=20,
+                                           bbox=dict(boxstyle="round,pad=0.6", facecolor="white",
+                                                     edgecolor="#333333", alpha=0.95)))
+        self._legend(ax)
+
+    def _legend(self, ax) -> None:
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles = [Patch(facecolor=c, edgecolor="#888888", label=label)
+                   for c, label in zip(OCCUPANT_COLOURS[1:] + OCCUPANT_COLOURS[:1], OCCUPANTS[1:] + OCCUPANTS[:1])]
+        handles.append(Patch(facecolor=NOISE, alpha=0.3, label="noise halo (who is disturbed)"))
+        handles += [Line2D([], [], linestyle="none", marker=f"${KIND_GLYPH[k]}$", markersize=13,
+                           color=NOISE, label=KIND_WORDS[k]) for k in KINDS]
+        handles.append(Patch(facecolor=STAFF, label="staff"))
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.01), ncol=5, fontsize=10,
+                  frameon=False, handlelength=1.3, columnspacing=1.4, borderaxespad=0.0)
+
+    def _draw_trip(self) -> None:
+        ax = self.ax_trip
+        ax.clear()
+        end = self.stops[-1]
+        ax.set_xlim(-0.02 * end, 1.02 * end)
+        ax.set_ylim(-1, 1.3)
+        ax.set_axis_off()
+        ax.plot([0, end], [0, 0], color="#999999", linewidth=3, zorder=1)
+        self.trip_done = self._dyn(ax.plot([0, 0], [0, 0], color="#333333", linewidth=5, zorder=2)[0])
+        self._dyn(ax.plot(self.stops, np.zeros(len(self.stops)), linestyle="none", marker="o", markersize=10,
+                          color="white", markeredgecolor="#333333", markeredgewidth=2, zorder=3)[0])
+        for k, t in enumerate(self.stops):
+            ax.text(t, -0.75, station(k), ha="center", va="center", fontsize=11, fontweight="bold")
+        self.trip_marker = self._dyn(ax.plot([0], [0], marker=">", markersize=16, color=NOISE, zorder=4)[0])
+        self.trip_text = self._dyn(ax.text(end / 2, 1.0, "", ha="center", va="center", fontsize=12))
+
+    def _draw_log(self) -> None:
+        ax = self.ax_log
+        ax.clear()
+        ax.set_axis_off()
+        ax.set_title("What just happened (minute)", fontsize=12, loc="left", fontweight="bold")
+        self.log_text = self._dyn(ax.text(0.0, 1.0, "", fontsize=10, va="top", ha="left", transform=ax.transAxes,
+                                          linespacing=1.45))
+
+    def _draw_panels(self) -> None:
+        end = self.stops[-1]
+        last = self.frames[-1]
+        ax = self.ax_viol
+        ax.clear()
+        y = np.arange(len(KINDS))
+        self.bar_calm = [self._dyn(b) for b in ax.barh(y, np.zeros(len(KINDS)), color=NOISE, alpha=0.85)]
+        self.bar_noisy = [self._dyn(b) for b in ax.barh(y, np.zeros(len(KINDS)), color="white", edgecolor=NOISE,
+                                                        hatch="///")]
+        ax.set_yticks(y, [f"{KIND_GLYPH[k]} {k}" for k in KINDS], fontsize=10)
+        ax.invert_yaxis()
+        top = max(1.0, max(last.live[f"starts_{k}"] for k in KINDS))
+        ax.set_xlim(0, top * 1.15 + 0.5)
+        ax.set_xlabel("hatched: began while another ran", fontsize=9)
+        self.viol_title = self._dyn(ax.set_title("", fontsize=11.5, loc="left", y=1.0, pad=8))
+        self.viol_labels = [self._dyn(ax.text(0, i, "", va="center", fontsize=10)) for i in y]
+
+        ax = self.ax_noisy
+        ax.clear()
+        ax.set_xlim(0, end)
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("minute", fontsize=9)
+        ax.yaxis.set_major_formatter(_percent_formatter())
+        self.noisy_line = self._dyn(ax.plot([], [], color=NOISE, linewidth=2.5)[0])
+        self.noisy_title = self._dyn(ax.set_title("", fontsize=11.5, loc="left", y=1.0, pad=8))
+
+        ax = self.ax_ended
+        ax.clear()
+        names = list(ENDERS) + ["running"]
+        y = np.arange(len(names))
+        colours = [ENDER_COLOURS[w] for w in ENDERS] + ["#dddddd"]
+        self.bar_ended = [self._dyn(b) for b in ax.barh(y, np.zeros(len(names)), color=colours,
+                                                        edgecolor="#555555")]
+        ax.set_yticks(y, [ENDER_WORDS.get(w, "still running") for w in names], fontsize=10)
+        ax.invert_yaxis()
+        top = max(1.0, max(last.live[f"ended_{w}"] for w in ENDERS))
+        ax.set_xlim(0, top * 1.15 + 0.5)
+        ax.set_xlabel("violations ended by", fontsize=9)
+        self.ended_title = self._dyn(ax.set_title("", fontsize=11.5, loc="left", y=1.0, pad=8))
+        self.ended_labels = [self._dyn(ax.text(0, i, "", va="center", fontsize=10)) for i in y]
+
+        ax = self.ax_dist
+        ax.clear()
+        ax.set_xlim(0, end)
+        ax.set_ylim(0, max(1.0, last.live["disturbed_pax_min"]) * 1.1)
+        ax.set_xlabel("minute", fontsize=9)
+        self.dist_line = self._dyn(ax.plot([], [], color=NOISE, linewidth=2.5)[0])
+        self.dist_title = self._dyn(ax.set_title("", fontsize=11.5, loc="left", y=1.0, pad=8))
+        for a in (self.ax_viol, self.ax_noisy, self.ax_ended, self.ax_dist):
+            a.tick_params(labelsize=9)
+            for side in ("top", "right"):
+                a.spines[side].set_visible(False)
+
+    # --- per frame ------------------------------------------------------------------------------
+    def update(self, i: int) -> list:
+        """Draw frame i into the dynamic artists; returns them (for FuncAnimation)."""
+        f = self.frames[i]
+        run_ = self.run
+        end = self.stops[-1]
+        self.title.set_text("Arrived: the final numbers for this train" if f.final else
+                            "A quiet car through one journey")
+        self.seat_boxes.set_facecolors([OCCUPANT_COLOURS[o] for o in f.occupant])
+        state = np.where(f.boarded, 2, np.where(f.alighted, 1, 0))
+        self.seat_boxes.set_edgecolors([("#888888", "#555555", "#000000")[k] for k in state])
+        self.seat_boxes.set_linewidths([(1.0, 1.6, 2.6)[k] for k in state])
+        self.seat_boxes.set_linestyles([("-", (0, (2, 2)), "-")[k] for k in state])
+        for r, p in enumerate(self.halo):
+            p.set_alpha(min(0.55, 0.2 * f.halo[r]))
+        self._fill(self.noise_text, f.noisy, lambda t, item: (t.set_position(self.seat_xy[item[0]]),
+                                                               t.set_text(KIND_GLYPH[item[1]])))
+        self._fill(self.staff_text, f.staff, lambda t, item: t.set_position((item[0], 2.0)))
+        self._fill(self.bubble_text, f.bubbles, self._place_bubble)
+        n_opt, n_over, n_inf = f.count(OPTED_IN), f.count(OVERFLOW), f.count(INFANT)
+        self.car_note.set_text(
+            f"On board: {f.on_board} of {self.seats} seats \u2014 {n_opt} opted in, {n_over} overflow, "
+            f"{n_inf} with an infant \u00b7 noisy now: {len(f.noisy)} \u00b7 disturbed now: {f.disturbed_now}")
+        self.trip_done.set_data([0, f.minute], [0, 0])
+        self.trip_marker.set_data([f.minute], [0])
+        if f.final:
+            where = f"arrived at {station(len(self.stops) - 1)} after {end:.0f} minutes"
+        elif f.at_stop >= 0:
+            where = f"minute {f.minute:.0f}: at station {station(f.at_stop)} \u2014 {self._stop_counts(f)}"
+        else:
+            where = f"minute {f.minute:.0f} of {end:.0f}: between {station(f.leg)} and {station(f.leg + 1)}"
+        self.trip_text.set_text(where)
+        self.log_text.set_text("\n".join(f.log))
+        self._update_panels(i, f)
+        if f.final:
+            m = run_.metrics
+            self.final_box.set_text(
+                f"{int(f.live['starts'])} violations \u00b7 {_fmt(m['violations_per_100_pax_h'])} per 100 "
+                f"passenger-hours\nnoisy {_pct(m['noisy_time_share'])} of the time \u00b7 "
+                f"{_fmt(m['disturbed_pax_min_per_pax_h'])} disturbed minutes per passenger-hour\n"
+                f"overflow_share {_pct(m['overflow_share'])} \u00b7 quiet_load_factor "
+                f"{_pct(m['quiet_load_factor'])}\nended by: " + ", ".join(
+                    f"{ENDER_WORDS[w]} {int(f.live['ended_' + w])}" for w in ENDERS)
+                + "\n(the same numbers as 'quietcar run' reports for this train)")
+            self.final_box.set_visible(True)
+        else:
+            self.final_box.set_visible(False)
+        return self.dynamic
+
+    @staticmethod
+    def _fill(pool: list, items: Sequence, place: Callable[[Any, Any], Any]) -> None:
+        for k, t in enumerate(pool):
+            t.set_visible(k < len(items))
+            if k < len(items):
+                place(t, items[k])
+
+    def _place_bubble(self, t, b: Bubble) -> None:
+        x, y = self.seat_xy[b.seat]
+        t.set_position((x + 0.3, y + 0.3))  # a speech bubble from the seat's upper right corner
+        t.set_text(b.text)
+
+    def _stop_counts(self, f: Frame) -> str:
+        t = self.stops[f.at_stop]
+        p = self.run.result.passengers
+        ob = self.run.result.onboard
+        in_car = p.car == self.car
+        on = int(np.count_nonzero(in_car & (ob.board_time == t)))
+        off = int(np.count_nonzero(in_car & (ob.alight_time == t) & ~np.asarray(ob.moved)))
+        return f"{off} got off (dashed), {on} got on (bold)"
+
+    def _update_panels(self, i: int, f: Frame) -> None:
+        live, v = f.live, f.values
+        noisy_by_kind = self._noisy_by_kind(f.minute)
+        for k, kind in enumerate(KINDS):
+            total = live[f"starts_{kind}"]
+            nk = noisy_by_kind[kind]
+            self.bar_calm[k].set_width(total)
+            self.bar_noisy[k].set_x(total - nk)
+            self.bar_noisy[k].set_width(nk)
+            self.viol_labels[k].set_position((total + 0.3, k))
+            self.viol_labels[k].set_text(f"{int(total)}")
+        self.viol_title.set_text(f"Violations: {int(live['starts'])}\n"
+                                 f"{_fmt(v['violations_per_100_pax_h'])} per 100 passenger-hours")
+        x, y = history(self.frames, i, "noisy_time_share")
+        self.noisy_line.set_data(x, np.nan_to_num(y))
+        self.noisy_title.set_text(f"Noisy time share: {_pct(v['noisy_time_share'])}\n"
+                                  f"of minutes so far, with noise")
+        counts = [live[f"ended_{w}"] for w in ENDERS]
+        counts.append(live["starts"] - sum(counts))
+        for k, (b, c, lab) in enumerate(zip(self.bar_ended, counts, self.ended_labels)):
+            b.set_width(c)
+            lab.set_position((c + 0.3, k))
+            lab.set_text(str(int(c)))
+        shares = ", ".join(f"{w} {_pct(v['ended_by.' + w])}" for w in ("peer", "staff"))
+        self.ended_title.set_text(f"Who ended them\n{shares}")
+        x, y = history(self.frames, i, "disturbed_pax_min")
+        self.dist_line.set_data(x, y)
+        self.dist_title.set_text(f"Disturbed: {live['disturbed_pax_min']:.0f} passenger-min\n"
+                                 f"{_fmt(v['disturbed_pax_min_per_pax_h'])} per passenger-hour")
+
+    def _noisy_by_kind(self, t: float) -> dict[str, int]:
+        out = {k: 0 for k in KINDS}
+        for rec in self.run.result.onboard.violations:
+            if not rec.control and rec.start <= t and rec.running_before > 0:
+                out[rec.kind] += 1
+        return out
+
+    def _new_noise(self):
+        return self.ax_car.text(0, 0, "", ha="center", va="center", fontsize=17, color="white", zorder=6,
+                                visible=False,
+                                bbox=dict(boxstyle="circle,pad=0.12", facecolor=NOISE, edgecolor="black",
+                                          linewidth=1.2))
+
+    def _new_staff(self):
+        return self.ax_car.text(0, 0, "STAFF", ha="center", va="center", fontsize=9.5, color="white",
+                                fontweight="bold", zorder=7, visible=False,
+                                bbox=dict(boxstyle="round,pad=0.25", facecolor=STAFF, edgecolor="black"))
+
+    def _new_bubble(self):
+        return self.ax_car.text(0, 0, "", ha="left", va="bottom", fontsize=9.5, zorder=8, visible=False,
+                                bbox=dict(boxstyle="round,pad=0.25", facecolor="#ffffe0", edgecolor="black"))
+
+    # --- cheap redraws ----------------------------------------------------------------------------
+    def freeze(self) -> None:
+        """Render the static part once into a background image and hide it (for saving many
+        frames with savefig: each frame then draws only the dynamic artists).
+
+        The figure must then be saved at its own dpi. Irreversible: use a fresh figure."""
+        fig = self.fig
+        dyn = {id(a) for a in self.dynamic}
+        for a in self.dynamic:
+            a.set_animated(True)
+        fig.canvas.draw()
+        background = np.asarray(fig.canvas.buffer_rgba()).copy()
+        for a in self.dynamic:
+            a.set_animated(False)
+        for ax in fig.axes:
+            for child in ax.get_children():
+                if id(child) not in dyn:
+                    child.set_visible(False)
+        for t in fig.texts:
+            if id(t) not in dyn:
+                t.set_visible(False)
+        fig.patch.set_visible(False)
+        fig.add_artist(_backdrop(background))
+
+
+def _backdrop(rgba: np.ndarray):
+    """An artist that paints a rendered figure (RGBA, top row first) at 1:1 pixels, under
+    everything else: cheaper than ``figimage``, which resamples."""
+    from matplotlib.artist import Artist
+
+    class Backdrop(Artist):
+        def __init__(self, image: np.ndarray):
+            super().__init__()
+            self.image = np.ascontiguousarray(image[::-1])  # the renderer counts rows from the bottom
+            self.set_zorder(-100)
+
+        def draw(self, renderer):
+            if not self.get_visible():
+                return
+            gc = renderer.new_gc()
+            renderer.draw_image(gc, 0, 0, self.image)
+            gc.restore()
+
+    return Backdrop(rgba)
+
+
+class Blitter:
+    """Redraw only the dynamic artists of a view on a window's canvas (matplotlib's blitting
+    pattern): a full draw (resize, widgets) refreshes the background copy."""
+
+    def __init__(self, view: DemoView):
+        self.view = view
+        self.canvas = view.fig.canvas
+        self.background = None
+        self.animate()
+        self.cid = self.canvas.mpl_connect("draw_event", self._on_draw)
+
+    def animate(self) -> None:
+        for a in self.view.dynamic:
+            a.set_animated(True)
+
+    def _on_draw(self, _event) -> None:
+        self.background = self.canvas.copy_from_bbox(self.view.fig.bbox)
+        self._draw_dynamic()
+
+    def _draw_dynamic(self) -> None:
+        fig = self.view.fig
+        for a in self.view.dynamic:
+            fig.draw_artist(a)
+
+    def refresh(self) -> None:
+        """Show the view's current state."""
+        if self.background is None:
+            self.canvas.draw()  # fires _on_draw
+            return
+        self.canvas.restore_region(self.background)
+        self._draw_dynamic()
+        self.canvas.blit(self.view.fig.bbox)
+
+
+def _percent_formatter():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=0)
