@@ -12,10 +12,9 @@ import numpy as np
 from . import __version__
 from .metrics import HEADLINE, METRIC_NAMES, difference
 from .results import Identity, ResultsError, RunFolder, csv_text, run_into, write_text
-from .runner import DASK_MISSING, default_workers, same_demand
+from .runner import DaskMissing, default_workers, same_demand
 from .scenario import BUNDLED as SCENARIO_DIR
 from .scenario import Scenario, ScenarioError, describe, load, resolve
-
 
 
 class InputError(click.ClickException):
@@ -72,12 +71,8 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         if precision is not None:
             click.echo(precision_note(folder, precision), err=True)
         return summary
-    except ResultsError as e:
+    except (ResultsError, DaskMissing) as e:
         raise InputError(str(e)) from None
-    except RuntimeError as e:
-        if str(e) == DASK_MISSING:
-            raise InputError(str(e)) from None
-        raise
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"\ninterrupted: {len(folder.finished())} of {replications} replications are on disk in "
@@ -93,7 +88,7 @@ def precision_note(folder: RunFolder, precision: float) -> str:
     n = m.get("replications_done")
     if m.get("precision_met"):
         return f"precision reached: every headline metric's 95 % half-width <= {precision:g} x |mean| after {n} replications"
-    worst = ", ".join(f"{k} ({v:.3g} x |mean|)" if v != math.inf else f"{k} (mean 0 with spread)"
+    worst = ", ".join(f"{k} ({v:.3g} x |mean|)" if v is not None and v != math.inf else f"{k} (mean 0 with spread)"
                       for k, v in sorted((m.get("imprecise_metrics") or {}).items(),
                                          key=lambda kv: -(kv[1] or math.inf))[:4])
     return (f"PRECISION NOT REACHED: stopped at --max-replications {n}; half-widths still above "

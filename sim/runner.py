@@ -160,8 +160,12 @@ def local_pool(workers: int) -> Iterator[MapFn | None]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-DASK_MISSING = ("--scheduler needs Dask's distributed scheduler, an optional extra: "
-                "pip install -e '.[dask]'  (or: pip install 'dask[distributed]')")
+class DaskMissing(RuntimeError):
+    """--scheduler was given but Dask's distributed scheduler is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__("--scheduler needs Dask's distributed scheduler, an optional extra: "
+                         "pip install -e '.[dask]'  (or: pip install 'dask[distributed]')")
 
 
 @contextlib.contextmanager
@@ -173,7 +177,7 @@ def dask_pool(address: str, workers: int) -> Iterator[MapFn]:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise RuntimeError(DASK_MISSING) from None
+        raise DaskMissing() from None
     cluster = None
     if address == "local":
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

@@ -234,3 +234,9 @@ def test_run_draws_its_figures_unless_told_not_to(tmp_path):
     assert r.exit_code == 0, r.output
     pngs = sorted((out / "figures").glob("*.png"))
     assert pngs and all(p.stat().st_size > 10_000 for p in pngs)
+
+
+def test_scheduler_without_dask_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if the extra were not installed
+    r = invoke("run", "pilot", "-n", 2, "--out", tmp_path / "o", "--scheduler", "local", *SMALL)
+    assert r.exit_code == 2 and "pip install -e '.[dask]'" in r.output
