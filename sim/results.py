@@ -32,7 +32,7 @@ from typing import Any
 
 from . import __version__
 from .metrics import HEADLINE, METRIC_NAMES, imprecise, replications_needed, summarise
-from .runner import TRAIN_COLUMNS, ReplicationResult, pool, run_replications
+from .runner import TRAIN_COLUMNS, ReplicationResult, pool, require_dask, run_replications
 from .scenario import Scenario
 
 MANIFEST, SCENARIO, REPLICATIONS, TRAINS, SUMMARY, PARTIAL = (
@@ -242,6 +242,8 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
                 "trains_per_replication": scenario.network.trains,
                 "command": command_line(), "python": platform.python_version(), "platform": platform.platform(),
                 **(extra or {})}
+    if scheduler:
+        require_dask()
     done = folder.prepare(scenario, seed, cap, resume=resume, force=force, manifest=manifest, precision=precision)
     if folder.complete():
         return folder.summary()

@@ -168,6 +168,14 @@ class DaskMissing(RuntimeError):
                          "pip install -e '.[dask]'  (or: pip install 'dask[distributed]')")
 
 
+def require_dask() -> None:
+    """Raise DaskMissing now, before anything is written, if Dask cannot be used."""
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        raise DaskMissing() from None
+
+
 @contextlib.contextmanager
 def dask_pool(address: str, workers: int) -> Iterator[MapFn]:
     """A mapper over a Dask cluster: ``address`` of a running scheduler, or ``local`` for a

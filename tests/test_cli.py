@@ -240,3 +240,4 @@ def test_scheduler_without_dask_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if the extra were not installed
     r = invoke("run", "pilot", "-n", 2, "--out", tmp_path / "o", "--scheduler", "local", *SMALL)
     assert r.exit_code == 2 and "pip install -e '.[dask]'" in r.output
+    assert not (tmp_path / "o").exists()
