@@ -5,11 +5,12 @@ A request fits a pool if every leg of its trip has room for the whole party. The
 (`decide`) is a pure function of what fits and of the request's pre-drawn intentions;
 overflow rules are plain functions chosen by name (`OVERFLOW_RULES`).
 
-`serve` is exact and vectorised: it decides a window of requests at once from the current
+`serve` is exact and vectorised: it decides all remaining requests at once from the current
 free seats, then finds the first request whose decision would have changed because of
-the ones before it, keeps everything before that request, and resumes there. Requests
-that cannot interact (no leg near capacity) are therefore decided as whole arrays, and
-the result is identical to serving them one by one (`serve_reference`).
+the ones before it, keeps everything before that request, decides that one on the true
+free seats, and resumes after it. A decision can only change when some leg's free seats
+fall below a party size, a few times per train, so a train is served in a few array passes;
+the result is identical to serving requests one by one (`serve_reference`).
 """
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ class BookingResult:
 
 
 def serve(req: Requests, spec: TrainSpec, intent: Intentions) -> BookingResult:
-    """Serve requests in order; exact, vectorised over windows of non-interacting requests."""
+    """Serve requests in order; exact, vectorised over the requests that cannot interact."""
     n, legs = req.n, spec.legs
     free_q = np.full(legs, sum(spec.quiet_seats), dtype=np.int64)
     free_o = np.full(legs, spec.ordinary_seats, dtype=np.int64)
@@ -118,14 +119,13 @@ def serve(req: Requests, spec: TrainSpec, intent: Intentions) -> BookingResult:
     offered = np.empty(n, dtype=bool)
     origin, dest = req.origin.astype(np.int64), req.dest.astype(np.int64)
     size = req.size.astype(np.int64)
-    i, window = 0, max(n, 1)
-    while i < n:
-        j = min(n, i + window)
-        s = size[i:j, None]
-        inc = (leg >= origin[i:j, None]) & (leg < dest[i:j, None])
+    i = 0
+    while i < n:  # decide every remaining request from the free seats now, keep the unchanged prefix
+        s = size[i:, None]
+        inc = (leg >= origin[i:, None]) & (leg < dest[i:, None])
         fq = ~(inc & (free_q < s)).any(axis=1)
         fo = ~(inc & (free_o < s)).any(axis=1)
-        acc, may, exc = intent.accepts[i:j], intent.may_overflow[i:j], intent.excluded[i:j]
+        acc, may, exc = intent.accepts[i:], intent.may_overflow[i:], intent.excluded[i:]
         out, off = decide(fq, fo, acc, may, exc)
         load_q = inc * (s * ((out == OPTIN) | (out == OVERFLOW))[:, None])
         load_o = inc * (s * (out == ORDINARY)[:, None])
@@ -134,21 +134,18 @@ def serve(req: Requests, spec: TrainSpec, intent: Intentions) -> BookingResult:
         tq = ~(inc & (free_q - before_q < s)).any(axis=1)
         to = ~(inc & (free_o - before_o < s)).any(axis=1)
         changed = (tq != fq) | (to != fo)
-        k = int(np.argmax(changed)) if changed.any() else j - i
+        k = int(np.argmax(changed)) if changed.any() else n - i
         outcome[i:i + k], offered[i:i + k] = out[:k], off[:k]
         free_q -= load_q[:k].sum(axis=0)
         free_o -= load_o[:k].sum(axis=0)
-        if k < j - i:  # request i+k, decided on the true free seats
+        if i + k < n:  # request i+k, decided on the true free seats
             o1, f1 = decide(tq[k], to[k], acc[k], may[k], exc[k])
             outcome[i + k], offered[i + k] = o1, f1
             if o1 in (OPTIN, OVERFLOW):
                 free_q -= inc[k] * size[i + k]
             elif o1 == ORDINARY:
                 free_o -= inc[k] * size[i + k]
-            window = max(16, 2 * (k + 1))
             k += 1
-        else:
-            window *= 2
         i += k
     return BookingResult(outcome=outcome, offered=offered)
 
