@@ -159,9 +159,8 @@ def difference(a: Sequence[float], b: Sequence[float], paired: bool, level: floa
         keep = ~(np.isnan(xa) | np.isnan(xb))
         d = xb[keep] - xa[keep]
         out = summarise(d, level)
-        denom = xa[keep].var(ddof=1) + xb[keep].var(ddof=1) if keep.sum() > 1 else math.nan
-        out["variance_reduction"] = (1.0 - d.var(ddof=1) / denom) if denom and denom == denom and denom > 0 \
-            else math.nan
+        denom = xa[keep].var(ddof=1) + xb[keep].var(ddof=1) if keep.sum() > 1 else 0.0
+        out["variance_reduction"] = 1.0 - d.var(ddof=1) / denom if denom > 0 else math.nan
         return out
     xa, xb = xa[~np.isnan(xa)], xb[~np.isnan(xb)]
     na, nb = len(xa), len(xb)
@@ -187,9 +186,10 @@ def imprecise(rows: Sequence[Mapping[str, float]], names: Iterable[str], precisi
     out = {}
     for m in names:
         s = summarise([r[m] for r in rows], level)
-        if s["n"] < 2 or s["mean"] != s["mean"] or s["sd"] != s["sd"]:
-            if s["n"] < 2 and s["n"] == len(rows) and len(rows) > 0:
-                out[m] = math.inf
+        if s["n"] == 0 or (s["n"] == 1 and len(rows) > 1):
+            continue  # undefined in (nearly) every replication: nothing to judge
+        if s["n"] == 1:
+            out[m] = math.inf  # one replication: no interval yet
             continue
         half = s["ci_high"] - s["mean"]
         if half > precision * abs(s["mean"]):

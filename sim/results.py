@@ -156,7 +156,7 @@ class RunFolder:
                 raise ResultsError(f"{self.path}: holds a different run ({', '.join(what)} differ); "
                                    f"choose another --out or use --force to overwrite it")
             if self.complete():
-                return self.finished() or list(range(replications))  # the same numbers again: reuse them
+                return list(range(replications))  # the same numbers again: reuse them
             if not resume:
                 raise ResultsError(f"{self.path}: holds this run, unfinished; use --resume to complete it "
                                    f"(or --force to start again)")

@@ -11,7 +11,6 @@ and the value given.
 """
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import hashlib
 import json
@@ -343,9 +342,3 @@ def with_values(scenario: Scenario, overrides: Iterable[str]) -> Scenario:
     """The scenario with further ``KEY=VALUE`` overrides, validated like the file."""
     return from_dict(scenario.to_dict(), source=scenario.source, overrides=overrides)
 
-
-def replace_section(scenario: Scenario, name: str, **kw) -> Scenario:
-    """A copy with some fields of one section replaced (no validation; for code, not users)."""
-    if name in PARAM_SECTIONS:
-        return dataclasses.replace(scenario, params=scenario.params.replace(**{name: kw}))
-    return dataclasses.replace(scenario, **{name: dataclasses.replace(getattr(scenario, name), **kw)})

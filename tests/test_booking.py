@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from sim.metrics import add, metrics, tally
-from sim.model.booking import (OPTIN, OUTCOMES, OVERFLOW, ORDINARY, REFUSED, accept_probability, intentions,
-                               seat_quiet_passengers, serve, serve_reference)
-from sim.model.params import FAMILY, OVERFLOW_POLICIES, SEGMENTS, Params, TrainSpec
+from sim.model.booking import (OPTIN, OUTCOMES, OVERFLOW, ORDINARY, REFUSED, intentions,
+                               serve, serve_reference)
+from sim.model.params import FAMILY, OVERFLOW_POLICIES, Params, TrainSpec
 from sim.model.population import draw_requests, expected_requests
 from sim.model.train import simulate_train
 from sim.rng import stream, train_streams

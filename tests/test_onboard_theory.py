@@ -12,9 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.metrics import add, metrics, tally
 from sim.model.params import KINDS
-from sim.model.train import TrainResult
 
 from .conftest import full_car, isolated, journey, one_leg
 

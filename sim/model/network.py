@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .params import P, PROB, POS, TrainSpec
+from .params import P, PROB, TrainSpec
 
 TYPES: tuple[str, ...] = ("G", "D")
 FORMATIONS: tuple[str, ...] = ("8", "16", "17", "8+8")

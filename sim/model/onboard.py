@@ -161,7 +161,6 @@ class _Car:
         for i, (o, d) in enumerate(zip(p.origin[members].tolist(), p.dest[members].tolist())):
             self.boarding[o].append(i)
             self.alighting[d].append(i)
-        self.rate = rates
         self.weight = rates.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             cum = np.cumsum(rates, axis=1) / self.weight[:, None]
