@@ -11,7 +11,7 @@ import numpy as np
 
 from . import __version__
 from .metrics import HEADLINE, METRIC_NAMES, difference
-from .results import Identity, ResultsError, RunFolder, csv_text, run_into, write_text
+from .results import ResultsError, RunFolder, csv_text, run_into, write_text
 from .runner import DaskMissing, default_workers, same_demand
 from .scenario import BUNDLED as SCENARIO_DIR
 from .scenario import Scenario, ScenarioError, describe, load, resolve
@@ -194,15 +194,14 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     workers = workers or default_workers()
     if precision is not None and n < 3:
         n = 3  # an interval needs a few replications before the precision can be judged
-    cap = max(n, max_replications) if precision else n
     tag = f"p{precision:g}" if precision else f"n{n}"
     out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-{tag}"
-    if not force and RunFolder(out).complete() and RunFolder(out).identity() == Identity(sc.digest(), seed, cap,
-                                                                                         precision):
-        click.echo(f"{out} already holds this run, finished: showing it (--force runs it again)", err=True)
+    finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications,
                       label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains")
+    if finished_before:  # a finished folder is accepted only when it holds this very run
+        click.echo(f"{out} already held this run, finished: shown as it is (--force runs it again)", err=True)
     done = (RunFolder(out).manifest() or {}).get("replications_done", n)
     click.echo(f"{sc.source}: {done} replications of {sc.network.trains} trains, seed {seed}")
     click.echo(summary_table(summary, HEADLINE))

@@ -241,3 +241,11 @@ def test_scheduler_without_dask_says_how_to_install_it(tmp_path, monkeypatch):
     r = invoke("run", "pilot", "-n", 2, "--out", tmp_path / "o", "--scheduler", "local", *SMALL)
     assert r.exit_code == 2 and "pip install -e '.[dask]'" in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_rerunning_a_finished_run_shows_it_unchanged(tmp_path):
+    out = tmp_path / "again"
+    assert invoke("run", "pilot", "-n", 2, "--out", out, *SMALL).exit_code == 0
+    before = files(out)
+    r = invoke("run", "pilot", "-n", 2, "--out", out, *SMALL)
+    assert r.exit_code == 0 and "already held this run" in r.output and files(out) == before
