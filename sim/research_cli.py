@@ -66,6 +66,18 @@ def experiment_options(f: Callable) -> Callable:
     return f
 
 
+def folder_options(kind: str) -> Callable[[Callable], Callable]:
+    """--out, --resume, --force and --no-plots of an experiment folder."""
+    def apply(f: Callable) -> Callable:
+        f = click.option("--no-plots", is_flag=True,
+                         help="Do not draw the figures (draw them later with quietcar plot).")(f)
+        f = click.option("--force", is_flag=True, help=FORCE_HELP)(f)
+        f = click.option("--resume", is_flag=True, help=RESUME_HELP)(f)
+        return click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                            help=OUT_HELP.format(kind=kind))(f)
+    return apply
+
+
 def _design_error(fn: Callable) -> Callable:
     """Turn design errors into input errors (exit 2) with the option and key named."""
     @functools.wraps(fn)
@@ -148,11 +160,7 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
 @click.option("--overflow-curve", is_flag=True,
               help=f"The built-in overflow curve: {OVERFLOW_KEY} from 0.5 to 1.5 in steps of 0.1.")
 @experiment_options
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=OUT_HELP.format(kind="sweep"))
-@click.option("--resume", is_flag=True, help=RESUME_HELP)
-@click.option("--force", is_flag=True, help=FORCE_HELP)
-@click.option("--no-plots", is_flag=True, help="Do not draw the figures (draw them later with quietcar plot).")
+@folder_options("sweep")
 @_design_error
 def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curve: bool, replications: int | None,
           seed: int | None, workers: int | None, overrides: tuple[str, ...], out: Path | None, resume: bool,
@@ -247,11 +255,7 @@ def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: 
               help="morris: grid levels per range.")
 @click.option("--second-order", is_flag=True, help="sobol: also the pairwise interaction indices S2.")
 @experiment_options
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=OUT_HELP.format(kind="sensitivity"))
-@click.option("--resume", is_flag=True, help=RESUME_HELP)
-@click.option("--force", is_flag=True, help=FORCE_HELP)
-@click.option("--no-plots", is_flag=True, help="Do not draw the figures (draw them later with quietcar plot).")
+@folder_options("sensitivity")
 @_design_error
 def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: int | None, levels: int,
                 second_order: bool, replications: int | None, seed: int | None, workers: int | None,
