@@ -32,6 +32,8 @@ def test_streams_depend_only_on_their_key():
     assert np.array_equal(x, stream(1, 2, 3, "behaviour").random(5))
     assert not np.array_equal(x, stream(1, 2, 4, "behaviour").random(5))
     assert not np.array_equal(x, stream(1, 3, 3, "behaviour").random(5))
+    assert not np.array_equal(x, stream(1, 2, 3, "staff").random(5))  # each name its own stream
+    assert np.array_equal(x, train_streams(1, 2, 3)["behaviour"].random(5))
 
 
 BANNED_MODULES = {"click", "matplotlib", "random", "os", "io", "pathlib", "csv", "json", "logging", "sys"}
