@@ -108,7 +108,7 @@ def test_family_advice(advice, heed):
 @pytest.mark.parametrize("policy", OVERFLOW_POLICIES)
 @pytest.mark.parametrize("load", [0.6, 1.0, 1.6])
 def test_fast_booking_equals_one_by_one(policy, load):
-    """The vectorised server decides every request exactly as the plain loop does."""
+    """The compiled server decides every request exactly as the plain Python loop does."""
     p = Params().replace(booking=dict(overflow=policy, release_hours=30.0))
     for s in range(8):
         spec = TrainSpec(stops=2 + s, ordinary_seats=200 + 40 * s, quiet_seats=(45,) * (1 + s % 2),

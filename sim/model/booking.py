@@ -5,12 +5,9 @@ A request fits a pool if every leg of its trip has room for the whole party. The
 (`decide`) is a pure function of what fits and of the request's pre-drawn intentions;
 overflow rules are plain functions chosen by name (`OVERFLOW_RULES`).
 
-`serve` is exact and vectorised: it decides all remaining requests at once from the current
-free seats, then finds the first request whose decision would have changed because of
-the ones before it, keeps everything before that request, decides that one on the true
-free seats, and resumes after it. A decision can only change when some leg's free seats
-fall below a party size, a few times per train, so a train is served in a few array passes;
-the result is identical to serving requests one by one (`serve_reference`).
+`serve` is the plain loop over requests in booking order, compiled with Numba (a train's
+few hundred requests take microseconds); `serve_reference` is the same rules in plain
+Python on top of `decide`, kept to check it request by request.
 """
 from __future__ import annotations
 
@@ -18,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .params import SEATS_PER_ROW, Booking, Population, TrainSpec
 from .population import Requests, _frozen
@@ -110,44 +108,40 @@ class BookingResult:
 
 
 def serve(req: Requests, spec: TrainSpec, intent: Intentions) -> BookingResult:
-    """Serve requests in order; exact, vectorised over the requests that cannot interact."""
-    n, legs = req.n, spec.legs
-    free_q = np.full(legs, sum(spec.quiet_seats), dtype=np.int64)
-    free_o = np.full(legs, spec.ordinary_seats, dtype=np.int64)
-    leg = np.arange(legs)
-    outcome = np.empty(n, dtype=np.int8)
-    offered = np.empty(n, dtype=bool)
-    origin, dest = req.origin.astype(np.int64), req.dest.astype(np.int64)
-    size = req.size.astype(np.int64)
-    i = 0
-    while i < n:  # decide every remaining request from the free seats now, keep the unchanged prefix
-        s = size[i:, None]
-        inc = (leg >= origin[i:, None]) & (leg < dest[i:, None])
-        fq = ~(inc & (free_q < s)).any(axis=1)
-        fo = ~(inc & (free_o < s)).any(axis=1)
-        acc, may, exc = intent.accepts[i:], intent.may_overflow[i:], intent.excluded[i:]
-        out, off = decide(fq, fo, acc, may, exc)
-        load_q = inc * (s * ((out == OPTIN) | (out == OVERFLOW))[:, None])
-        load_o = inc * (s * (out == ORDINARY)[:, None])
-        before_q = np.cumsum(load_q, axis=0) - load_q
-        before_o = np.cumsum(load_o, axis=0) - load_o
-        tq = ~(inc & (free_q - before_q < s)).any(axis=1)
-        to = ~(inc & (free_o - before_o < s)).any(axis=1)
-        changed = (tq != fq) | (to != fo)
-        k = int(np.argmax(changed)) if changed.any() else n - i
-        outcome[i:i + k], offered[i:i + k] = out[:k], off[:k]
-        free_q -= load_q[:k].sum(axis=0)
-        free_o -= load_o[:k].sum(axis=0)
-        if i + k < n:  # request i+k, decided on the true free seats
-            o1, f1 = decide(tq[k], to[k], acc[k], may[k], exc[k])
-            outcome[i + k], offered[i + k] = o1, f1
-            if o1 in (OPTIN, OVERFLOW):
-                free_q -= inc[k] * size[i + k]
-            elif o1 == ORDINARY:
-                free_o -= inc[k] * size[i + k]
-            k += 1
-        i += k
+    """Serve requests one by one, in booking order, against the free seats per leg."""
+    outcome, offered = _serve(req.origin, req.dest, req.size, intent.accepts, intent.may_overflow,
+                              intent.excluded, spec.legs, sum(spec.quiet_seats), spec.ordinary_seats)
     return BookingResult(outcome=outcome, offered=offered)
+
+
+@njit(cache=True, nogil=True)
+def _serve(origin, dest, size, accepts, may_overflow, excluded, legs, quiet_seats, ordinary_seats):
+    """The loop of `serve`, compiled: the policy of `decide`, written out for one request."""
+    n = len(size)
+    free_q = np.full(legs, quiet_seats, dtype=np.int64)
+    free_o = np.full(legs, ordinary_seats, dtype=np.int64)
+    outcome = np.empty(n, dtype=np.int8)
+    offered = np.empty(n, dtype=np.bool_)
+    for r in range(n):
+        o, d, s = origin[r], dest[r], size[r]
+        fits_q = fits_o = True
+        for k in range(o, d):
+            fits_q = fits_q and free_q[k] >= s
+            fits_o = fits_o and free_o[k] >= s
+        offered[r] = fits_q and not excluded[r]
+        if offered[r] and accepts[r]:
+            outcome[r] = OPTIN
+        elif fits_o:
+            outcome[r] = ORDINARY
+        elif fits_q and may_overflow[r]:
+            outcome[r] = OVERFLOW
+        else:
+            outcome[r] = REFUSED
+        if outcome[r] == ORDINARY:
+            free_o[o:d] -= s
+        elif outcome[r] != REFUSED:
+            free_q[o:d] -= s
+    return outcome, offered
 
 
 def serve_reference(req: Requests, spec: TrainSpec, intent: Intentions) -> BookingResult:
@@ -205,28 +199,11 @@ def seat_quiet_passengers(req: Requests, result: BookingResult, spec: TrainSpec,
     a uniformly random free seat each), which never runs out because no leg is oversold.
     """
     quiet = np.flatnonzero((result.outcome == OPTIN) | (result.outcome == OVERFLOW))
-    sizes = req.size[quiet].astype(np.int64)
-    request = np.repeat(quiet, sizes)
+    request = np.repeat(quiet, req.size[quiet])
     first = np.ones(len(request), dtype=bool)
     first[1:] = request[1:] != request[:-1]
     origin, dest = req.origin[request].astype(np.int64), req.dest[request].astype(np.int64)
-    n = len(request)
-    boarding: list[list[int]] = [[] for _ in range(spec.stops)]
-    alighting: list[list[int]] = [[] for _ in range(spec.stops)]
-    for i, (o, d) in enumerate(zip(origin.tolist(), dest.tolist())):
-        boarding[o].append(i)
-        alighting[d].append(i)
-    draw = rng.random(n).tolist()
-    seats = [-1] * n
-    free = list(range(sum(spec.quiet_seats)))
-    for k in range(spec.legs):
-        free.extend(seats[i] for i in alighting[k])
-        for i in boarding[k]:
-            j = int(draw[i] * len(free))
-            seats[i] = free[j]
-            free[j] = free[-1]
-            free.pop()
-    seat = np.asarray(seats, dtype=np.int64)
+    seat = _hand_out_seats(origin, dest, rng.random(len(request)), sum(spec.quiet_seats))
     offsets = np.cumsum((0,) + spec.quiet_seats)
     car = np.searchsorted(offsets, seat, side="right") - 1
     local = seat - offsets[car]
@@ -234,3 +211,32 @@ def seat_quiet_passengers(req: Requests, result: BookingResult, spec: TrainSpec,
         request=request, segment=req.segment[request], z=req.z[request],
         optin=result.outcome[request] == OPTIN, infant=req.infant[request] & first,
         origin=origin, dest=dest, car=car, seat=local, row=local // SEATS_PER_ROW)
+
+
+@njit(cache=True, nogil=True)
+def _hand_out_seats(origin, dest, draw, seats):
+    """Seat per traveller: at each stop, in traveller order, those alighting free their seats
+    (appended to the free list), then each boarder takes free[int(draw x free count)], whose
+    place the last free seat fills."""
+    n = len(origin)
+    boarding = np.argsort(origin, kind="mergesort")  # stable: traveller order within a stop
+    alighting = np.argsort(dest, kind="mergesort")
+    free = np.empty(seats + n, dtype=np.int64)
+    free[:seats] = np.arange(seats)
+    m = seats
+    seat = np.full(n, -1, dtype=np.int64)
+    b = a = 0
+    stops = origin.max() + 1 if n else 0
+    for k in range(stops):
+        while a < n and dest[alighting[a]] == k:
+            free[m] = seat[alighting[a]]
+            m += 1
+            a += 1
+        while b < n and origin[boarding[b]] == k:
+            i = boarding[b]
+            j = int(draw[i] * m)
+            seat[i] = free[j]
+            free[j] = free[m - 1]
+            m -= 1
+            b += 1
+    return seat

@@ -68,26 +68,25 @@ def expected_requests(spec: TrainSpec, pop: Population, booking: Booking) -> flo
 
 
 def draw_requests(spec: TrainSpec, pop: Population, booking: Booking, rng: np.random.Generator) -> Requests:
-    """Draw one train's booking requests from its ``demand`` stream."""
+    """Draw one train's booking requests from its ``demand`` stream.
+
+    A request's lead time is independent of everything else about it, so the lead times are
+    drawn and sorted first and the other columns drawn straight into booking order."""
     n = int(rng.poisson(expected_requests(spec, pop, booking)))
     legs = spec.legs
-    segment = rng.choice(len(SEGMENTS), size=n, p=np.asarray(pop.share) / sum(pop.share))
+    u = rng.random((10, n))
+    w, m = booking.window_days, booking.lead_days_mean
+    lead = np.where(u[0] < booking.lead_uniform_share, u[1] * w, -m * np.log1p(-u[1] * -np.expm1(-w / m)))
+    lead[::-1].sort()
+    share = np.cumsum(pop.share)
+    segment = np.minimum(np.searchsorted(share / share[-1], u[2], side="right"), len(SEGMENTS) - 1)
     cum = np.cumsum(np.asarray(pop.party_size, dtype=float), axis=1)
     cum /= cum[:, -1:]
-    size = 1 + (rng.random(n)[:, None] >= cum[segment, :-1]).sum(axis=1)
-    infant = (segment == FAMILY) & (rng.random(n) < pop.infant_prob)
-    terminal = rng.random(n) < booking.terminal_share
-    trip = np.where(terminal, legs, 1 + rng.binomial(legs - 1, booking.trip_fraction, size=n))
-    origin = np.floor(rng.random(n) * (legs - trip + 1)).astype(np.int64)
-    uniform = rng.random(n) < booking.lead_uniform_share
-    a = rng.random(n)
-    w, m = booking.window_days, booking.lead_days_mean
-    lead = np.where(uniform, a * w, -m * np.log1p(-a * -np.expm1(-w / m)))
-    z = rng.standard_normal(n)
-    u = rng.random((3, n))
-    order = np.argsort(-lead, kind="stable")
+    size = 1 + (u[3][:, None] >= cum[segment, :-1]).sum(axis=1)
+    infant = (segment == FAMILY) & (u[4] < pop.infant_prob)
+    trip = np.where(u[5] < booking.terminal_share, legs, 1 + rng.binomial(legs - 1, booking.trip_fraction, size=n))
+    origin = (u[6] * (legs - trip + 1)).astype(np.int16)
     return Requests(
-        lead_days=lead[order], segment=segment[order].astype(np.int8), size=size[order].astype(np.int8),
-        infant=infant[order], origin=origin[order].astype(np.int16),
-        dest=(origin + trip)[order].astype(np.int16), z=z[order],
-        u_accept=u[0][order], u_heed=u[1][order], u_agree=u[2][order])
+        lead_days=lead, segment=segment.astype(np.int8), size=size.astype(np.int8), infant=infant,
+        origin=origin, dest=origin + trip.astype(np.int16), z=rng.standard_normal(n),
+        u_accept=u[7], u_heed=u[8], u_agree=u[9])
