@@ -6,13 +6,14 @@ candidate starts of all passengers on board are pre-sampled with numpy at the bo
 candidate is accepted with probability (actual rate / bound) at its time. That is exact
 because the actual rate never exceeds the bound. SimPy carries only the interacting
 events: stops, candidate starts, violation ends, reminders, complaints, patrols and the
-crew, a shared ``simpy.Resource`` of the train.
+crew of the train, shared first come, first served (`_Crew`).
 
 Times are minutes after departure. The model records; it never prints or writes.
 """
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -141,6 +142,38 @@ class _Uniforms:
         return -mean * math.log1p(-self())
 
 
+class _Crew:
+    """The train's crew members, handed out first come, first served.
+
+    What ``simpy.Resource`` does, in the same order of events, without its bookkeeping: a
+    request is an event that succeeds as soon as a member is free; a release hands the member
+    to the first request waiting, through an event at the same time (as Resource's Release
+    event does), or, when nobody waits, just frees it."""
+    __slots__ = ("env", "free", "waiting")
+
+    def __init__(self, env: simpy.Environment, size: int):
+        self.env, self.free = env, size
+        self.waiting: deque[tuple[simpy.Event, object]] = deque()
+
+    def request(self, value=None) -> simpy.Event:
+        """An event that succeeds (with ``value``) when a crew member is this request's."""
+        ev = simpy.Event(self.env)
+        self.waiting.append((ev, value))
+        self._grant()
+        return ev
+
+    def release(self, _=None) -> None:
+        self.free += 1
+        if self.waiting:
+            self.env.timeout(0).callbacks.append(self._grant)
+
+    def _grant(self, _=None) -> None:
+        if self.free and self.waiting:
+            self.free -= 1
+            ev, value = self.waiting.popleft()
+            ev.succeed(value)
+
+
 class _Car:
     """One car's passengers and state; its process runs the stops and the candidate starts."""
 
@@ -150,31 +183,29 @@ class _Car:
         p = sim.pax
         self.members = members
         self.rows = -(-sim.spec.quiet_seats[car] // SEATS_PER_ROW)
-        self.row = p.row[members].astype(np.int64)
-        self.segment = p.segment[members]
-        self.optin = p.optin[members]
-        times = np.asarray(sim.stop_times)
-        self.t_on = times[p.origin[members]]
-        self.t_off = times[p.dest[members]].copy()
-        self.boarding: list[list[int]] = [[] for _ in times]
-        self.alighting: list[list[int]] = [[] for _ in times]
-        for i, (o, d) in enumerate(zip(p.origin[members].tolist(), p.dest[members].tolist())):
+        origin, dest = p.origin[members], p.dest[members]
+        self.t_on, self.t_off = sim.stop_array[origin], sim.stop_array[dest]
+        self.boarding: list[list[int]] = [[] for _ in sim.stop_times]
+        self.alighting: list[list[int]] = [[] for _ in sim.stop_times]
+        for i, (o, d) in enumerate(zip(origin.tolist(), dest.tolist())):
             self.boarding[o].append(i)
             self.alighting[d].append(i)
         self.weight = rates.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             cum = np.cumsum(rates, axis=1) / self.weight[:, None]
         self.kind_cum = np.nan_to_num(cum, nan=1.0)
-        b = sim.params.behaviour
-        self.peer_q = np.minimum(1.0, np.asarray(b.peer_remind)[self.segment]
-                                 * np.where(self.optin, b.peer_optin_boost, 1.0)).tolist()
+        self.member_list = members.tolist()
+        self.row_list = p.row[members].tolist()
+        self.segment_list = p.segment[members].tolist()
+        self.optin_list = p.optin[members].tolist()
+        self.peer_q = [sim.peer_q[s][o] for s, o in zip(self.segment_list, self.optin_list)]
         self.peer_q_max = max(self.peer_q, default=0.0)
         self.t_off_list = self.t_off.tolist()
         self.t_on_list = self.t_on.tolist()
-        self.optin_list = self.optin.tolist()
-        self.by_row = np.argsort(self.row, kind="stable")
-        self.sorted_rows = self.row[self.by_row]
-        self.near_cache: dict[tuple[int, int], tuple[np.ndarray, list[int]]] = {}
+        self.in_row: list[list[int]] = [[] for _ in range(self.rows)]
+        for i, r in enumerate(self.row_list):
+            self.in_row[r].append(i)
+        self.near_cache: dict[tuple[int, int], list[int]] = {}
         self.u = _Uniforms(rng)
         n = len(members)
         self.on = [False] * n
@@ -208,7 +239,7 @@ class _Car:
 
     def _log(self, what: str, i: int = -1, kind: str = "") -> None:
         if self.sim.trace is not None:
-            gi = int(self.members[i]) if i >= 0 else -1
+            gi = self.member_list[i] if i >= 0 else -1
             self.sim.trace.append((self.sim.env.now, what, self.car, self.control, gi, kind))
 
     def multiplier(self) -> float:
@@ -302,17 +333,15 @@ class _Car:
         k = self.next_candidate
         return self.pending[k] if k < len(self.pending) else math.inf
 
-    def _near(self, i: int, kind: int) -> tuple[np.ndarray, list[int]]:
+    def _near(self, i: int, kind: int) -> list[int]:
         """Travellers of this car seated within reach of i's row for this kind (i included),
-        as an array and a list (cached per row and reach)."""
-        key = (int(self.row[i]), int(self.sim.reach[kind]))
+        in traveller order (cached per row and reach)."""
+        key = (self.row_list[i], self.sim.reach[kind])
         hit = self.near_cache.get(key)
         if hit is None:
             r, reach = key
-            lo = np.searchsorted(self.sorted_rows, r - reach, side="left")
-            hi = np.searchsorted(self.sorted_rows, r + reach, side="right")
-            idx = np.sort(self.by_row[lo:hi])
-            hit = self.near_cache[key] = (idx, idx.tolist())
+            hit = self.near_cache[key] = sorted(
+                j for rows in self.in_row[max(0, r - reach):r + reach + 1] for j in rows)
         return hit
 
     def start(self, i: int, kind: int, length: float) -> None:
@@ -325,8 +354,8 @@ class _Car:
         else:
             self.calm_starts += 1
         on, u, now_ = self.on, self.u, now
-        nb = [j for j in self._near(i, kind)[1] if on[j] and j != i]
-        v = _Running(self.next_id, i, kind, now, int(self.row[i]), self.V, len(nb))
+        nb = [j for j in self._near(i, kind) if on[j] and j != i]
+        v = _Running(self.next_id, i, kind, now, self.row_list[i], self.V, len(nb))
         self.running[self.next_id] = v
         self.next_id += 1
         self.V += 1
@@ -425,7 +454,7 @@ class _Car:
         del self.running[v.key]
         disturbed = disturbed_optin = 0.0
         t_on, t_off, optin, start = self.t_on_list, self.t_off_list, self.optin_list, v.start
-        for j in self._near(i, v.kind)[1]:  # the overlap of the violation with each neighbour's stay
+        for j in self._near(i, v.kind):  # the overlap of the violation with each neighbour's stay
             d = (t_off[j] if t_off[j] < now else now) - (t_on[j] if t_on[j] > start else start)
             if d > 0.0 and j != i:
                 disturbed += d
@@ -433,15 +462,13 @@ class _Car:
                     disturbed_optin += d
         self._log("end_" + by, i, KINDS[v.kind])
         self.sim.records.append(Violation(
-            control=self.control, car=self.car, pax=int(self.members[i]), segment=int(self.segment[i]),
-            optin=bool(self.optin[i]), kind=KINDS[v.kind], start=v.start, end=now, ended_by=by,
-            moved=moved, running_before=v.before, neighbours=v.neighbours,
-            disturbed_pax_min=disturbed, disturbed_optin_pax_min=disturbed_optin, complaints=v.complaints,
-            staff_contacts=v.contacts))
+            self.control, self.car, self.member_list[i], self.segment_list[i], optin[i], KINDS[v.kind],
+            v.start, now, by, moved, v.before, v.neighbours, disturbed, disturbed_optin, v.complaints,
+            v.contacts))
         if moved:
             self.on[i] = False
             self.moved[i] = True
-            self.t_off[i] = self.t_off_list[i] = now
+            self.t_off_list[i] = now
             self.n_on -= 1
             self.n_quiet -= 1
             self._log("moved", i)
@@ -451,7 +478,11 @@ class _Car:
                          calm_quiet_pax_min=self.calm_qpm, noisy_quiet_pax_min=self.noisy_qpm,
                          calm_starts=self.calm_starts, noisy_starts=self.noisy_starts,
                          passengers=sum(self.boardings),
-                         optin_pax_min=float((self.t_off - self.t_on)[self.optin].sum()))
+                         optin_pax_min=float((self.alight_times() - self.t_on)[self.optin_list].sum()))
+
+    def alight_times(self) -> np.ndarray:
+        """When each traveller left the car: its planned stop, or when it was moved out."""
+        return np.asarray(self.t_off_list)
 
 
 class _Journey:
@@ -463,14 +494,17 @@ class _Journey:
         self.switches = params.switches
         b = params.behaviour
         self.env = simpy.Environment()
-        self.crew = simpy.Resource(self.env, capacity=spec.crew)
+        self.crew = _Crew(self.env, spec.crew)
         self.stop_times = spec.stop_times()
         self.contagion, self.cap = b.contagion, b.contagion_cap
         self.m_max = 1.0 + b.contagion * b.contagion_cap if self.switches.contagion else 1.0
         sigma2 = np.log1p(np.asarray(b.duration_cv) ** 2)
         self.dur_sigma = np.sqrt(sigma2)
         self.dur_mu = np.log(np.asarray(b.duration_mean)) - sigma2 / 2.0
-        self.reach = np.asarray(b.reach_rows)
+        self.reach = tuple(int(r) for r in b.reach_rows)
+        self.stop_array = np.asarray(self.stop_times)
+        boost = (1.0, b.peer_optin_boost)
+        self.peer_q = [[min(1.0, q * boost[o]) for o in (0, 1)] for q in b.peer_remind]
         self.staff_rng = rngs["staff"]
         self.records: list[Violation] = []
         self.interventions = 0
@@ -516,14 +550,14 @@ class _Journey:
 
     def respond(self, car: _Car, v: _Running):
         """A complaint calls a crew member, who walks over and intervenes if it still runs."""
-        with self.crew.request() as req:
-            yield req
-            walk = self.params.staff.response_walk
-            self.staff_min += walk
-            if walk > 0:
-                yield self.env.timeout(walk)
-            if not v.ended:
-                yield from self.intervene(car, v)
+        yield self.crew.request()
+        walk = self.params.staff.response_walk
+        self.staff_min += walk
+        if walk > 0:
+            yield self.env.timeout(walk)
+        if not v.ended:
+            yield from self.intervene(car, v)
+        self.crew.release()
 
     def patrol(self):
         """One patroller: a pass through every quiet car every patrol_interval, random phase."""
@@ -537,11 +571,11 @@ class _Journey:
                 yield env.timeout(t - env.now)
             if self.trace is not None:
                 self.trace.append((env.now, "patrol_due", -1, False, -1, ""))
-            with self.crew.request() as req:
-                yield req
-                for car in self.cars:
-                    car._log("patrol")
-                    yield from self.sweep(car)
+            yield self.crew.request()
+            for car in self.cars:
+                car._log("patrol")
+                yield from self.sweep(car)
+            self.crew.release()
             t = phase + math.ceil((env.now - phase) / period + 1e-12) * period
 
     def sweep(self, car: _Car):
@@ -585,10 +619,10 @@ class _Journey:
             self.env.timeout(t, length).callbacks.append(self._duty_arrives)
 
     def _duty_arrives(self, ev) -> None:
-        self.crew.request().callbacks.append(lambda req: self._hold(req, ev.value))
+        self.crew.request(ev.value).callbacks.append(self._hold)
 
-    def _hold(self, req, length: float) -> None:
-        self.env.timeout(length).callbacks.append(lambda _: self.crew.release(req))
+    def _hold(self, granted) -> None:
+        self.env.timeout(granted.value).callbacks.append(self.crew.release)
 
     def run(self) -> OnboardResult:
         env, sw, st = self.env, self.switches, self.params.staff
@@ -607,7 +641,7 @@ class _Journey:
         boardings, moved = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
         for car in self.cars:
             board[car.members] = car.t_on
-            alight[car.members] = car.t_off
+            alight[car.members] = car.alight_times()
             boardings[car.members] = np.asarray(car.boardings, dtype=np.int64)
             moved[car.members] = np.asarray(car.moved, dtype=bool)
         records = sorted(self.records, key=lambda v: (v.control, v.start, v.car, v.pax))
