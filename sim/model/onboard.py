@@ -191,9 +191,9 @@ class _Car:
             self.boarding[o].append(i)
             self.alighting[d].append(i)
         self.weight = rates.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cum = np.cumsum(rates, axis=1) / self.weight[:, None]
-        self.kind_cum = np.nan_to_num(cum, nan=1.0)
+        still = self.weight <= 0.0  # never a candidate; their kind_cum is 1 (any kind)
+        self.kind_cum = np.cumsum(rates, axis=1) / np.where(still, 1.0, self.weight)[:, None]
+        self.kind_cum[still] = 1.0
         self.member_list = members.tolist()
         self.row_list = p.row[members].tolist()
         self.segment_list = p.segment[members].tolist()
@@ -485,6 +485,28 @@ class _Car:
         return np.asarray(self.t_off_list)
 
 
+_CONSTANTS: dict[int, tuple] = {}
+
+
+def _constants(params: Params) -> tuple:
+    """What every journey under ``params`` derives from them, computed once per Params object:
+    the bound multiplier m_max, log-normal duration parameters per kind, reach per kind, and
+    the peer-reminder probability per segment and opt-in."""
+    hit = _CONSTANTS.get(id(params))
+    if hit is None or hit[0] is not params:
+        b = params.behaviour
+        m_max = 1.0 + b.contagion * b.contagion_cap if params.switches.contagion else 1.0
+        sigma2 = np.log1p(np.asarray(b.duration_cv) ** 2)
+        boost = (1.0, b.peer_optin_boost)
+        peer_q = [[min(1.0, q * boost[o]) for o in (0, 1)] for q in b.peer_remind]
+        hit = (params, (m_max, np.log(np.asarray(b.duration_mean)) - sigma2 / 2.0, np.sqrt(sigma2),
+                        tuple(int(r) for r in b.reach_rows), peer_q))
+        if len(_CONSTANTS) > 64:
+            _CONSTANTS.clear()
+        _CONSTANTS[id(params)] = hit
+    return hit[1]
+
+
 class _Journey:
     """One train's journey: its cars, its crew and its staff processes, in one Environment."""
 
@@ -497,14 +519,8 @@ class _Journey:
         self.crew = _Crew(self.env, spec.crew)
         self.stop_times = spec.stop_times()
         self.contagion, self.cap = b.contagion, b.contagion_cap
-        self.m_max = 1.0 + b.contagion * b.contagion_cap if self.switches.contagion else 1.0
-        sigma2 = np.log1p(np.asarray(b.duration_cv) ** 2)
-        self.dur_sigma = np.sqrt(sigma2)
-        self.dur_mu = np.log(np.asarray(b.duration_mean)) - sigma2 / 2.0
-        self.reach = tuple(int(r) for r in b.reach_rows)
+        self.m_max, self.dur_mu, self.dur_sigma, self.reach, self.peer_q = _constants(params)
         self.stop_array = np.asarray(self.stop_times)
-        boost = (1.0, b.peer_optin_boost)
-        self.peer_q = [[min(1.0, q * boost[o]) for o in (0, 1)] for q in b.peer_remind]
         self.staff_rng = rngs["staff"]
         self.records: list[Violation] = []
         self.interventions = 0

@@ -7,6 +7,7 @@ same requests (common random numbers).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,7 @@ def mean_trip_legs(legs: int, booking: Booking) -> float:
     return ts * legs + (1.0 - ts) * (1.0 + (legs - 1) * f)
 
 
+@functools.cache
 def mean_party_size(pop: Population) -> float:
     """Expected travellers per request."""
     sizes = np.arange(1, len(pop.party_size[0]) + 1)
@@ -65,6 +67,16 @@ def expected_requests(spec: TrainSpec, pop: Population, booking: Booking) -> flo
     """Mean of the Poisson request count: load_factor x seat-legs / (legs per trip x party size)."""
     return (spec.load_factor * spec.seats * spec.legs
             / (mean_trip_legs(spec.legs, booking) * mean_party_size(pop)))
+
+
+@functools.cache
+def _tables(pop: Population) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative segment shares, and per segment the cumulative party-size probabilities
+    below the largest size (one row per size threshold)."""
+    share = np.cumsum(pop.share)
+    cum = np.cumsum(np.asarray(pop.party_size, dtype=float), axis=1)
+    cum /= cum[:, -1:]
+    return share / share[-1], np.ascontiguousarray(cum[:, :-1].T)
 
 
 def draw_requests(spec: TrainSpec, pop: Population, booking: Booking, rng: np.random.Generator) -> Requests:
@@ -78,15 +90,15 @@ def draw_requests(spec: TrainSpec, pop: Population, booking: Booking, rng: np.ra
     w, m = booking.window_days, booking.lead_days_mean
     lead = np.where(u[0] < booking.lead_uniform_share, u[1] * w, -m * np.log1p(-u[1] * -np.expm1(-w / m)))
     lead[::-1].sort()
-    share = np.cumsum(pop.share)
-    segment = np.minimum(np.searchsorted(share / share[-1], u[2], side="right"), len(SEGMENTS) - 1)
-    cum = np.cumsum(np.asarray(pop.party_size, dtype=float), axis=1)
-    cum /= cum[:, -1:]
-    size = 1 + (u[3][:, None] >= cum[segment, :-1]).sum(axis=1)
+    share, size_cum = _tables(pop)
+    segment = np.minimum(np.searchsorted(share, u[2], side="right"), len(SEGMENTS) - 1)
+    size = np.ones(n, dtype=np.int8)
+    for cum in size_cum:  # one more traveller for every threshold the uniform passes
+        size += u[3] >= cum[segment]
     infant = (segment == FAMILY) & (u[4] < pop.infant_prob)
     trip = np.where(u[5] < booking.terminal_share, legs, 1 + rng.binomial(legs - 1, booking.trip_fraction, size=n))
     origin = (u[6] * (legs - trip + 1)).astype(np.int16)
     return Requests(
-        lead_days=lead, segment=segment.astype(np.int8), size=size.astype(np.int8), infant=infant,
+        lead_days=lead, segment=segment.astype(np.int8), size=size, infant=infant,
         origin=origin, dest=origin + trip.astype(np.int16), z=rng.standard_normal(n),
         u_accept=u[7], u_heed=u[8], u_agree=u[9])
