@@ -197,7 +197,8 @@ class _Car:
         self.member_list = members.tolist()
         self.row_list = p.row[members].tolist()
         self.segment_list = p.segment[members].tolist()
-        self.optin_list = p.optin[members].tolist()
+        self.optin = p.optin[members]
+        self.optin_list = self.optin.tolist()
         self.peer_q = [sim.peer_q[s][o] for s, o in zip(self.segment_list, self.optin_list)]
         self.peer_q_max = max(self.peer_q, default=0.0)
         self.t_off_list = self.t_off.tolist()
@@ -292,7 +293,10 @@ class _Car:
         order = np.argsort(times, kind="stable")
         times, who = times[order], who[order]
         accept = rng.random(len(who)) * s.m_max
-        kind = np.minimum((rng.random(len(who))[:, None] >= self.kind_cum[who]).sum(axis=1), len(KINDS) - 1)
+        u = rng.random(len(who))
+        kind = np.zeros(len(who), dtype=np.int64)
+        for k in range(len(KINDS) - 1):  # the kind is the number of cumulative shares u passes
+            kind += u >= self.kind_cum[:, k][who]
         length = np.exp(s.dur_mu[kind] + s.dur_sigma[kind] * rng.standard_normal(len(who)))
         return times.tolist(), who.tolist(), accept.tolist(), kind.tolist(), length.tolist()
 
@@ -478,7 +482,7 @@ class _Car:
                          calm_quiet_pax_min=self.calm_qpm, noisy_quiet_pax_min=self.noisy_qpm,
                          calm_starts=self.calm_starts, noisy_starts=self.noisy_starts,
                          passengers=sum(self.boardings),
-                         optin_pax_min=float((self.alight_times() - self.t_on)[self.optin_list].sum()))
+                         optin_pax_min=float((self.alight_times() - self.t_on)[self.optin].sum()))
 
     def alight_times(self) -> np.ndarray:
         """When each traveller left the car: its planned stop, or when it was moved out."""
