@@ -22,6 +22,7 @@ from sim.demo_cli import DEFAULT_SCENARIO  # noqa: E402
 from sim.demo_cli import demo as demo_command  # noqa: E402
 from sim.metrics import train_metrics  # noqa: E402
 from sim.model.params import KINDS  # noqa: E402
+from sim.runner import network_day  # noqa: E402
 from sim.scenario import load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +98,10 @@ def test_live_counts_grow_to_the_train_metrics_exactly(base_run, frames):
 
 
 def test_a_train_with_two_quiet_cars_draws_the_first_and_counts_both():
-    run_ = demo.run(load(ROOT / "scenarios" / "expansion.toml"), 2026)  # train 0: an 8+8 set
+    sc = load(ROOT / "scenarios" / "expansion.toml")
+    day = network_day(sc, 2026, 0)  # the first long run of a set with two quiet cars: both see violations
+    train = next(s.train_id for s in day if len(s.quiet_seats) == 2 and s.run_min >= 180.0)
+    run_ = demo.run(sc, 2026, train)
     assert len(run_.result.spec.quiet_seats) == 2
     frames = demo.build_frames(run_, step=2.0)
     p = run_.result.passengers
