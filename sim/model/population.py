@@ -56,7 +56,7 @@ def mean_trip_legs(legs: int, booking: Booking) -> float:
     return ts * legs + (1.0 - ts) * (1.0 + (legs - 1) * f)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # sweeps make many Populations
 def mean_party_size(pop: Population) -> float:
     """Expected travellers per request."""
     sizes = np.arange(1, len(pop.party_size[0]) + 1)
@@ -69,7 +69,7 @@ def expected_requests(spec: TrainSpec, pop: Population, booking: Booking) -> flo
             / (mean_trip_legs(spec.legs, booking) * mean_party_size(pop)))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # sweeps make many Populations
 def _tables(pop: Population) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative segment shares, and per segment the cumulative party-size probabilities
     below the largest size (one row per size threshold)."""
