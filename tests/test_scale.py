@@ -86,7 +86,7 @@ class ReferenceCar(onboard._Car):
             yield env.timeout(self.t_on[i] - env.now)
         while True:
             yield env.timeout(rng.exponential(1.0 / bound))
-            if env.now >= self.t_off[i] or self.moved[i]:
+            if env.now >= self.planned_off[i] or self.moved[i]:
                 return
             if self.noisy[i] is not None:
                 continue

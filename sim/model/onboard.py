@@ -184,7 +184,7 @@ class _Car:
         self.members = members
         self.rows = -(-sim.spec.quiet_seats[car] // SEATS_PER_ROW)
         origin, dest = p.origin[members], p.dest[members]
-        self.t_on, self.t_off = sim.stop_array[origin], sim.stop_array[dest]
+        self.t_on, self.planned_off = sim.stop_array[origin], sim.stop_array[dest]
         self.boarding: list[list[int]] = [[] for _ in sim.stop_times]
         self.alighting: list[list[int]] = [[] for _ in sim.stop_times]
         for i, (o, d) in enumerate(zip(origin.tolist(), dest.tolist())):
@@ -201,7 +201,7 @@ class _Car:
         self.optin_list = self.optin.tolist()
         self.peer_q = [sim.peer_q[s][o] for s, o in zip(self.segment_list, self.optin_list)]
         self.peer_q_max = max(self.peer_q, default=0.0)
-        self.t_off_list = self.t_off.tolist()
+        self.t_off_list = self.planned_off.tolist()  # alight times, updated when moved out
         self.t_on_list = self.t_on.tolist()
         self.in_row: list[list[int]] = [[] for _ in range(self.rows)]
         for i, r in enumerate(self.row_list):
@@ -286,7 +286,7 @@ class _Car:
         candidates of travellers who are violating or have been moved out are dropped.
         """
         s, rng = self.sim, self.rng
-        span = self.t_off - self.t_on
+        span = self.planned_off - self.t_on
         count = rng.poisson(s.m_max * self.weight * span)
         who = np.repeat(np.arange(len(count)), count)
         times = self.t_on[who] + rng.random(len(who)) * span[who]
