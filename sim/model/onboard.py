@@ -123,6 +123,42 @@ def passenger_rates(pax: QuietPassengers, params: Params, agreement: bool) -> np
     return base
 
 
+def rate_shares(rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each traveller's total start rate and cumulative shares of the kinds (all 1 for a
+    traveller who never starts anything: such a traveller has no candidates)."""
+    weight = rates.sum(axis=1)
+    still = weight <= 0.0
+    kind_cum = np.cumsum(rates, axis=1) / np.where(still, 1.0, weight)[:, None]
+    kind_cum[still] = 1.0
+    return weight, kind_cum
+
+
+def draw_candidates(rng: np.random.Generator, t_on: np.ndarray, t_off: np.ndarray, weight: np.ndarray,
+                    kind_cum: np.ndarray, m_max: float, dur_mu: np.ndarray, dur_sigma: np.ndarray) -> tuple:
+    """Candidate starts of one car's whole journey, in time order: arrays of (time, traveller,
+    acceptance draw x m_max, kind, natural length).
+
+    Each traveller's candidates are a Poisson process at the bound rate m_max x (unwarned
+    rate, ``weight``) over its planned time on board [t_on, t_off); their superposition is the
+    car's candidate stream. A candidate is accepted at its time with probability (actual rate /
+    bound); candidates of travellers who are violating or have been moved out are dropped.
+    ``kind_cum`` holds each traveller's cumulative shares of the kinds.
+    """
+    span = t_off - t_on
+    count = rng.poisson(m_max * weight * span)
+    who = np.repeat(np.arange(len(count)), count)
+    n = len(who)
+    u = rng.random(3 * n)  # the position, acceptance and kind draws, one after the other
+    times = t_on[who] + u[:n] * span[who]
+    order = np.argsort(times, kind="stable")
+    times, who = times[order], who[order]
+    accept = u[n:2 * n] * m_max
+    # the kind is the number of cumulative shares its uniform passes
+    kind = (u[2 * n:, None] >= kind_cum[who, :len(KINDS) - 1]).sum(axis=1)
+    length = np.exp(dur_mu[kind] + dur_sigma[kind] * rng.standard_normal(n))
+    return times, who, accept, kind, length
+
+
 class _Uniforms:
     """Uniform(0, 1) draws of one generator, taken in blocks: the per-violation decisions
     (who reminds, who complains, after what delay) need a few scalars each, and a numpy
@@ -190,10 +226,7 @@ class _Car:
         for i, (o, d) in enumerate(zip(origin.tolist(), dest.tolist())):
             self.boarding[o].append(i)
             self.alighting[d].append(i)
-        self.weight = rates.sum(axis=1)
-        still = self.weight <= 0.0  # never a candidate; their kind_cum is 1 (any kind)
-        self.kind_cum = np.cumsum(rates, axis=1) / np.where(still, 1.0, self.weight)[:, None]
-        self.kind_cum[still] = 1.0
+        self.weight, self.kind_cum = rate_shares(rates)
         self.member_list = members.tolist()
         self.row_list = p.row[members].tolist()
         self.segment_list = p.segment[members].tolist()
@@ -277,28 +310,11 @@ class _Car:
         self.n_quiet += len(boarding) - gone
 
     def candidates(self) -> tuple[list, list, list, list, list]:
-        """Candidate starts of the whole journey, in time order: (time, passenger, acceptance
-        draw x m_max, kind, natural length).
-
-        Each traveller's candidates are a Poisson process at the bound rate m_max x (unwarned
-        rate) over its planned time on board; their superposition is the car's candidate
-        stream. A candidate is accepted at its time with probability (actual rate / bound);
-        candidates of travellers who are violating or have been moved out are dropped.
-        """
-        s, rng = self.sim, self.rng
-        span = self.planned_off - self.t_on
-        count = rng.poisson(s.m_max * self.weight * span)
-        who = np.repeat(np.arange(len(count)), count)
-        times = self.t_on[who] + rng.random(len(who)) * span[who]
-        order = np.argsort(times, kind="stable")
-        times, who = times[order], who[order]
-        accept = rng.random(len(who)) * s.m_max
-        u = rng.random(len(who))
-        kind = np.zeros(len(who), dtype=np.int64)
-        for k in range(len(KINDS) - 1):  # the kind is the number of cumulative shares u passes
-            kind += u >= self.kind_cum[:, k][who]
-        length = np.exp(s.dur_mu[kind] + s.dur_sigma[kind] * rng.standard_normal(len(who)))
-        return times.tolist(), who.tolist(), accept.tolist(), kind.tolist(), length.tolist()
+        """Candidate starts of the whole journey as lists (see `draw_candidates`)."""
+        s = self.sim
+        drawn = draw_candidates(self.rng, self.t_on, self.planned_off, self.weight, self.kind_cum,
+                                s.m_max, s.dur_mu, s.dur_sigma)
+        return tuple(a.tolist() for a in drawn)
 
     def process(self):
         """Stops and candidate starts in time order (a stop comes first at a tie)."""
