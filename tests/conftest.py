@@ -6,6 +6,7 @@ import pytest
 
 from sim.model.booking import QuietPassengers
 from sim.model.onboard import run_onboard
+from sim.model.onboard_loop import run_journey
 from sim.model.params import KINDS, SEATS_PER_ROW, SEGMENTS, Params, TrainSpec
 from sim.rng import train_streams
 
@@ -38,6 +39,9 @@ def one_leg(run_min: float, seats: int = 90, crew: int = 50) -> TrainSpec:
 
 
 def journey(spec: TrainSpec, params: Params, pax: QuietPassengers, seed: int, trace=None):
+    """The journey as network runs make it (the compiled loop), or in SimPy to trace it."""
+    if trace is None:
+        return run_journey(spec, params, pax, train_streams(seed, 0, 0))
     return run_onboard(spec, params, pax, train_streams(seed, 0, 0), trace)
 
 

@@ -12,6 +12,7 @@ from scipy import stats
 from sim.metrics import metrics, tally
 from sim.model import onboard
 from sim.model.booking import intentions, seat_quiet_passengers, serve
+from sim.model.onboard_loop import run_journey
 from sim.model.population import draw_requests
 from sim.model.train import TrainResult
 from sim.results import RunFolder, run_into
@@ -110,13 +111,14 @@ def train_metrics(sc, spec, seed, reference: bool):
     req = draw_requests(spec, sc.params.population, sc.params.booking, rngs["demand"])
     booked = serve(req, spec, intentions(req, sc.params.population, sc.params.booking))
     pax = seat_quiet_passengers(req, booked, spec, rngs["booking"])
-    cls = onboard._Car
     if reference:
-        onboard._Car = ReferenceCar
-    try:
-        ob = onboard.run_onboard(spec, sc.params, pax, rngs)
-    finally:
-        onboard._Car = cls
+        cls, onboard._Car = onboard._Car, ReferenceCar
+        try:
+            ob = onboard.run_onboard(spec, sc.params, pax, rngs)
+        finally:
+            onboard._Car = cls
+    else:
+        ob = run_journey(spec, sc.params, pax, rngs)
     return metrics(tally(TrainResult(spec, sc.params, req, booked, pax, ob)))
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from .booking import BookingResult, QuietPassengers, intentions, seat_quiet_passengers, serve
 from .onboard import OnboardResult, run_onboard
+from .onboard_loop import run_journey
 from .params import Params, TrainSpec
 from .population import Requests, draw_requests
 
@@ -28,11 +29,13 @@ def simulate_train(spec: TrainSpec, params: Params, rngs: dict[str, np.random.Ge
     """Simulate one train with the generators of its named streams (see ``sim.rng``).
 
     ``demand`` draws the requests (the same whatever the policy), ``booking`` seats the quiet
-    car, ``behaviour``, ``staff`` and ``control`` drive the journey.
+    car, ``behaviour``, ``staff`` and ``control`` drive the journey. The journey runs in the
+    compiled event loop (`onboard_loop`), or, to record a ``trace`` of its events, in SimPy
+    (`onboard`): the same records either way.
     """
     req = draw_requests(spec, params.population, params.booking, rngs["demand"])
     booked = serve(req, spec, intentions(req, params.population, params.booking))
     pax = seat_quiet_passengers(req, booked, spec, rngs["booking"])
-    onboard = run_onboard(spec, params, pax, rngs, trace)
+    onboard = run_journey(spec, params, pax, rngs) if trace is None else run_onboard(spec, params, pax, rngs, trace)
     return TrainResult(spec=spec, params=params, requests=req, booking=booked, passengers=pax,
                        onboard=onboard)
