@@ -4,8 +4,9 @@ Run: python bench/network_day.py [--trains N] [--scenario FILE]
 Prints, for one replication:
 - wall time on one core, split into booking (demand, serving, seating) and on board;
 - wall time with 1 and 2 worker processes (the production path, metrics included);
-- booking requests per second and on-board SimPy events per second;
-- the throughput of a bare SimPy loop (one process, env.timeout) and the ratio to it;
+- booking requests per second and on-board events per second, in the compiled event loop of
+  network runs and, on a sample of the same trains, in the SimPy journey it is checked against;
+- the throughput of a bare SimPy loop (one process, env.timeout) and the ratios to it;
 - peak resident memory of this process and of its workers.
 """
 from __future__ import annotations
@@ -37,11 +38,12 @@ def bare_simpy(n: int = 500_000) -> float:
     return n / (time.perf_counter() - t)
 
 
-def split_one_core(sc, seed: int) -> dict[str, float]:
-    """Booking and on-board time of every train, in this process (after one train that loads
-    the Numba-compiled booking loops, which the production path below pays once per process)."""
+def split_one_core(sc, seed: int, simpy: bool = False, trains: int | None = None) -> dict[str, float]:
+    """Booking and on-board time of every train (or the first ``trains``), in this process, on
+    board in the compiled loop or with ``simpy`` in the SimPy journey (after one train that
+    loads the Numba-compiled loops, which the production path below pays once per process)."""
     one(TrainSpec(), sc.params, seed + 1)
-    rows = [one(spec, sc.params, seed, spec.train_id) for spec in network_day(sc, seed, 0)]
+    rows = [one(spec, sc.params, seed, spec.train_id, simpy) for spec in network_day(sc, seed, 0)[:trains]]
     book, board, requests, _, events = (sum(col) for col in zip(*rows))
     return {"booking_s": book, "onboard_s": board, "requests": requests, "events": events}
 
@@ -77,10 +79,16 @@ def main() -> None:
     (w1, _), (w2, worker_rss) = wall(sc, args.seed, 1), wall(sc, args.seed, 2)
     print(f"run_replication      : {w1:7.2f} s with 1 worker, {w2:.2f} s with 2 workers (speed-up {w1 / w2:.2f}x)")
     rate = s["events"] / s["onboard_s"]
+    ref = split_one_core(sc, args.seed, simpy=True, trains=min(n, 1000))
+    ref_rate = ref["events"] / ref["onboard_s"]
     bare = bare_simpy()
     print(f"booking              : {s['requests'] / s['booking_s']:,.0f} requests/s ({s['requests']:,} requests)")
-    print(f"on board             : {rate:,.0f} SimPy events/s ({s['events']:,} events)")
-    print(f"bare SimPy loop      : {bare:,.0f} events/s; model / bare = 1 : {bare / rate:.1f}")
+    print(f"on board             : {rate:,.0f} events/s in the compiled loop ({s['events']:,} events,"
+          f" {1e3 * s['onboard_s'] / n:.2f} ms per train)")
+    print(f"  SimPy journey      : {ref_rate:,.0f} events/s on the first {min(n, 1000)} trains"
+          f" ({1e3 * ref['onboard_s'] / min(n, 1000):.2f} ms per train)")
+    print(f"bare SimPy loop      : {bare:,.0f} events/s; compiled loop / bare = {rate / bare:.2f},"
+          f" SimPy journey / bare = 1 : {bare / ref_rate:.1f}")
     print(f"peak RSS             : {max_rss_mb():,.0f} MB this process, {worker_rss:,.0f} MB largest worker")
 
 
