@@ -12,7 +12,6 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
 
 from .model.booking import OPTIN, OUTCOMES, OVERFLOW
 from .model.onboard import ENDERS
@@ -20,6 +19,13 @@ from .model.params import KINDS
 from .model.train import TrainResult
 
 Tally = dict[str, float]
+
+
+def t_quantile(q: float, dof: float) -> float:
+    """Student's t quantile. SciPy is imported here, not with the module: it takes over a
+    second to import, and workers, which only tally, never need it."""
+    from scipy import stats
+    return float(stats.t.ppf(q, dof))
 
 
 def tally(result: TrainResult) -> Tally:
@@ -144,7 +150,7 @@ def summarise(values: Iterable[float], level: float = 0.95) -> dict[str, float]:
     if n == 1:
         return {"mean": mean, "sd": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 1}
     sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * sd / math.sqrt(n)
+    half = t_quantile(0.5 + level / 2.0, n - 1) * sd / math.sqrt(n)
     return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 
@@ -174,7 +180,7 @@ def difference(a: Sequence[float], b: Sequence[float], paired: bool, level: floa
         return {"mean": mean, "sd": 0.0, "ci_low": mean, "ci_high": mean, "n": min(na, nb),
                 "variance_reduction": math.nan}
     dof = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
-    half = float(stats.t.ppf(0.5 + level / 2.0, dof)) * se
+    half = t_quantile(0.5 + level / 2.0, dof) * se
     return {"mean": mean, "sd": se, "ci_low": mean - half, "ci_high": mean + half, "n": min(na, nb),
             "variance_reduction": math.nan}
 
@@ -207,6 +213,6 @@ def replications_needed(rows: Sequence[Mapping[str, float]], names: Iterable[str
         s = summarise([r[m] for r in rows], level)
         if s["mean"] == 0 or s["sd"] != s["sd"]:
             return math.inf
-        t = float(stats.t.ppf(0.5 + level / 2.0, max(1, s["n"] - 1)))
+        t = t_quantile(0.5 + level / 2.0, max(1, s["n"] - 1))
         need = max(need, math.ceil((t * s["sd"] / (precision * abs(s["mean"]))) ** 2))
     return need
