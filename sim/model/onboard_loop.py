@@ -690,6 +690,19 @@ def _parameters(params: Params) -> tuple:
     return hit[1]
 
 
+_KIND_NAMES, _ENDER_NAMES = np.array(KINDS, dtype=object), np.array(ENDERS, dtype=object)
+
+
+def _columns(rec_i: np.ndarray, rec_f: np.ndarray) -> list[list]:
+    """The fields of the Violation records, column by column, as Python bools, ints, floats and
+    strings (as onboard makes them)."""
+    i, f = rec_i.T, rec_f.T
+    return [(i[0] > 0).tolist(), i[1].tolist(), i[2].tolist(), i[3].tolist(), (i[4] > 0).tolist(),
+            _KIND_NAMES[i[5]].tolist(), f[0].tolist(), f[1].tolist(), _ENDER_NAMES[i[6]].tolist(),
+            (i[7] > 0).tolist(), i[8].tolist(), i[9].tolist(), f[2].tolist(), f[3].tolist(), i[10].tolist(),
+            i[11].tolist()]
+
+
 def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
                 counts: dict | None = None) -> OnboardResult:
     """Simulate the journey of one train's quiet car(s): what `onboard.run_onboard` gives without
@@ -707,7 +720,8 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     else:  # travellers car by car, in traveller order
         order = np.argsort(pax.car, kind="stable")
         bounds = [0, *np.cumsum(np.bincount(pax.car, minlength=n_cars)).tolist()]
-    board, alight = stops[pax.origin[order]], stops[pax.dest[order]]
+    board, alight = (stops[pax.origin], stops[pax.dest]) if n_cars == 1 else (stops[pax.origin[order]],
+                                                                              stops[pax.dest[order]])
     # the cars' candidates (car by car, as their processes start) and the blocks of uniforms
     # after them, from the behaviour stream and, for the control cars, the control stream
     groups = [(True, rngs["behaviour"])] + ([(False, rngs["control"])] if sw.control_car else [])
@@ -751,10 +765,7 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     if counts is not None:
         for key, value in (("events", tallies[3]), ("processed", tallies[4]), *zip(SHORT_NAMES, reruns)):
             counts[key] = counts.get(key, 0) + int(value)
-    records = tuple(
-        Violation(bool(i[0]), i[1], i[2], i[3], bool(i[4]), KINDS[i[5]], f[0], f[1], ENDERS[i[6]], bool(i[7]),
-                  i[8], i[9], f[2], f[3], i[10], i[11])
-        for i, f in zip(rec_i.tolist(), rec_f.tolist()))
+    records = tuple(map(Violation, *_columns(rec_i, rec_f)))
     n = len(order)
     cars = []
     for c, cf in enumerate(car_f.tolist()):
