@@ -103,58 +103,60 @@ def _compiled(restype, *argtypes):
 i64, f64, boolean, void = types.int64, types.float64, types.boolean, types.void
 
 
-@_compiled(boolean, i64, i64)
-def _earlier(s, a, b):
+@njit(cache=True, no_cpython_wrapper=True)
+def _earlier(h_t, h_i, a, b):
     """Heap entry a comes before b: by time, then priority, then order of scheduling."""
-    if s.h_t[a] != s.h_t[b]:
-        return s.h_t[a] < s.h_t[b]
-    if s.h_i[a, H_PRIO] != s.h_i[b, H_PRIO]:
-        return s.h_i[a, H_PRIO] < s.h_i[b, H_PRIO]
-    return s.h_i[a, H_SEQ] < s.h_i[b, H_SEQ]
+    if h_t[a] != h_t[b]:
+        return h_t[a] < h_t[b]
+    if h_i[a, H_PRIO] != h_i[b, H_PRIO]:
+        return h_i[a, H_PRIO] < h_i[b, H_PRIO]
+    return h_i[a, H_SEQ] < h_i[b, H_SEQ]
 
 
-@_compiled(void, i64, i64)
-def _swap(s, a, b):
-    s.h_t[a], s.h_t[b] = s.h_t[b], s.h_t[a]
+@njit(cache=True, no_cpython_wrapper=True)
+def _swap(h_t, h_i, a, b):
+    h_t[a], h_t[b] = h_t[b], h_t[a]
     for k in range(4):
-        s.h_i[a, k], s.h_i[b, k] = s.h_i[b, k], s.h_i[a, k]
+        h_i[a, k], h_i[b, k] = h_i[b, k], h_i[a, k]
 
 
 @_compiled(void, f64, i64, i64, i64)
 def _push(s, t, prio, ev, idx):
     """Schedule event ``ev`` of ``idx`` at time t: SimPy's queue entry, in its order."""
-    s.gi[G_SEQ] += 1
-    k = s.gi[G_HN]
-    if k == len(s.h_t):
-        s.gi[G_SHORT] = SHORT_ROOM
+    gi, h_t, h_i = s.gi, s.h_t, s.h_i
+    gi[G_SEQ] += 1
+    k = gi[G_HN]
+    if k == len(h_t):
+        gi[G_SHORT] = SHORT_ROOM
         return
-    s.gi[G_HN] = k + 1
-    s.h_t[k] = t
-    s.h_i[k, H_PRIO], s.h_i[k, H_SEQ], s.h_i[k, H_EV], s.h_i[k, H_IDX] = prio, s.gi[G_SEQ], ev, idx
+    gi[G_HN] = k + 1
+    h_t[k] = t
+    h_i[k, H_PRIO], h_i[k, H_SEQ], h_i[k, H_EV], h_i[k, H_IDX] = prio, gi[G_SEQ], ev, idx
     while k > 0:
         up = (k - 1) // 2
-        if not _earlier(s, k, up):
+        if not _earlier(h_t, h_i, k, up):
             break
-        _swap(s, k, up)
+        _swap(h_t, h_i, k, up)
         k = up
 
 
 @_compiled(i64)
 def _pop(s):
     """Take the first entry out of the heap; it is left in the slot returned."""
-    last = s.gi[G_HN] - 1
-    _swap(s, 0, last)
-    s.gi[G_HN] = last
+    gi, h_t, h_i = s.gi, s.h_t, s.h_i
+    last = gi[G_HN] - 1
+    _swap(h_t, h_i, 0, last)
+    gi[G_HN] = last
     k = 0
     while True:
         a, b, m = 2 * k + 1, 2 * k + 2, k
-        if a < last and _earlier(s, a, m):
+        if a < last and _earlier(h_t, h_i, a, m):
             m = a
-        if b < last and _earlier(s, b, m):
+        if b < last and _earlier(h_t, h_i, b, m):
             m = b
         if m == k:
             return last
-        _swap(s, k, m)
+        _swap(h_t, h_i, k, m)
         k = m
 
 
@@ -223,7 +225,7 @@ def _some(s, c, k, p_max, use_p):
     buf[1]; returns how many."""
     if p_max <= 0.0:
         return 0
-    people, out, n = s.buf[0], s.buf[1], 0
+    people, out, n, pax_f = s.buf[0], s.buf[1], 0, s.pax_f
     log_q = 0.0
     if p_max >= 1.0:
         pos = 0
@@ -233,7 +235,7 @@ def _some(s, c, k, p_max, use_p):
         pos = k if x >= k else int(x)
     while pos < k:
         j = people[pos]
-        if not use_p or s.pax_f[j, T_PEER_Q] >= p_max or _uniform(s, c) * p_max < s.pax_f[j, T_PEER_Q]:
+        if not use_p or pax_f[j, T_PEER_Q] >= p_max or _uniform(s, c) * p_max < pax_f[j, T_PEER_Q]:
             out[n] = j
             n += 1
         if p_max >= 1.0:
@@ -258,15 +260,16 @@ def _end(s, v, by, move):
     car[CI_V] -= 1
     car[CI_QUIET] += 1
     s.pax_i[i, T_NOISY] = -1
-    t, start, reach, r = s.gf[NOW], vf[VF_START], s.ip[I_REACH + vi[VI_KIND]], s.pax_i[i, T_ROW]
+    pax_i, pax_f = s.pax_i, s.pax_f  # arrays bound once: each s.<field> costs a reference count
+    t, start, reach, r = s.gf[NOW], vf[VF_START], s.ip[I_REACH + vi[VI_KIND]], pax_i[i, T_ROW]
     disturbed = disturbed_optin = 0.0
     for j in range(car[CI_START], car[CI_END]):  # the overlap with each neighbour's stay
-        if abs(s.pax_i[j, T_ROW] - r) <= reach:
-            off, on = s.pax_f[j, T_ALIGHT], s.pax_f[j, T_BOARD]
+        if abs(pax_i[j, T_ROW] - r) <= reach:
+            off, on = pax_f[j, T_ALIGHT], pax_f[j, T_BOARD]
             d = (off if off < t else t) - (on if on > start else start)
             if d > 0.0 and j != i:
                 disturbed += d
-                if s.pax_i[j, T_OPTIN]:
+                if pax_i[j, T_OPTIN]:
                     disturbed_optin += d
     vf[VF_END], vf[VF_DIST], vf[VF_DIST_OPTIN] = t, disturbed, disturbed_optin
     vi[VI_ENDER], vi[VI_MOVED] = by, move
@@ -286,10 +289,10 @@ def _start(s, c, i, kind, length):
     t, car, fp = s.gf[NOW], s.car_i[c], s.fp
     _advance(s, c)
     s.car_f[c, CF_NOISY_STARTS if car[CI_V] else CF_CALM_STARTS] += 1
-    near, k = s.buf[0], 0
-    r, reach = s.pax_i[i, T_ROW], s.ip[I_REACH + kind]
+    near, k, pax_i, pax_f, sel = s.buf[0], 0, s.pax_i, s.pax_f, s.buf[1]
+    r, reach = pax_i[i, T_ROW], s.ip[I_REACH + kind]
     for j in range(car[CI_START], car[CI_END]):
-        if s.pax_i[j, T_ON] and j != i and abs(s.pax_i[j, T_ROW] - r) <= reach:
+        if pax_i[j, T_ON] and j != i and abs(pax_i[j, T_ROW] - r) <= reach:
             near[k] = j
             k += 1
     v = s.gi[G_NV]
@@ -305,9 +308,9 @@ def _start(s, c, i, kind, length):
     if s.ip[I_PEERS] and k:
         tp = np.inf
         for x in range(_some(s, c, k, s.car_f[c, CF_PEER_Q_MAX], True)):
-            j = s.buf[1, x]
+            j = sel[x]
             tj = t + -fp[F_PEER_DELAY] * math.log1p(-_uniform(s, c))
-            if tj < s.pax_f[j, T_ALIGHT] and tj < tp:
+            if tj < pax_f[j, T_ALIGHT] and tj < tp:
                 tp = tj
         if tp < end_t:
             if _uniform(s, c) < fp[F_PEER_SUCCESS]:
@@ -319,9 +322,9 @@ def _start(s, c, i, kind, length):
                     n_c += 1
     if here and k:
         for x in range(_some(s, c, k, fp[F_COMPLAIN + kind], False)):
-            j = s.buf[1, x]
+            j = sel[x]
             tj = t + -fp[F_COMPLAINT_DELAY] * math.log1p(-_uniform(s, c))
-            if tj < s.pax_f[j, T_ALIGHT]:
+            if tj < pax_f[j, T_ALIGHT]:
                 s.ctimes[n_c] = tj
                 n_c += 1
     if n_c:
@@ -508,10 +511,10 @@ def _patrol(s, p):
                 continue
             step = walk / rows
             if step > 0:
-                k = rows
+                k, v_i = rows, s.v_i
                 for v in range(s.gi[G_NV]):
-                    if s.v_i[v, VI_CAR] == c and not s.v_i[v, VI_ENDED] and r <= s.v_i[v, VI_ROW] < k:
-                        k = s.v_i[v, VI_ROW]
+                    if v_i[v, VI_CAR] == c and not v_i[v, VI_ENDED] and r <= v_i[v, VI_ROW] < k:
+                        k = v_i[v, VI_ROW]
                 if car[CI_NEXT] < car[CI_CAND1]:  # rows reached at or after the next candidate
                     nxt = s.cand_f[car[CI_NEXT], A_TIME]
                     k = min(k, r + max(0, math.ceil((nxt - now) / step - 1.0)))
@@ -528,11 +531,11 @@ def _patrol(s, p):
         elif st == P_ROW:  # the violations running in this row now, in order of start
             pi[PI_CURSOR], pi[PI_SNAP], pi[PI_STATE] = 0, s.gi[G_NV], P_ITER
         elif st == P_ITER:
-            c, r = pi[PI_CAR], pi[PI_ROW]
+            c, r, v_i = pi[PI_CAR], pi[PI_ROW], s.v_i
             while pi[PI_CURSOR] < pi[PI_SNAP]:
                 v = pi[PI_CURSOR]
                 pi[PI_CURSOR] += 1
-                vi = s.v_i[v]
+                vi = v_i[v]
                 if vi[VI_CAR] == c and vi[VI_ROW] == r and not vi[VI_ENDED]:
                     if _staff_uniform(s) < s.fp[F_DETECT + vi[VI_KIND]] and _intervene(s, v, E_PATROL, p):
                         return
