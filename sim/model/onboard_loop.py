@@ -8,7 +8,8 @@ NORMAL, then the order of scheduling), each process a small state machine resume
 events, and every random number taken from the same stream in the same order:
 
 - the candidates of every car, the other duties and the patrol phases are drawn here in
-  Python with the very calls of `onboard`, in the order SimPy's processes make them;
+  Python with the very calls of `onboard`, in the order SimPy's processes make them (the
+  arithmetic around the candidates' draws is compiled; numpy still takes their exp);
 - the per-violation decisions take the cars' blocks of 256 uniforms (`onboard._Uniforms`)
   from arrays drawn ahead from the same generators, and the crew's scalar draws from an
   array of the staff stream. Should an array run short, it is drawn longer (the stream's
@@ -27,8 +28,7 @@ import numpy as np
 from numba import njit, typeof, types
 
 from .booking import QuietPassengers
-from .onboard import (ENDERS, CarTotals, OnboardResult, Violation, _constants, draw_candidates,
-                      passenger_rates, rate_shares)
+from .onboard import ENDERS, CarTotals, OnboardResult, Violation, _constants, passenger_rates
 from .params import KINDS, SEATS_PER_ROW, Params, TrainSpec
 
 BLOCK = 256  # uniforms per block, as onboard._Uniforms takes them
@@ -670,6 +670,65 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
     return counts, s.gf[STAFF_MIN], rec_i, rec_f, s.car_f, s.pax_i, s.pax_f
 
 
+@njit(cache=True)
+def _bounds(rates, weight, board, alight, m_max):
+    """onboard.rate_shares and the Poisson means of onboard.draw_candidates, for travellers whose
+    total rate ``weight`` numpy has summed: cumulative kind shares and m_max x weight x span."""
+    n, kinds = rates.shape
+    kind_cum, lam = np.empty((n, kinds)), np.empty(n)
+    for j in range(n):
+        w = weight[j]
+        total = 0.0
+        for k in range(kinds):
+            total = rates[j, k] if k == 0 else total + rates[j, k]
+            kind_cum[j, k] = total / w if w > 0.0 else 1.0
+        lam[j] = m_max * w * (alight[j] - board[j])
+    return kind_cum, lam
+
+
+@njit(cache=True)
+def _assemble(count, u, z, board, alight, kind_cum, m_max, mu, sigma):
+    """onboard.draw_candidates after its draws (``count`` per traveller, ``u`` its 3n uniforms,
+    ``z`` its n normals): times in order, traveller, acceptance draw, kind and the log-normal's
+    exponent (numpy takes the exp, as onboard does)."""
+    n = len(z)
+    who = np.empty(n, np.int64)
+    x = 0
+    for j in range(len(count)):
+        for _ in range(count[j]):
+            who[x] = j
+            x += 1
+    times = np.empty(n)
+    for x in range(n):
+        j = who[x]
+        times[x] = board[j] + u[x] * (alight[j] - board[j])
+    order = np.argsort(times, kind="mergesort")  # stable, as onboard's
+    t_out, w_out, accept = np.empty(n), np.empty(n, np.int64), np.empty(n)
+    kind, exponent = np.empty(n, np.int64), np.empty(n)
+    for x in range(n):
+        j = who[order[x]]
+        t_out[x], w_out[x], accept[x] = times[order[x]], j, u[n + x] * m_max
+        k = 0
+        for c in range(kind_cum.shape[1] - 1):
+            if u[2 * n + x] >= kind_cum[j, c]:
+                k += 1
+        kind[x] = k
+        exponent[x] = mu[k] + sigma[k] * z[x]
+    return t_out, w_out, accept, kind, exponent
+
+
+def _candidates(rng, rates, board, alight, m_max, mu, sigma) -> tuple:
+    """onboard.draw_candidates for one car (the same draws, the same arrays), its arithmetic
+    compiled."""
+    kind_cum, lam = _bounds(rates, rates.sum(axis=1), board, alight, m_max)
+    count = rng.poisson(lam)
+    n = int(count.sum())
+    u = rng.random(3 * n)
+    times, who, accept, kind, exponent = _assemble(count, u, rng.standard_normal(n), board, alight, kind_cum,
+                                                   m_max, mu, sigma)
+    return times, who, accept, kind, np.exp(exponent)
+
+
 _PARAMS: dict[int, tuple] = {}
 
 
@@ -731,11 +790,11 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     cands, first, uniforms = [], [0], []
     for agreement, rng in groups:
         rates = passenger_rates(pax, params, agreement)
-        weight, kind_cum = rate_shares(rates if n_cars == 1 else rates[order])
+        if n_cars > 1:
+            rates = rates[order]
         for c in range(n_cars):
             a, z = bounds[c], bounds[c + 1]
-            cands.append(draw_candidates(rng, board[a:z], alight[a:z], weight[a:z], kind_cum[a:z], m_max,
-                                         dur_mu, dur_sigma))
+            cands.append(_candidates(rng, rates[a:z], board[a:z], alight[a:z], m_max, dur_mu, dur_sigma))
             first.append(first[-1] + len(cands[-1][0]))
         uniforms.append(rng.random(BLOCK * (n_cars + FIRST_BLOCKS)))
     cand = [np.concatenate([d[f] for d in cands]) for f in range(5)] if len(cands) > 1 else cands[0]
