@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .params import FAMILY, SEGMENTS, Booking, Population, TrainSpec
 
@@ -91,14 +92,32 @@ def draw_requests(spec: TrainSpec, pop: Population, booking: Booking, rng: np.ra
     lead = np.where(u[0] < booking.lead_uniform_share, u[1] * w, -m * np.log1p(-u[1] * -np.expm1(-w / m)))
     lead[::-1].sort()
     share, size_cum = _tables(pop)
-    segment = np.minimum(np.searchsorted(share, u[2], side="right"), len(SEGMENTS) - 1)
-    size = np.ones(n, dtype=np.int8)
-    for cum in size_cum:  # one more traveller for every threshold the uniform passes
-        size += u[3] >= cum[segment]
-    infant = (segment == FAMILY) & (u[4] < pop.infant_prob)
-    trip = np.where(u[5] < booking.terminal_share, legs, 1 + rng.binomial(legs - 1, booking.trip_fraction, size=n))
-    origin = (u[6] * (legs - trip + 1)).astype(np.int16)
+    segment, size, infant, origin, dest = _columns(
+        u, share, size_cum, pop.infant_prob, booking.terminal_share, legs,
+        rng.binomial(legs - 1, booking.trip_fraction, size=n))
     return Requests(
-        lead_days=lead, segment=segment.astype(np.int8), size=size, infant=infant,
-        origin=origin, dest=origin + trip.astype(np.int16), z=rng.standard_normal(n),
-        u_accept=u[7], u_heed=u[8], u_agree=u[9])
+        lead_days=lead, segment=segment, size=size, infant=infant, origin=origin, dest=dest,
+        z=rng.standard_normal(n), u_accept=u[7], u_heed=u[8], u_agree=u[9])
+
+
+@njit(cache=True)
+def _columns(u, share, size_cum, infant_prob, terminal_share, legs, more_legs):
+    """Segment, party size, infant, origin and destination of each request from its uniforms
+    (rows 2 to 6 of ``u``) and its binomial draw of legs beyond the first: the segment is the
+    first cumulative share above u[2], the size one plus the thresholds u[3] passes, and the
+    trip all ``legs`` (with probability terminal_share) or 1 + more_legs, placed by u[6]."""
+    n = u.shape[1]
+    segment, size = np.empty(n, np.int8), np.empty(n, np.int8)
+    infant = np.empty(n, np.bool_)
+    origin, dest = np.empty(n, np.int16), np.empty(n, np.int16)
+    for x in range(n):
+        seg = min(np.searchsorted(share, u[2, x], side="right"), len(share) - 1)
+        k = 1
+        for cum in size_cum:
+            if u[3, x] >= cum[seg]:
+                k += 1
+        trip = legs if u[5, x] < terminal_share else 1 + more_legs[x]
+        o = int(u[6, x] * (legs - trip + 1))
+        segment[x], size[x], infant[x] = seg, k, seg == FAMILY and u[4, x] < infant_prob
+        origin[x], dest[x] = o, o + trip
+    return segment, size, infant, origin, dest
