@@ -198,19 +198,48 @@ def seat_quiet_passengers(req: Requests, result: BookingResult, spec: TrainSpec,
     Seats are handed out stop by stop (those alighting free theirs first, those boarding take
     a uniformly random free seat each), which never runs out because no leg is oversold.
     """
-    quiet = np.flatnonzero((result.outcome == OPTIN) | (result.outcome == OVERFLOW))
-    request = np.repeat(quiet, req.size[quiet])
-    first = np.ones(len(request), dtype=bool)
-    first[1:] = request[1:] != request[:-1]
-    origin, dest = req.origin[request].astype(np.int64), req.dest[request].astype(np.int64)
-    seat = _hand_out_seats(origin, dest, rng.random(len(request)), sum(spec.quiet_seats))
-    offsets = np.cumsum((0,) + spec.quiet_seats)
-    car = np.searchsorted(offsets, seat, side="right") - 1
-    local = seat - offsets[car]
-    return QuietPassengers(
-        request=request, segment=req.segment[request], z=req.z[request],
-        optin=result.outcome[request] == OPTIN, infant=req.infant[request] & first,
-        origin=origin, dest=dest, car=car, seat=local, row=local // SEATS_PER_ROW)
+    request = _quiet_travellers(result.outcome, req.size)
+    seat = _hand_out_seats(req.origin[request].astype(np.int64), req.dest[request].astype(np.int64),
+                           rng.random(len(request)), sum(spec.quiet_seats))
+    return QuietPassengers(request, *_traveller_columns(
+        request, seat, np.asarray(spec.quiet_seats, dtype=np.int64), result.outcome, req.segment, req.z,
+        req.infant, req.origin, req.dest))
+
+
+@njit(cache=True)
+def _quiet_travellers(outcome, size):
+    """The request of each quiet-car traveller (opted in or overflow), party by party."""
+    n = 0
+    for r in range(len(outcome)):
+        if outcome[r] == OPTIN or outcome[r] == OVERFLOW:
+            n += size[r]
+    request, x = np.empty(n, np.int64), 0
+    for r in range(len(outcome)):
+        if outcome[r] == OPTIN or outcome[r] == OVERFLOW:
+            for _ in range(size[r]):
+                request[x] = r
+                x += 1
+    return request
+
+
+@njit(cache=True)
+def _traveller_columns(request, seat, quiet_seats, outcome, segment, z, infant, origin, dest):
+    """Per traveller: segment, trait, opted in, holds the party's infant (its first member),
+    origin, destination, car, seat within the car and row, from the train-wide seat."""
+    n = len(request)
+    seg, zz, optin, inf = np.empty(n, segment.dtype), np.empty(n), np.empty(n, np.bool_), np.empty(n, np.bool_)
+    o, d, car, local = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    for x in range(n):
+        r = request[x]
+        seg[x], zz[x], optin[x] = segment[r], z[r], outcome[r] == OPTIN
+        inf[x] = infant[r] and (x == 0 or request[x - 1] != r)
+        o[x], d[x] = origin[r], dest[r]
+        c, first = 0, seat[x]
+        while first >= quiet_seats[c]:
+            first -= quiet_seats[c]
+            c += 1
+        car[x], local[x] = c, first
+    return seg, zz, optin, inf, o, d, car, local, local // SEATS_PER_ROW
 
 
 @njit(cache=True, nogil=True)
