@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+from numba import njit
 
 from .model.booking import OPTIN, OUTCOMES, OVERFLOW
 from .model.onboard import ENDERS
@@ -31,16 +32,16 @@ def t_quantile(q: float, dof: float) -> float:
 def tally(result: TrainResult) -> Tally:
     """The additive quantities of one train (counts, minutes, passenger-legs)."""
     req, booked, ob, spec = result.requests, result.booking, result.onboard, result.spec
-    trip_legs = (req.dest.astype(np.int64) - req.origin) * req.size
-    quiet = (booked.outcome == OPTIN) | (booked.outcome == OVERFLOW)
+    *per_outcome, offered, quiet_legs, overflow_legs = _request_counts(
+        booked.outcome, booked.offered, req.origin, req.dest, req.size, len(OUTCOMES)).tolist()
     t: Tally = {"trains": 1.0, "requests": float(req.n)}
-    for k, name in enumerate(OUTCOMES):
-        t[f"requests_{name}"] = float(np.count_nonzero(booked.outcome == k))
-    t["offered"] = float(np.count_nonzero(booked.offered))
+    for name, count in zip(OUTCOMES, per_outcome):
+        t[f"requests_{name}"] = float(count)
+    t["offered"] = float(offered)
     t["accepted"] = t["requests_optin"]
     t["quiet_seat_legs"] = float(sum(spec.quiet_seats) * spec.legs)
-    t["quiet_pax_legs"] = float(trip_legs[quiet].sum())
-    t["overflow_pax_legs"] = float(trip_legs[booked.outcome == OVERFLOW].sum())
+    t["quiet_pax_legs"] = float(quiet_legs)
+    t["overflow_pax_legs"] = float(overflow_legs)
     for prefix, cars in (("", ob.cars), ("control_", ob.control)):
         t[prefix + "car_min"] = sum(c.car_min for c in cars)
         t[prefix + "pax_min"] = sum(c.pax_min for c in cars)
@@ -70,6 +71,22 @@ def tally(result: TrainResult) -> Tally:
     t["staff_min"] = ob.staff_min
     t["complaints"] = float(ob.complaints)
     return t
+
+
+@njit(cache=True)
+def _request_counts(outcome, offered, origin, dest, size, outcomes):
+    """Requests per outcome, requests offered the quiet car, and the passenger-legs (travellers
+    x legs) of the quiet car's travellers and of its overflow travellers: exact integers."""
+    counts = np.zeros(outcomes + 3, np.int64)
+    for r in range(len(outcome)):
+        counts[outcome[r]] += 1
+        counts[outcomes] += offered[r]
+        if outcome[r] == OPTIN or outcome[r] == OVERFLOW:
+            legs = (np.int64(dest[r]) - origin[r]) * size[r]
+            counts[outcomes + 1] += legs
+            if outcome[r] == OVERFLOW:
+                counts[outcomes + 2] += legs
+    return counts
 
 
 def add(tallies: Iterable[Mapping[str, float]]) -> Tally:
