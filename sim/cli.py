@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 from . import __version__
 from .metrics import HEADLINE, METRIC_NAMES, difference
 from .results import ResultsError, RunFolder, csv_text, run_into, write_text
-from .runner import DaskMissing, default_workers, same_demand
+from .runner import DaskMissing, default_workers, same_demand, warm_up
 from .scenario import BUNDLED as SCENARIO_DIR
 from .scenario import Scenario, ScenarioError, describe, load, resolve
 
@@ -64,6 +65,7 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
     progress = Progress(label)
     try:
+        prepare_core()
         summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
                            scheduler=scheduler, precision=precision, max_replications=max_replications,
                            on_trains=progress, on_start=progress.start)
@@ -80,6 +82,18 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         sys.exit(130)
     finally:
         progress.close()
+
+
+def prepare_core() -> None:
+    """Load the compiled core before the run starts (`runner.warm_up`), saying so if it takes
+    more than a second: on the first run after installing it is being compiled."""
+    note = threading.Timer(1.0, click.echo, ("compiling the simulation core (once after installing: about a "
+                                             "minute; cached afterwards) ...",), {"err": True})
+    note.start()
+    try:
+        warm_up()
+    finally:
+        note.cancel()
 
 
 def precision_note(folder: RunFolder, precision: float) -> str:

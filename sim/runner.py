@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .metrics import Tally, add, metrics, tally
 from .model.network import draw_day
-from .model.params import TrainSpec
+from .model.params import Params, TrainSpec
 from .model.train import TrainResult, simulate_train
 from .rng import NETWORK_TRAIN, stream, train_streams
 from .scenario import Scenario
@@ -122,6 +122,14 @@ def run_replications(scenario: Scenario, seed: int, replications: Iterable[int],
     """Run replications one after another (each spread over the workers), in the given order."""
     for r in replications:
         yield run_replication(scenario, seed, r, mapper, on_trains)
+
+
+def warm_up() -> None:
+    """Load the Numba-compiled loops of the core in this process by simulating one small train
+    of the default model. On the first use after installing they are compiled (about a minute
+    on the project's machine) and cached on disk; done before a pool starts, its workers then
+    load them instead of each compiling them."""
+    tally(simulate_train(TrainSpec(), Params(), train_streams(0, 0, 0)))
 
 
 def default_workers() -> int:

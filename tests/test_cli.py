@@ -249,3 +249,17 @@ def test_rerunning_a_finished_run_shows_it_unchanged(tmp_path):
     before = files(out)
     r = invoke("run", "pilot", "-n", 2, "--out", out, *SMALL)
     assert r.exit_code == 0 and "already held this run" in r.output and files(out) == before
+
+
+@pytest.mark.parametrize("seconds, shown", [(1.5, True), (0.0, False)])
+def test_a_slow_start_says_the_core_is_being_compiled(monkeypatch, tmp_path, seconds, shown):
+    """The first run after installing compiles the core for about a minute: the user is told,
+    but only when loading it takes more than a second (it is cached afterwards)."""
+    import time
+
+    import sim.cli
+    calls = []
+    monkeypatch.setattr(sim.cli, "warm_up", lambda: (calls.append(1), time.sleep(seconds)))
+    r = invoke("run", "pilot", "-n", 1, "--out", tmp_path / "out", *SMALL)
+    assert r.exit_code == 0 and calls == [1], r.output
+    assert ("compiling the simulation core" in r.output) == shown, r.output
