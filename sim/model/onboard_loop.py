@@ -604,8 +604,9 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
              duty_t, duty_len, room):
     """Build one journey's tables from the travellers (``order``: car by car, ``bounds`` per car)
     and the candidates of each car of each group (the enforced cars, then the control cars), run
-    it, and return the shortfall, the records sorted as `onboard` sorts them (integers and
-    floats), the car totals, the travellers' tables and the counters."""
+    it, and return its counters (shortfall, interventions, complaints, events scheduled and
+    processed), the staff minutes, the records sorted as `onboard` sorts them (integer and float
+    fields), the cars' tallies and the travellers' tables."""
     n, n_cars = len(order), len(rows)
     n_all = groups * n_cars
     fp, ip = fp.copy(), ip.copy()
@@ -624,7 +625,7 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
         g, k = c // n_cars, c % n_cars
         car = car_i[c]
         car[CI_START], car[CI_END] = g * n + bounds[k], g * n + bounds[k + 1]
-        car[CI_ROWS], car[CI_ENFORCED], car[CI_STREAM] = rows[k], g == 0, g
+        car[CI_ROWS], car[CI_ENFORCED], car[CI_STREAM], car[CI_STATE] = rows[k], g == 0, g, S_LOOP
         car[CI_CAND0], car[CI_CAND1], car[CI_NEXT], car[CI_UK] = cand_first[c], cand_first[c + 1], cand_first[c], BLOCK
         car_f[c, CF_DAMP] = -np.inf
         for j in range(car[CI_START], car[CI_END]):
@@ -745,6 +746,7 @@ def _parameters(params: Params) -> tuple:
                        st.intervention_min, st.staff_success, st.response_walk, *b.complain, *st.detect], dtype=float)
         ip = np.array([0, st.patrol_staff if sw.patrols else 0, b.contagion_cap, sw.contagion, sw.peers,
                        sw.complaints, st.escalation, st.escalation_contacts, *reach], dtype=np.int64)
+        assert len(fp) == N_FP and len(ip) == N_IP, "the parameter layout above and these arrays disagree"
         hit = (params, (fp, ip, np.asarray(peer_q, dtype=float)))
         if len(_PARAMS) > 64:
             _PARAMS.clear()

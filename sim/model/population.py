@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .params import FAMILY, SEGMENTS, Booking, Population, TrainSpec
+from .params import FAMILY, Booking, Population, TrainSpec
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
