@@ -39,12 +39,12 @@ def bare_simpy(n: int = 500_000) -> float:
     return n / (time.perf_counter() - t)
 
 
-def split_one_core(sc, seed: int, simpy: bool = False, trains: int | None = None) -> dict[str, float]:
+def split_one_core(sc, seed: int, reference: bool = False, trains: int | None = None) -> dict[str, float]:
     """Booking and on-board time of every train (or the first ``trains``), in this process, on
-    board in the compiled loop or with ``simpy`` in the SimPy journey (after one train that
+    board in the compiled loop or with ``reference`` in the SimPy journey (after one train that
     loads the Numba-compiled loops, which the production path below pays once per process)."""
     one(TrainSpec(), sc.params, seed + 1)
-    rows = [one(spec, sc.params, seed, spec.train_id, simpy) for spec in network_day(sc, seed, 0)[:trains]]
+    rows = [one(spec, sc.params, seed, spec.train_id, reference) for spec in network_day(sc, seed, 0)[:trains]]
     book, board, requests, _, events = (sum(col) for col in zip(*rows))
     return {"booking_s": book, "onboard_s": board, "requests": requests, "events": events}
 
@@ -88,7 +88,7 @@ def main() -> None:
     print(f"  next replication   : {v1:7.2f} s with 1 worker, {v2:.2f} s with the same 2 workers"
           f" (speed-up {v1 / v2:.2f}x)")
     rate = s["events"] / s["onboard_s"]
-    ref = split_one_core(sc, args.seed, simpy=True, trains=min(n, 1000))
+    ref = split_one_core(sc, args.seed, reference=True, trains=min(n, 1000))
     ref_rate = ref["events"] / ref["onboard_s"]
     bare = bare_simpy()
     print(f"booking              : {s['requests'] / s['booking_s']:,.0f} requests/s ({s['requests']:,} requests)")

@@ -26,16 +26,16 @@ CASES = {
 
 
 def one(spec: TrainSpec, params: Params, seed: int, train: int = 0,
-        simpy: bool = False) -> tuple[float, float, int, int, int]:
+        reference: bool = False) -> tuple[float, float, int, int, int]:
     """Booking seconds, on-board seconds, requests, quiet-car travellers and on-board events of
-    one train; on board in the compiled loop, or with ``simpy`` in the SimPy journey."""
+    one train; on board in the compiled loop, or with ``reference`` in the SimPy journey."""
     t0 = time.perf_counter()
     rngs = train_streams(seed, 0, train)  # the train's seed hashing counts as booking
     req = draw_requests(spec, params.population, params.booking, rngs["demand"])
     booked = serve(req, spec, intentions(req, params.population, params.booking))
     pax = seat_quiet_passengers(req, booked, spec, rngs["booking"])
     t1 = time.perf_counter()
-    if simpy:
+    if reference:
         journey = _Journey(spec, params, pax, rngs, None)
         journey.run()
         events = next(journey.env._eid)  # events scheduled in its Environment
@@ -59,7 +59,7 @@ def main() -> None:
         for load in (0.75, 1.10):
             spec = TrainSpec(load_factor=load, **kw)
             rows = np.array([one(spec, params, s) for s in range(args.trains)])
-            ref = np.array([one(spec, params, s, simpy=True) for s in range(args.trains)])
+            ref = np.array([one(spec, params, s, reference=True) for s in range(args.trains)])
             b, o = rows[:, 0].mean() * 1e3, rows[:, 1].mean() * 1e3
             print(f"{name + f' @ {load:.0%}':<16}{b:>11.2f}{o:>11.2f}{b + o:>10.2f}{rows[:, 2].mean():>10.0f}"
                   f"{rows[:, 3].mean():>10.0f}{rows[:, 4].mean():>8.0f}{ref[:, 1].mean() * 1e3:>18.2f}"

@@ -21,7 +21,7 @@ import numpy as np
 import simpy
 
 from .booking import QuietPassengers
-from .params import CHILD, KINDS, SEATS_PER_ROW, Params, TrainSpec
+from .params import CHILD, KINDS, SEATS_PER_ROW, Params, TrainSpec, per_params
 
 ENDERS: tuple[str, ...] = ("self", "peer", "staff", "alighting")
 
@@ -505,26 +505,18 @@ class _Car:
         return np.asarray(self.t_off_list)
 
 
-_CONSTANTS: dict[int, tuple] = {}
-
-
+@per_params
 def _constants(params: Params) -> tuple:
     """What every journey under ``params`` derives from them, computed once per Params object:
     the bound multiplier m_max, log-normal duration parameters per kind, reach per kind, and
     the peer-reminder probability per segment and opt-in."""
-    hit = _CONSTANTS.get(id(params))
-    if hit is None or hit[0] is not params:
-        b = params.behaviour
-        m_max = 1.0 + b.contagion * b.contagion_cap if params.switches.contagion else 1.0
-        sigma2 = np.log1p(np.asarray(b.duration_cv) ** 2)
-        boost = (1.0, b.peer_optin_boost)
-        peer_q = [[min(1.0, q * boost[o]) for o in (0, 1)] for q in b.peer_remind]
-        hit = (params, (m_max, np.log(np.asarray(b.duration_mean)) - sigma2 / 2.0, np.sqrt(sigma2),
-                        tuple(int(r) for r in b.reach_rows), peer_q))
-        if len(_CONSTANTS) > 64:
-            _CONSTANTS.clear()
-        _CONSTANTS[id(params)] = hit
-    return hit[1]
+    b = params.behaviour
+    m_max = 1.0 + b.contagion * b.contagion_cap if params.switches.contagion else 1.0
+    sigma2 = np.log1p(np.asarray(b.duration_cv) ** 2)
+    boost = (1.0, b.peer_optin_boost)
+    peer_q = [[min(1.0, q * boost[o]) for o in (0, 1)] for q in b.peer_remind]
+    return (m_max, np.log(np.asarray(b.duration_mean)) - sigma2 / 2.0, np.sqrt(sigma2),
+            tuple(int(r) for r in b.reach_rows), peer_q)
 
 
 class _Journey:

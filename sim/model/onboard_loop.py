@@ -29,7 +29,7 @@ from numba import njit, typeof, types
 
 from .booking import QuietPassengers
 from .onboard import ENDERS, CarTotals, OnboardResult, Violation, _constants, passenger_rates
-from .params import KINDS, SEATS_PER_ROW, Params, TrainSpec
+from .params import KINDS, SEATS_PER_ROW, Params, TrainSpec, per_params
 
 BLOCK = 256  # uniforms per block, as onboard._Uniforms takes them
 URGENT, NORMAL = 0, 1  # SimPy's priorities: process initialisation before everything else
@@ -52,8 +52,8 @@ I_REACH, N_IP = 8, 12  # then 4 per kind
 (T_ROW, T_ORIGIN, T_DEST, T_OPTIN, T_ON, T_NOISY, T_WARNED, T_CONTACTS, T_MOVED,
  T_BOARDINGS) = range(10)  # travellers, integers (T_NOISY: the running violation or -1)
 T_BOARD, T_ALIGHT, T_PEER_Q = range(3)  # travellers, floats (T_ALIGHT changes if moved out)
-(CI_START, CI_END, CI_ROWS, CI_ENFORCED, CI_STREAM, CI_CAND0, CI_CAND1, CI_STATE, CI_NEXT, CI_STOP,
- CI_V, CI_ON, CI_QUIET, CI_UBLK, CI_UK) = range(15)  # cars, integers
+(CI_START, CI_END, CI_ROWS, CI_ENFORCED, CI_STREAM, CI_CAND1, CI_STATE, CI_NEXT, CI_STOP,
+ CI_V, CI_ON, CI_QUIET, CI_UBLK, CI_UK) = range(14)  # cars, integers (CI_NEXT: next candidate, CI_CAND1: past the last)
 (CF_PEER_Q_MAX, CF_LAST, CF_DAMP, CF_PAX_MIN, CF_NOISY_MIN, CF_CALM_QPM, CF_NOISY_QPM, CF_CALM_STARTS,
  CF_NOISY_STARTS) = range(9)  # cars, floats
 A_TIME, A_ACCEPT, A_LEN = range(3)  # candidates, floats
@@ -620,13 +620,13 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
             pax_i[j, T_NOISY] = -1
             pax_f[j, T_BOARD], pax_f[j, T_ALIGHT] = stops[o], stops[d]
             pax_f[j, T_PEER_Q] = peer_q_table[segment[src], 1 if opt else 0]
-    car_i, car_f = np.zeros((n_all, 15), np.int64), np.zeros((n_all, 9))
+    car_i, car_f = np.zeros((n_all, CI_UK + 1), np.int64), np.zeros((n_all, CF_NOISY_STARTS + 1))
     for c in range(n_all):
         g, k = c // n_cars, c % n_cars
         car = car_i[c]
         car[CI_START], car[CI_END] = g * n + bounds[k], g * n + bounds[k + 1]
         car[CI_ROWS], car[CI_ENFORCED], car[CI_STREAM], car[CI_STATE] = rows[k], g == 0, g, S_LOOP
-        car[CI_CAND0], car[CI_CAND1], car[CI_NEXT], car[CI_UK] = cand_first[c], cand_first[c + 1], cand_first[c], BLOCK
+        car[CI_CAND1], car[CI_NEXT], car[CI_UK] = cand_first[c + 1], cand_first[c], BLOCK
         car_f[c, CF_DAMP] = -np.inf
         for j in range(car[CI_START], car[CI_END]):
             car_f[c, CF_PEER_Q_MAX] = max(car_f[c, CF_PEER_Q_MAX], pax_f[j, T_PEER_Q])
@@ -730,28 +730,20 @@ def _candidates(rng, rates, board, alight, m_max, mu, sigma) -> tuple:
     return times, who, accept, kind, np.exp(exponent)
 
 
-_PARAMS: dict[int, tuple] = {}
-
-
+@per_params
 def _parameters(params: Params) -> tuple:
     """The loop's parameter arrays (fp, ip; F_RUN and I_CREW set per train) and the
     peer-reminder table, computed once per Params object."""
-    hit = _PARAMS.get(id(params))
-    if hit is None or hit[0] is not params:
-        b, st, sw = params.behaviour, params.staff, params.switches
-        reach, peer_q = _constants(params)[3:]
-        fp = np.array([0.0, b.contagion, b.enforcement_damping, b.damping_min,
-                       b.warned_factor if sw.warned else 1.0, b.peer_delay_mean, b.peer_success,
-                       b.complain_after_failed, b.complaint_delay_mean, st.patrol_interval, st.patrol_walk,
-                       st.intervention_min, st.staff_success, st.response_walk, *b.complain, *st.detect], dtype=float)
-        ip = np.array([0, st.patrol_staff if sw.patrols else 0, b.contagion_cap, sw.contagion, sw.peers,
-                       sw.complaints, st.escalation, st.escalation_contacts, *reach], dtype=np.int64)
-        assert len(fp) == N_FP and len(ip) == N_IP, "the parameter layout above and these arrays disagree"
-        hit = (params, (fp, ip, np.asarray(peer_q, dtype=float)))
-        if len(_PARAMS) > 64:
-            _PARAMS.clear()
-        _PARAMS[id(params)] = hit
-    return hit[1]
+    b, st, sw = params.behaviour, params.staff, params.switches
+    reach, peer_q = _constants(params)[3:]
+    fp = np.array([0.0, b.contagion, b.enforcement_damping, b.damping_min,
+                   b.warned_factor if sw.warned else 1.0, b.peer_delay_mean, b.peer_success,
+                   b.complain_after_failed, b.complaint_delay_mean, st.patrol_interval, st.patrol_walk,
+                   st.intervention_min, st.staff_success, st.response_walk, *b.complain, *st.detect], dtype=float)
+    ip = np.array([0, st.patrol_staff if sw.patrols else 0, b.contagion_cap, sw.contagion, sw.peers,
+                   sw.complaints, st.escalation, st.escalation_contacts, *reach], dtype=np.int64)
+    assert len(fp) == N_FP and len(ip) == N_IP, "the parameter layout above and these arrays disagree"
+    return fp, ip, np.asarray(peer_q, dtype=float)
 
 
 _KIND_NAMES, _ENDER_NAMES = np.array(KINDS, dtype=object), np.array(ENDERS, dtype=object)

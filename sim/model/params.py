@@ -8,8 +8,10 @@ Times are minutes unless a name says otherwise; rates are per passenger-hour (``
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 SEGMENTS: tuple[str, ...] = ("business", "leisure", "family", "student", "elderly")
 KINDS: tuple[str, ...] = ("call", "talk", "media", "child")
@@ -258,3 +260,23 @@ class TrainSpec:
     def stop_times(self) -> tuple[float, ...]:
         """Minutes after departure at which the train is at stop k = 0..stops-1."""
         return tuple(self.run_min * k / self.legs for k in range(self.stops))
+
+
+_T = TypeVar("_T")
+
+
+def per_params(fn: Callable[["Params"], _T]) -> Callable[["Params"], _T]:
+    """Compute ``fn(params)`` once per Params object. Keyed by identity, because hashing the
+    nested tuples of a Params costs more than most such computations; at most 64 are kept,
+    as sweeps and sensitivity runs make many."""
+    cache: dict[int, tuple] = {}
+
+    @functools.wraps(fn)
+    def cached(params: "Params") -> _T:
+        hit = cache.get(id(params))
+        if hit is None or hit[0] is not params:
+            if len(cache) >= 64:
+                cache.clear()
+            hit = cache[id(params)] = (params, fn(params))
+        return hit[1]
+    return cached
