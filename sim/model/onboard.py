@@ -21,7 +21,7 @@ import numpy as np
 import simpy
 
 from .booking import QuietPassengers
-from .params import CHILD, KINDS, SEATS_PER_ROW, Params, TrainSpec, per_params
+from .params import CHILD, KINDS, SEATS_PER_ROW, Params, Staff, TrainSpec, per_params
 
 ENDERS: tuple[str, ...] = ("self", "peer", "staff", "alighting")
 
@@ -157,6 +157,15 @@ def draw_candidates(rng: np.random.Generator, t_on: np.ndarray, t_off: np.ndarra
     kind = (u[2 * n:, None] >= kind_cum[who, :len(KINDS) - 1]).sum(axis=1)
     length = np.exp(dur_mu[kind] + dur_sigma[kind] * rng.standard_normal(n))
     return times, who, accept, kind, length
+
+
+def draw_duties(st: Staff, spec: TrainSpec, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The other duties of one journey, from the ``staff`` stream: arrival times (a Poisson
+    stream of rate other_duty_load x crew / other_duty_mean over the run, in order) and how
+    long each holds a crew member (exponential, mean other_duty_mean)."""
+    rate = st.other_duty_load * spec.crew / st.other_duty_mean
+    count = int(rng.poisson(rate * spec.run_min))
+    return np.sort(rng.random(count)) * spec.run_min, rng.exponential(st.other_duty_mean, count)
 
 
 class _Uniforms:
@@ -638,11 +647,7 @@ class _Journey:
         """Other duties: a Poisson stream of jobs over the journey, each holding a crew member
         for Exp(other_duty_mean) once one is free (first come, first served with patrols and
         complaints). Drawn at the start and run as callbacks: no process per job."""
-        st, rng = self.params.staff, self.staff_rng
-        rate = st.other_duty_load * self.spec.crew / st.other_duty_mean
-        count = int(rng.poisson(rate * self.spec.run_min))
-        arrivals = np.sort(rng.random(count)) * self.spec.run_min
-        lengths = rng.exponential(st.other_duty_mean, count)
+        arrivals, lengths = draw_duties(self.params.staff, self.spec, self.staff_rng)
         for t, length in zip(arrivals.tolist(), lengths.tolist()):
             self.env.timeout(t, length).callbacks.append(self._duty_arrives)
 

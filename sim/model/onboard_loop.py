@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit, typeof, types
 
 from .booking import QuietPassengers
-from .onboard import ENDERS, CarTotals, OnboardResult, Violation, _constants, passenger_rates
+from .onboard import ENDERS, CarTotals, OnboardResult, Violation, _constants, draw_duties, passenger_rates
 from .params import KINDS, SEATS_PER_ROW, Params, TrainSpec, per_params
 
 BLOCK = 256  # uniforms per block, as onboard._Uniforms takes them
@@ -795,9 +795,7 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     # the staff stream: the other duties (drawn before the run), then the patrol phases
     duty_t = duty_len = np.zeros(0)
     if sw.other_duties and st.other_duty_load > 0:
-        srng = rngs["staff"]
-        count = int(srng.poisson(st.other_duty_load * spec.crew / st.other_duty_mean * spec.run_min))
-        duty_t, duty_len = np.sort(srng.random(count)) * spec.run_min, srng.exponential(st.other_duty_mean, count)
+        duty_t, duty_len = draw_duties(st, spec, rngs["staff"])
     staff_u = rngs["staff"].random(ip[I_PATROLLERS] + FIRST_STAFF)
     rows = np.array([-(-q // SEATS_PER_ROW) for q in spec.quiet_seats], dtype=np.int64)
     room = max(1, FIRST_ROOM + 2 * (len(duty_t) + len(cand[0])))
