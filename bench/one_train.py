@@ -12,11 +12,10 @@ import time
 
 import numpy as np
 
-from sim.model.booking import intentions, seat_quiet_passengers, serve
 from sim.model.onboard import _Journey
 from sim.model.onboard_loop import run_journey
 from sim.model.params import Params, TrainSpec
-from sim.model.population import draw_requests
+from sim.model.train import book_train
 from sim.rng import train_streams
 
 CASES = {
@@ -31,9 +30,7 @@ def one(spec: TrainSpec, params: Params, seed: int, train: int = 0,
     one train; on board in the compiled loop, or with ``reference`` in the SimPy journey."""
     t0 = time.perf_counter()
     rngs = train_streams(seed, 0, train)  # the train's seed hashing counts as booking
-    req = draw_requests(spec, params.population, params.booking, rngs["demand"])
-    booked = serve(req, spec, intentions(req, params.population, params.booking))
-    pax = seat_quiet_passengers(req, booked, spec, rngs["booking"])
+    req, _, pax = book_train(spec, params, rngs)
     t1 = time.perf_counter()
     if reference:
         journey = _Journey(spec, params, pax, rngs, None)

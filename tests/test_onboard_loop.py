@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 from sim.model import onboard_loop
-from sim.model.booking import intentions, seat_quiet_passengers, serve
 from sim.model.onboard import run_onboard
 from sim.model.onboard_loop import run_journey
-from sim.model.population import draw_requests
+from sim.model.train import book_train
 from sim.rng import train_streams
 from sim.runner import network_day
 from sim.scenario import load
@@ -26,9 +25,7 @@ def travellers(sc, trains: int):
     """The first ``trains`` trains of the scenario's day: spec and quiet-car travellers."""
     for spec in network_day(sc, SEED, 0)[:trains]:
         rngs = train_streams(SEED, 0, spec.train_id)
-        req = draw_requests(spec, sc.params.population, sc.params.booking, rngs["demand"])
-        booked = serve(req, spec, intentions(req, sc.params.population, sc.params.booking))
-        yield spec, seat_quiet_passengers(req, booked, spec, rngs["booking"])
+        yield spec, book_train(spec, sc.params, rngs)[2]
 
 
 def assert_same(a, b, where) -> None:

@@ -11,10 +11,8 @@ from scipy import stats
 
 from sim.metrics import metrics, tally
 from sim.model import onboard
-from sim.model.booking import intentions, seat_quiet_passengers, serve
 from sim.model.onboard_loop import run_journey
-from sim.model.population import draw_requests
-from sim.model.train import TrainResult
+from sim.model.train import TrainResult, book_train
 from sim.results import RunFolder, run_into
 from sim.runner import network_day
 from sim.rng import train_streams
@@ -108,9 +106,7 @@ class ReferenceCar(onboard._Car):
 
 def train_metrics(sc, spec, seed, reference: bool):
     rngs = train_streams(seed, 0, spec.train_id)
-    req = draw_requests(spec, sc.params.population, sc.params.booking, rngs["demand"])
-    booked = serve(req, spec, intentions(req, sc.params.population, sc.params.booking))
-    pax = seat_quiet_passengers(req, booked, spec, rngs["booking"])
+    req, booked, pax = book_train(spec, sc.params, rngs)
     if reference:
         cls, onboard._Car = onboard._Car, ReferenceCar
         try:

@@ -33,9 +33,15 @@ def simulate_train(spec: TrainSpec, params: Params, rngs: dict[str, np.random.Ge
     compiled event loop (`onboard_loop`), or, to record a ``trace`` of its events, in SimPy
     (`onboard`): the same records either way.
     """
-    req = draw_requests(spec, params.population, params.booking, rngs["demand"])
-    booked = serve(req, spec, intentions(req, params.population, params.booking))
-    pax = seat_quiet_passengers(req, booked, spec, rngs["booking"])
+    req, booked, pax = book_train(spec, params, rngs)
     onboard = run_journey(spec, params, pax, rngs) if trace is None else run_onboard(spec, params, pax, rngs, trace)
     return TrainResult(spec=spec, params=params, requests=req, booking=booked, passengers=pax,
                        onboard=onboard)
+
+
+def book_train(spec: TrainSpec, params: Params, rngs) -> tuple[Requests, BookingResult, QuietPassengers]:
+    """The booking phase of one train: its requests (``demand`` stream), their outcomes, and
+    the quiet-car travellers in their seats (``booking`` stream)."""
+    req = draw_requests(spec, params.population, params.booking, rngs["demand"])
+    booked = serve(req, spec, intentions(req, params.population, params.booking))
+    return req, booked, seat_quiet_passengers(req, booked, spec, rngs["booking"])
