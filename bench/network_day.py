@@ -21,7 +21,7 @@ import simpy
 from one_train import one  # bench/ is on the path when this script runs
 
 from sim.model.params import TrainSpec
-from sim.runner import local_pool, network_day, run_replication
+from sim.run.runner import local_pool, network_day, run_replication
 from sim.scenario import load
 
 

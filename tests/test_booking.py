@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.metrics import add, metrics, tally
+from sim.run.metrics import add, metrics, tally
 from sim.model.booking import (OPTIN, OUTCOMES, OVERFLOW, ORDINARY, REFUSED, intentions,
                                serve, serve_reference)
 from sim.model.params import FAMILY, OVERFLOW_POLICIES, Params, TrainSpec

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import sim.results
-from sim.cli import SCENARIO_DIR, main
-from sim.metrics import METRIC_NAMES
-from sim.results import RunFolder
+import sim.run.results
+from sim.cli import main
+from sim.scenario import BUNDLED as SCENARIO_DIR
+from sim.run.metrics import METRIC_NAMES
+from sim.run.results import RunFolder
 
 SMALL = ["--set", "network.trains=12", "--workers", "1", "--no-plots"]
 BUNDLED = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
@@ -79,7 +80,7 @@ def test_same_results_with_one_or_two_workers(tmp_path):
 def test_interrupted_run_resumed_equals_uninterrupted(tmp_path, monkeypatch):
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     assert invoke("run", "pilot", "-n", 4, "--out", whole, *SMALL).exit_code == 0
-    real = sim.results.RunFolder.write_replication
+    real = sim.run.results.RunFolder.write_replication
     calls = []
 
     def dies_after_two(self, rep):
@@ -88,11 +89,11 @@ def test_interrupted_run_resumed_equals_uninterrupted(tmp_path, monkeypatch):
         calls.append(rep.replication)
         real(self, rep)
 
-    monkeypatch.setattr(sim.results.RunFolder, "write_replication", dies_after_two)
+    monkeypatch.setattr(sim.run.results.RunFolder, "write_replication", dies_after_two)
     r = CliRunner().invoke(main, ["run", "pilot", "-n", "4", "--out", str(broken), *SMALL])
     assert r.exit_code == 130 and "--resume" in r.output
     assert not (broken / "summary.json").exists() and RunFolder(broken).finished() == [0, 1]
-    monkeypatch.setattr(sim.results.RunFolder, "write_replication", real)
+    monkeypatch.setattr(sim.run.results.RunFolder, "write_replication", real)
     r = invoke("run", "pilot", "-n", 4, "--out", broken, *SMALL)
     assert r.exit_code == 2 and "--resume" in r.output  # not silently redone or mixed
     r = invoke("run", "pilot", "-n", 4, "--out", broken, "--resume", *SMALL)
@@ -182,7 +183,7 @@ def test_unknown_scenario_name(tmp_path):
 
 def test_precision_stops_when_every_headline_interval_is_narrow_enough(tmp_path):
     """--precision adds replications until each headline half-width <= R |mean|, then stops."""
-    from sim.metrics import HEADLINE
+    from sim.run.metrics import HEADLINE
     R = 0.2
     out = tmp_path / "p"
     r = invoke("run", "expansion", "-n", 3, "--precision", R, "--max-replications", 40, "--out", out,
@@ -199,7 +200,7 @@ def test_precision_stops_when_every_headline_interval_is_narrow_enough(tmp_path)
     assert all(summary[k]["n"] in (0, n) or k.startswith("contagion") for k in HEADLINE)
     # with the first n - 1 replications the target was not yet met, else it would have stopped
     import csv as _csv
-    from sim.metrics import imprecise
+    from sim.run.metrics import imprecise
     with open(out / "replications.csv") as f:
         rows = [{k: float(v) for k, v in row.items()} for row in _csv.DictReader(f)]
     assert imprecise(rows[:3], HEADLINE, R)
@@ -257,9 +258,9 @@ def test_a_slow_start_says_the_core_is_being_compiled(monkeypatch, tmp_path, sec
     but only when loading it takes more than a second (it is cached afterwards)."""
     import time
 
-    import sim.cli
+    import sim.cli.common
     calls = []
-    monkeypatch.setattr(sim.cli, "warm_up", lambda: (calls.append(1), time.sleep(seconds)))
+    monkeypatch.setattr(sim.cli.common, "warm_up", lambda: (calls.append(1), time.sleep(seconds)))
     r = invoke("run", "pilot", "-n", 1, "--out", tmp_path / "out", *SMALL)
     assert r.exit_code == 0 and calls == [1], r.output
     assert ("compiling the simulation core" in r.output) == shown, r.output

@@ -18,11 +18,11 @@ import pytest  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
 from sim import demo  # noqa: E402
-from sim.demo_cli import DEFAULT_SCENARIO  # noqa: E402
-from sim.demo_cli import demo as demo_command  # noqa: E402
-from sim.metrics import train_metrics  # noqa: E402
+from sim.cli.classroom import DEFAULT_SCENARIO  # noqa: E402
+from sim.cli.classroom import demo as demo_command  # noqa: E402
+from sim.run.metrics import train_metrics  # noqa: E402
 from sim.model.params import KINDS  # noqa: E402
-from sim.runner import network_day  # noqa: E402
+from sim.run.runner import network_day  # noqa: E402
 from sim.scenario import load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

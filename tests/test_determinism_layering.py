@@ -6,7 +6,7 @@ import pathlib
 
 import numpy as np
 
-from sim.metrics import tally
+from sim.run.metrics import tally
 from sim.model.params import Params, TrainSpec
 from sim.model.train import simulate_train
 from sim.rng import stream, train_streams

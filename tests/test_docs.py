@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import pathlib
 
-from sim.cli import COMPARISON_COLUMNS
-from sim.results import REPLICATION_COLUMNS, TRAIN_CSV_COLUMNS
+from sim.cli.planners import COMPARISON_COLUMNS
+from sim.run.results import REPLICATION_COLUMNS, TRAIN_CSV_COLUMNS
 from sim.scenario import known_keys
-from sim.scenario_docs import render
+from sim.present.scenario_docs import render
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 
 
 def test_scenario_reference_is_current():
-    """docs/scenarios.md is exactly what `python -m sim.scenario_docs` writes."""
+    """docs/scenarios.md is exactly what `python -m sim.present.scenario_docs` writes."""
     assert (DOCS / "scenarios.md").read_text() == render()
 
 

@@ -15,7 +15,7 @@ from sim.model.onboard import run_onboard
 from sim.model.onboard_loop import run_journey
 from sim.model.train import book_train
 from sim.rng import train_streams
-from sim.runner import network_day
+from sim.run.runner import network_day
 from sim.scenario import load
 
 SEED = 11

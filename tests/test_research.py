@@ -17,10 +17,10 @@ from scipy import stats
 
 from sim import experiments as ex
 from sim.cli import main
-from sim.metrics import METRIC_NAMES, summarise
+from sim.run.metrics import METRIC_NAMES, summarise
 from sim.model.params import KINDS, SEGMENTS
-from sim.research_cli import plot, report, sensitivity, sweep
-from sim.runner import run_replication
+from sim.cli.research import plot, report, sensitivity, sweep
+from sim.run.runner import run_replication
 from sim.scenario import from_dict, load, with_values
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
@@ -283,7 +283,7 @@ def test_plot_refuses_a_folder_with_nothing_to_plot(tmp_path):
 
 def test_importing_plots_does_not_import_pyplot():
     """Headless by construction: figures are bare matplotlib Figures, pyplot is never imported."""
-    code = "import sys, sim.plots, sim.report, sim.research_cli; print('matplotlib.pyplot' in sys.modules)"
+    code = "import sys, sim.present.plots, sim.present.report, sim.cli.research; print('matplotlib.pyplot' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "False"
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.metrics import metrics, tally
+from sim.run.metrics import metrics, tally
 from sim.model import onboard
 from sim.model.onboard_loop import run_journey
 from sim.model.train import TrainResult, book_train
-from sim.results import RunFolder, run_into
-from sim.runner import network_day
+from sim.run.results import RunFolder, run_into
+from sim.run.runner import network_day
 from sim.rng import train_streams
 from sim.scenario import load
 

@@ -6,7 +6,7 @@ Two layers, kept apart so the first can be tested without drawing anything:
   turns its records and trace into a list of :class:`Frame` - who sits where, which
   violations run and whom they reach, where the staff are, what just happened, and the
   live numbers so far. The live numbers are partial tallies evaluated with the same
-  formulas as :mod:`sim.metrics`; the last frame carries the train's own tally, so the
+  formulas as :mod:`sim.run.metrics`; the last frame carries the train's own tally, so the
   panels end on exactly the numbers ``train_metrics`` (and the CLI) report for that train.
 * **Drawing** (matplotlib): :class:`DemoView` draws a frame on a figure; :func:`save`
   writes an animation (self-contained HTML, GIF, MP4); :func:`show` opens a window with

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..metrics import METRICS, Tally, tally
+from ..run.metrics import METRICS, Tally, tally
 from ..model.onboard import ENDERS
 from ..model.params import KINDS, SEATS_PER_ROW
 from ..model.train import TrainResult
-from ..runner import network_day, simulate_one
+from ..run.runner import network_day, simulate_one
 from ..scenario import Scenario
 from .style import (EMPTY, INFANT, KIND_GLYPH, KIND_WORDS, LIVE_KEYS, OPTED_IN, OVERFLOW, SHOWN, _fmt, _pct,
                     seat_label, station)

@@ -1,60 +1,21 @@
-"""The ``quietcar`` command: thin click commands over scenario, runner and results."""
+"""The planners' commands: ``run``, ``compare``, ``validate``, ``scenarios`` and ``show``."""
 from __future__ import annotations
 
 import math
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 import numpy as np
 
-from . import __version__
-from .metrics import HEADLINE, METRIC_NAMES, difference
-from .results import ResultsError, RunFolder, csv_text, run_into, write_text
-from .runner import DaskMissing, default_workers, same_demand, warm_up
-from .scenario import BUNDLED as SCENARIO_DIR
-from .scenario import Scenario, ScenarioError, describe, load, resolve
-
-
-class InputError(click.ClickException):
-    """Bad input: the message names the file, key and rule; exit status 2 (every command)."""
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"quietcar: error: {self.format_message()}", err=True)
-
-
-def load_scenario(name: str, overrides: Sequence[str]) -> Scenario:
-    try:
-        return load(resolve(name), overrides)
-    except ScenarioError as e:
-        raise InputError(str(e)) from None
-
-
-class Progress:
-    """A progress bar on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.bar = None
-
-    def start(self, total: int) -> None:
-        self.close()
-        if sys.stderr.isatty() and total > 0:
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_eta=True,
-                                         show_percent=True)
-            self.bar.__enter__()
-
-    def __call__(self, k: int) -> None:
-        if self.bar:
-            self.bar.update(k)
-
-    def close(self) -> None:
-        if self.bar:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
+from ..run.metrics import HEADLINE, METRIC_NAMES, difference
+from ..run.results import ResultsError, RunFolder, csv_text, run_into, write_text
+from ..run.runner import DaskMissing, default_workers, same_demand
+from ..scenario import BUNDLED as SCENARIO_DIR
+from ..scenario import Scenario, describe
+from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, fmt, load_scenario,
+                     prepare_core)
 
 
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
@@ -84,17 +45,6 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         progress.close()
 
 
-def prepare_core() -> None:
-    """Load the compiled core before the run starts (`runner.warm_up`), saying so if it takes
-    more than a second: on the first run after installing it is being compiled."""
-    note = threading.Timer(1.0, click.echo, ("compiling the simulation core (once after installing: about a "
-                                             "minute; cached afterwards) ...",), {"err": True})
-    note.start()
-    try:
-        warm_up()
-    finally:
-        note.cancel()
-
 
 def precision_note(folder: RunFolder, precision: float) -> str:
     """Say plainly whether the precision target was met, and if not, where it fell short."""
@@ -111,20 +61,12 @@ def precision_note(folder: RunFolder, precision: float) -> str:
 
 def draw_figures(folder: Path) -> None:
     """The figures of a run or comparison folder, into its figures/ (see docs/research.md)."""
-    from .plots import plot_paths  # matplotlib only when figures are drawn
+    from ..present.plots import plot_paths  # matplotlib only when figures are drawn
 
     written = plot_paths([folder])
     if written:
         click.echo(f"figures: {written[0].parent} ({len(written)} files)")
 
-
-def fmt(v: float) -> str:
-    if v != v:
-        return "–"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    return f"{v:.3g}" if a < 1000 else f"{v:,.0f}"
 
 
 def summary_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:
@@ -139,53 +81,8 @@ def summary_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAME
     return "\n".join(f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:<{w[2]}}  {r[3]:>{w[3]}}" for r in rows)
 
 
-REPLICATIONS_HELP = "Replications (network days) to run [default: the scenario's run.replications]."
-SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
-WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
-SCHEDULER_HELP = ("Run the trains on a Dask cluster: a scheduler ADDRESS (tcp://host:8786) or 'local' for a "
-                  "LocalCluster of --workers processes. Needs pip install -e '.[dask]'. Same results.")
-SET_HELP = "Override a scenario key, e.g. --set booking.overflow=never (repeatable; validated like the file)."
 
-
-PRECISION_HELP = ("Keep adding replications (after the first -n) until every headline metric's 95 % "
-                  "half-width is at most R x |mean|, or --max-replications are done (then said plainly).")
-
-
-def common_options(f: Callable) -> Callable:
-    f = click.option("--max-replications", type=click.IntRange(2, 100_000), default=100, show_default=True,
-                     help="With --precision: the most replications to run.")(f)
-    f = click.option("--precision", type=click.FloatRange(0, min_open=True), default=None, metavar="R",
-                     help=PRECISION_HELP)(f)
-    f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
-    f = click.option("--scheduler", default=None, metavar="ADDRESS", help=SCHEDULER_HELP)(f)
-    f = click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)(f)
-    f = click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help=SEED_HELP)(f)
-    f = click.option("-n", "--replications", type=click.IntRange(1, 100_000), default=None,
-                     help=REPLICATIONS_HELP)(f)
-    return f
-
-
-@click.group(context_settings=dict(help_option_names=["-h", "--help"], max_content_width=100))
-@click.version_option(__version__, prog_name="quietcar")
-def main() -> None:
-    """Simulate quiet-carriage (静音车厢) booking policy on a day of D/G trains.
-
-    A scenario (a TOML file, or the name of a bundled one: pilot, expansion,
-    spring-festival, classroom) describes the trains, the passengers, the booking
-    policy and the crew. `run` simulates it for a number of replications and writes a
-    results folder; `compare` runs several on the same seeds and prints the differences
-    with confidence intervals.
-
-    \b
-    Examples:
-      quietcar run pilot
-      quietcar run expansion -n 5 --set network.trains=500
-      quietcar compare expansion expansion --set booking.overflow=never -n 20
-      quietcar show results/pilot-s2026-n20
-    """
-
-
-@main.command()
+@click.command(context_settings=CONTEXT)
 @click.argument("scenario")
 @common_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -269,7 +166,7 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
     return names
 
 
-@main.command()
+@click.command(context_settings=CONTEXT)
 @click.argument("scenarios", nargs=-1, required=True)
 @common_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -350,7 +247,7 @@ def comparison_table(names: Sequence[str], rows: Sequence[dict], paired: Sequenc
     return "\n".join(lines)
 
 
-@main.command()
+@click.command(context_settings=CONTEXT)
 @click.argument("scenarios", nargs=-1, required=True)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 def validate(scenarios: tuple[str, ...], overrides: tuple[str, ...]) -> None:
@@ -368,7 +265,7 @@ def validate(scenarios: tuple[str, ...], overrides: tuple[str, ...]) -> None:
         sys.exit(2)
 
 
-@main.command(name="scenarios")
+@click.command(name="scenarios", context_settings=CONTEXT)
 def list_scenarios() -> None:
     """List the bundled scenarios with their descriptions.
 
@@ -381,7 +278,7 @@ def list_scenarios() -> None:
     click.echo(f"\n(files in {SCENARIO_DIR}; run one with: quietcar run NAME)")
 
 
-@main.command()
+@click.command(context_settings=CONTEXT)
 @click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--all", "show_all", is_flag=True, help="Every metric, not only the headline ones.")
 def show(results_dir: Path, show_all: bool) -> None:
@@ -405,9 +302,5 @@ def show(results_dir: Path, show_all: bool) -> None:
     click.echo(summary_table(summary, METRIC_NAMES if show_all else HEADLINE))
 
 
-# The classroom demo and the researchers' commands (they import this module lazily; register last).
-from .demo_cli import demo  # noqa: E402
-from .research_cli import COMMANDS as _RESEARCH_COMMANDS  # noqa: E402
-
-for _command in (demo, *_RESEARCH_COMMANDS):
-    main.add_command(_command)
+#: The commands this module adds to the quietcar group, in the order --help lists them.
+COMMANDS = (run, compare, validate, list_scenarios, show)

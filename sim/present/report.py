@@ -18,11 +18,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .experiments import SENSITIVITY, key_info
-from .metrics import METRIC_NAMES, difference
+from .. import __version__
+from ..experiments import key_info
+from ..run.experiment_folder import SENSITIVITY
+from ..run.metrics import METRIC_NAMES, difference
+from ..run.results import RunFolder, write_text
 from .plots import FOCUS, Collection, Run, collect, figure_bytes, figures, label, slug
-from .results import RunFolder, write_text
 
 QUESTIONS: tuple[tuple[str, str], ...] = (
     ("Who accepts the silence agreement when it is offered?", "uptake_rate"),
@@ -172,7 +173,7 @@ def _show(v: Any) -> str:
 
 
 def _paired(a: Run, b: Run) -> bool:
-    from .runner import same_demand
+    from ..run.runner import same_demand
     try:
         same = same_demand(a.scenario(), b.scenario())
     except Exception:  # an unreadable scenario: do not pair

@@ -1,12 +1,12 @@
 """Write docs/scenarios.md from the parameter metadata, so the reference cannot drift.
 
-Run: python -m sim.scenario_docs > docs/scenarios.md   (a test checks the file is current)
+Run: python -m sim.present.scenario_docs > docs/scenarios.md   (a test checks the file is current)
 """
 from __future__ import annotations
 
 from dataclasses import fields
 
-from .scenario import SECTIONS, Scenario, from_dict
+from ..scenario import SECTIONS, Scenario, from_dict
 
 INTRO = """# Scenario reference
 

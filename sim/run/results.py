@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .. import __version__
 from .metrics import HEADLINE, METRIC_NAMES, imprecise, replications_needed, summarise
 from .runner import TRAIN_COLUMNS, ReplicationResult, pool, require_dask, run_replications
-from .scenario import Scenario
+from ..scenario import Scenario
 
 MANIFEST, SCENARIO, REPLICATIONS, TRAINS, SUMMARY, PARTIAL = (
     "manifest.json", "scenario.toml", "replications.csv", "trains.csv", "summary.json", "partial")
@@ -44,9 +44,15 @@ class ResultsError(RuntimeError):
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    _atomic_bytes(path, text.encode("utf-8"))
+
+
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, flush it to disk, then rename it over ``path``:
+    a reader sees the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
+    with open(tmp, "wb") as f:
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -276,6 +282,12 @@ def write_text(path: str | Path, text: str) -> None:
     """Write any other output file atomically (comparison tables, reports)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(Path(path), text)
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write a binary output file (a figure) atomically."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _atomic_bytes(Path(path), data)
 
 
 def write_json(path: str | Path, obj: Any) -> None:

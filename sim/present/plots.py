@@ -24,11 +24,12 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
-from .experiments import (OPTIN_EXPOSURE, OVERFLOW_KEY, OVERFLOW_METRICS, SENSITIVITY, ExperimentResult,
-                          is_experiment, key_info, load_experiment, ordinary_seat_share)
-from .model.onboard import ENDERS
-from .model.params import KINDS
-from .results import RunFolder
+from ..experiments import (OPTIN_EXPOSURE, OVERFLOW_KEY, OVERFLOW_METRICS, ExperimentResult, is_experiment,
+                          key_info, load_experiment, ordinary_seat_share)
+from ..model.onboard import ENDERS
+from ..model.params import KINDS
+from ..run.experiment_folder import SENSITIVITY
+from ..run.results import RunFolder, write_bytes
 
 # --- style ----------------------------------------------------------------------------------------
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -114,16 +115,6 @@ def _styled(fn):
 
 
 # --- writing ------------------------------------------------------------------------------------
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """The figure as PNG or SVG bytes (no timestamps, so the same figure gives the same file)."""
     buf = io.BytesIO()
@@ -138,7 +129,7 @@ def save(fig: Figure, folder: str | Path, name: str) -> list[Path]:
     out = []
     for fmt in ("png", "svg"):
         p = Path(folder) / f"{name}.{fmt}"
-        _atomic_bytes(p, figure_bytes(fig, fmt))
+        write_bytes(p, figure_bytes(fig, fmt))
         out.append(p)
     return out
 
@@ -170,7 +161,7 @@ class Run:
         return self._trains
 
     def scenario(self):
-        from .scenario import load
+        from ..scenario import load
         return load(self.path / "scenario.toml")
 
 
@@ -347,7 +338,7 @@ class Timeline:
 
 
 def simulate_timeline(scenario, seed: int, replication: int, train: int) -> Timeline:
-    from .runner import network_day, simulate_one
+    from ..run.runner import network_day, simulate_one
     specs = network_day(scenario, seed, replication)
     if not 0 <= train < len(specs):
         raise PlotError(f"--train {train}: the day has trains 0 to {len(specs) - 1}")
@@ -477,7 +468,7 @@ def fig_overflow_curve(exp: ExperimentResult) -> Figure:
     axes = fig.subplots(2, 2, sharex=True, squeeze=False).flat
     threshold = None
     try:
-        from .scenario import load
+        from ..scenario import load
         threshold = ordinary_seat_share(load(exp.folder.path / "scenario.toml"))
     except Exception:  # an experiment folder without its scenario: no line
         threshold = None

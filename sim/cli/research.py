@@ -1,7 +1,7 @@
 """Researchers' commands: ``sweep``, ``sensitivity``, ``plot`` and ``report``.
 
 Module-level :class:`click.Command` objects, registered in the ``quietcar`` group by
-``sim.cli`` (``main.add_command(sweep)`` ...). Heavy imports (matplotlib, SALib, pandas)
+:mod:`sim.cli`. Heavy imports (matplotlib, SALib, pandas)
 happen inside the commands, so that importing this module stays cheap.
 """
 from __future__ import annotations
@@ -14,11 +14,13 @@ from pathlib import Path
 
 import click
 
-from .experiments import (OVERFLOW_KEY, DesignError, ExperimentFolder, ExperimentResult, check_unique,
+from ..experiments import (OVERFLOW_KEY, DesignError, ExperimentFolder, ExperimentResult, check_unique,
                           factorial, latin_hypercube, morris_design, overflow_factor, parse_levels, parse_range,
                           point_scenarios, run_sensitivity, run_sweep, sobol_design)
-from .runner import default_workers
-from .scenario import Scenario
+from ..run.results import ResultsError
+from ..run.runner import default_workers
+from ..scenario import Scenario
+from .common import CONTEXT, InputError, Progress, fmt, load_scenario
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
@@ -26,23 +28,11 @@ SET_HELP = ("Override a key of the base scenario, e.g. --set network.trains=200 
             "the file).")
 
 
-def _cli():
-    """sim.cli, imported when a command runs, not when this module loads: sim.cli imports this
-    module to register its commands, and either may be imported first."""
-    from . import cli
-    return cli
-
-
 def input_error(message: str) -> click.ClickException:
-    """Bad input: exit status 2 with the message (sim.cli.InputError)."""
-    return _cli().InputError(message)
+    """Bad input: exit status 2 with the message."""
+    return InputError(message)
 
 
-def fmt(v: float) -> str:
-    return _cli().fmt(v)
-
-
-CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
 OUT_HELP = "Experiment folder [default: results/{kind}-<scenario>-...-s<seed>-n<replications>]."
 RESUME_HELP = "Complete an interrupted experiment in --out (or reuse a finished one) instead of refusing."
 FORCE_HELP = "Overwrite an experiment folder that holds another experiment."
@@ -84,7 +74,7 @@ def _design_error(fn: Callable) -> Callable:
     def wrapper(*a, **kw):
         try:
             return fn(*a, **kw)
-        except DesignError as e:
+        except (DesignError, ResultsError) as e:
             raise input_error(str(e)) from None
     return wrapper
 
@@ -92,11 +82,11 @@ def _design_error(fn: Callable) -> Callable:
 def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentFolder, base: Scenario, design,
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
                     scheduler: str | None = None) -> ExperimentResult:
-    progress = _cli().Progress(label)
+    progress = Progress(label)
     try:
         return runner(folder, base, design, seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       on_start=progress.start, on_trains=progress)
-    except DesignError as e:
+    except (DesignError, ResultsError) as e:
         raise input_error(str(e)) from None
     except RuntimeError as e:
         if "--scheduler" in str(e):  # Dask is not installed: say how to get it
@@ -113,10 +103,10 @@ def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentF
 
 
 def _plots(paths: Sequence[Path], out: Path | None = None, train: int | None = None) -> list[Path]:
-    from .plots import PlotError, plot_paths
+    from ..present.plots import PlotError, plot_paths
     try:
         return plot_paths(paths, out, train)
-    except (PlotError, DesignError) as e:
+    except (PlotError, DesignError, ResultsError) as e:
         raise input_error(str(e)) from None
 
 
@@ -182,7 +172,7 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
       quietcar sweep pilot --lhs 20 --vary behaviour.contagion=0:1 \\
           --vary staff.patrol_interval=15:60 -n 3 --set network.trains=50
     """
-    sc = _cli().load_scenario(scenario, overrides)
+    sc = load_scenario(scenario, overrides)
     seed, n, workers = _defaults(sc, seed, replications, workers)
     if overflow_curve:
         if varies or lhs:
@@ -278,7 +268,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
       quietcar sensitivity pilot --method sobol --samples 64 \\
           --param behaviour.contagion=0:1 --param staff.patrol_interval=15:60 -n 2 --set network.trains=40
     """
-    sc = _cli().load_scenario(scenario, overrides)
+    sc = load_scenario(scenario, overrides)
     seed, n, workers = _defaults(sc, seed, replications, workers)
     factors = [parse_range(sc, p, "--param") for p in params]
     check_unique(factors, "--param")
@@ -296,7 +286,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
     import pandas as pd
     rows = pd.read_csv(out / "sensitivity.csv").to_dict("records")
     noise = pd.read_csv(out / "sensitivity_noise.csv").to_dict("records")
-    from .plots import FOCUS
+    from ..present.plots import FOCUS
     click.echo(("mu* = mean |change of the metric| across a parameter's range" if method == "morris" else
                 "ST = share of the metric's variance involving the parameter; S1 = by the parameter alone")
                + "; [95 % bootstrap interval]")
@@ -362,8 +352,8 @@ def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: 
       quietcar report results/pilot-s2024-n20 results/expansion-s2026-n3 \\
           results/overflow-curve-expansion-s2026-n5 results/sensitivity-expansion-morris-s2026-n3
     """
-    from .plots import PlotError
-    from .report import write_report
+    from ..present.plots import PlotError
+    from ..present.report import write_report
     try:
         path = write_report(list(results_dirs), out, title=title, train=train)
     except PlotError as e:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .scenario import BUNDLED, ScenarioError, load, resolve
+from ..scenario import BUNDLED, ScenarioError, load, resolve
 
 DEFAULT_SCENARIO = BUNDLED / "classroom.toml"
 
@@ -57,7 +57,7 @@ def demo(scenario: str | None, seed: int | None, speed: float, save_to: Path | N
       quietcar demo --set booking.overflow=never --save never.html
       quietcar demo --set network.load_factor_mean=1.3 --set staff.patrol_interval=10 --save holiday.html
     """
-    from . import demo as view
+    from .. import demo as view
 
     try:
         sc = load(DEFAULT_SCENARIO if scenario is None else resolve(scenario), overrides)

@@ -20,11 +20,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from .metrics import Tally, add, metrics, tally
-from .model.network import draw_day
-from .model.params import Params, TrainSpec
-from .model.train import TrainResult, simulate_train
-from .rng import NETWORK_TRAIN, stream, train_streams
-from .scenario import Scenario
+from ..model.network import draw_day
+from ..model.params import Params, TrainSpec
+from ..model.train import TrainResult, simulate_train
+from ..rng import NETWORK_TRAIN, stream, train_streams
+from ..scenario import Scenario
 
 TRAIN_COLUMNS: tuple[str, ...] = ("replication", "train", "type", "formation", "run_min", "stops", "seats",
                                   "quiet_cars", "quiet_seats", "crew", "load_factor", "requests",

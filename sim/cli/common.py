@@ -1,0 +1,103 @@
+"""What every quietcar command shares: the input error (exit 2), scenario loading, the
+progress bar, number formatting and the options of runs."""
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Sequence
+
+import click
+
+from ..run.runner import warm_up
+from ..scenario import Scenario, ScenarioError, load, resolve
+
+#: click settings of every command: -h as well as --help, 100 columns.
+CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
+
+
+class InputError(click.ClickException):
+    """Bad input: the message names the file, key and rule; exit status 2 (every command)."""
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"quietcar: error: {self.format_message()}", err=True)
+
+
+def load_scenario(name: str, overrides: Sequence[str]) -> Scenario:
+    try:
+        return load(resolve(name), overrides)
+    except ScenarioError as e:
+        raise InputError(str(e)) from None
+
+
+class Progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+
+    def start(self, total: int) -> None:
+        self.close()
+        if sys.stderr.isatty() and total > 0:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_eta=True,
+                                         show_percent=True)
+            self.bar.__enter__()
+
+    def __call__(self, k: int) -> None:
+        if self.bar:
+            self.bar.update(k)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def prepare_core() -> None:
+    """Load the compiled core before the run starts (`runner.warm_up`), saying so if it takes
+    more than a second: on the first run after installing it is being compiled."""
+    note = threading.Timer(1.0, click.echo, ("compiling the simulation core (once after installing: about a "
+                                             "minute; cached afterwards) ...",), {"err": True})
+    note.start()
+    try:
+        warm_up()
+    finally:
+        note.cancel()
+
+
+
+def fmt(v: float) -> str:
+    if v != v:
+        return "–"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    return f"{v:.3g}" if a < 1000 else f"{v:,.0f}"
+
+
+
+REPLICATIONS_HELP = "Replications (network days) to run [default: the scenario's run.replications]."
+SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
+WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
+SCHEDULER_HELP = ("Run the trains on a Dask cluster: a scheduler ADDRESS (tcp://host:8786) or 'local' for a "
+                  "LocalCluster of --workers processes. Needs pip install -e '.[dask]'. Same results.")
+SET_HELP = "Override a scenario key, e.g. --set booking.overflow=never (repeatable; validated like the file)."
+
+
+PRECISION_HELP = ("Keep adding replications (after the first -n) until every headline metric's 95 % "
+                  "half-width is at most R x |mean|, or --max-replications are done (then said plainly).")
+
+
+def common_options(f: Callable) -> Callable:
+    f = click.option("--max-replications", type=click.IntRange(2, 100_000), default=100, show_default=True,
+                     help="With --precision: the most replications to run.")(f)
+    f = click.option("--precision", type=click.FloatRange(0, min_open=True), default=None, metavar="R",
+                     help=PRECISION_HELP)(f)
+    f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
+    f = click.option("--scheduler", default=None, metavar="ADDRESS", help=SCHEDULER_HELP)(f)
+    f = click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)(f)
+    f = click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help=SEED_HELP)(f)
+    f = click.option("-n", "--replications", type=click.IntRange(1, 100_000), default=None,
+                     help=REPLICATIONS_HELP)(f)
+    return f

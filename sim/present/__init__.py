@@ -1,0 +1,1 @@
+"""Presentation: figures, the HTML report and generated docs, read from results folders."""
