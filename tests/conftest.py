@@ -28,7 +28,7 @@ def full_car(n: int = 90, optin: bool = True, segment: int = 0) -> QuietPassenge
     seat = np.arange(n)
     return QuietPassengers(
         request=seat.copy(), segment=np.full(n, segment, dtype=np.int8), z=np.zeros(n),
-        optin=np.full(n, optin), infant=np.zeros(n, dtype=bool), origin=np.zeros(n, dtype=np.int64),
+        optin=np.full(n, optin), signed=np.full(n, optin), infant=np.zeros(n, dtype=bool), origin=np.zeros(n, dtype=np.int64),
         dest=np.ones(n, dtype=np.int64), car=np.zeros(n, dtype=np.int64), seat=seat,
         row=seat // SEATS_PER_ROW)
 

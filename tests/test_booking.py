@@ -9,6 +9,7 @@ import pytest
 from sim.metrics import add, metrics, tally
 from sim.model.booking import (OPTIN, OUTCOMES, OVERFLOW, ORDINARY, REFUSED, intentions,
                                serve, serve_reference)
+from sim.model.onboard import _Journey, passenger_rates
 from sim.model.params import FAMILY, OVERFLOW_POLICIES, Params, TrainSpec
 from sim.model.population import draw_requests, expected_requests
 from sim.model.train import simulate_train
@@ -118,6 +119,7 @@ def test_fast_booking_equals_one_by_one(policy, load):
         fast, ref = serve(req, spec, intent), serve_reference(req, spec, intent)
         assert np.array_equal(fast.outcome, ref.outcome)
         assert np.array_equal(fast.offered, ref.offered)
+        assert np.array_equal(fast.signed, ref.signed)
 
 
 @pytest.mark.slow
@@ -184,6 +186,32 @@ def test_overflow_share_rises_with_demand_then_levels_off():
         assert m1 - m0 > Z * math.hypot(s0, s1)
     for (m0, s0), (m1, s1) in zip(means[2:], means[3:]):
         assert m1 - m0 > -Z * math.hypot(s0, s1)
+
+
+@pytest.mark.parametrize("policy, signs", [("with_agreement", True), ("when_sold_out", False)])
+def test_overflow_travellers_who_accepted_the_agreement_are_signers(policy, signs):
+    """Under with_agreement an overflow traveller accepted the agreement: a signer (rates x
+    commitment, the signer's reminder boost) though not opted in (still overflow in
+    overflow_share); under when_sold_out an overflow traveller signed nothing (signage)."""
+    p = Params().replace(booking=dict(overflow=policy))
+    b = p.behaviour
+    spec = TrainSpec(stops=6, ordinary_seats=200, quiet_seats=(90,), load_factor=1.6)
+    overflow = 0
+    for s in range(6):
+        r = simulate_train(spec, p, train_streams(s, 0, 0))
+        pax = r.passengers
+        over = ~pax.optin
+        overflow += int(over.sum())
+        free = passenger_rates(pax, p, agreement=False)
+        factor = np.where(pax.optin, b.commitment, b.commitment if signs else b.signage)
+        assert np.array_equal(passenger_rates(pax, p, agreement=True), free * factor[:, None])
+        car = _Journey(spec, p, pax, train_streams(s, 0, 0), None).cars[0]
+        boost = (1.0, b.peer_optin_boost)
+        assert car.peer_q == [min(1.0, b.peer_remind[g] * boost[int(o or signs)])
+                              for g, o in zip(pax.segment.tolist(), pax.optin.tolist())]
+        assert metrics(tally(r))["overflow_share"] > 0
+        assert np.array_equal(pax.signed, pax.optin | (over & signs))
+    assert overflow > 100
 
 
 def test_policy_change_leaves_demand_identical():

@@ -40,6 +40,7 @@ CASES = {
     "expansion": ("expansion", 600, []),
     "pilot": ("pilot", 92, []),  # the whole pilot day
     "spring festival, control car": ("spring-festival", 120, ["switches.control_car=true"]),
+    "overflow signers (with_agreement)": ("spring-festival", 150, ["booking.overflow=with_agreement"]),
     "escalation at first contact": ("expansion", 300, ["staff.escalation_contacts=1", "behaviour.commitment=0.5"]),
     "crew starved by duties": ("expansion", 300, [
         "staff.other_duty_load=0.9", "network.crew.8=1", "network.crew.16=1", "network.crew.17=2",

@@ -110,15 +110,16 @@ class _Running:
 def passenger_rates(pax: QuietPassengers, params: Params, agreement: bool) -> np.ndarray:
     """Unwarned start rates per minute, shape (passengers, kinds).
 
-    rate_per_h[segment][kind] / 60 * exp(-trait_effect * z) * (commitment if opted in else
+    rate_per_h[segment][kind] / 60 * exp(-trait_effect * z) * (commitment if signed, else
     signage); without the agreement (control car) the last factor is 1. ``child`` only for
-    the traveller holding an infant.
+    the traveller holding an infant. A signer is an opt-in, or an overflow traveller who
+    accepted the agreement (``with_agreement``).
     """
     b = params.behaviour
     base = np.asarray(b.rate_per_h, dtype=float)[pax.segment] / 60.0
     base = base * np.exp(-b.trait_effect * pax.z)[:, None]
     if agreement:
-        base = base * np.where(pax.optin, b.commitment, b.signage)[:, None]
+        base = base * np.where(pax.signed, b.commitment, b.signage)[:, None]
     base[:, CHILD] *= pax.infant
     return base
 
@@ -241,7 +242,7 @@ class _Car:
         self.segment_list = p.segment[members].tolist()
         self.optin = p.optin[members]
         self.optin_list = self.optin.tolist()
-        self.peer_q = [sim.peer_q[s][o] for s, o in zip(self.segment_list, self.optin_list)]
+        self.peer_q = [sim.peer_q[s][o] for s, o in zip(self.segment_list, p.signed[members].tolist())]
         self.peer_q_max = max(self.peer_q, default=0.0)
         self.t_off_list = self.planned_off.tolist()  # alight times, updated when moved out
         self.t_on_list = self.t_on.tolist()
@@ -518,7 +519,7 @@ class _Car:
 def _constants(params: Params) -> tuple:
     """What every journey under ``params`` derives from them, computed once per Params object:
     the bound multiplier m_max, log-normal duration parameters per kind, reach per kind, and
-    the peer-reminder probability per segment and opt-in."""
+    the peer-reminder probability per segment and signer (the signer's boost)."""
     b = params.behaviour
     m_max = 1.0 + b.contagion * b.contagion_cap if params.switches.contagion else 1.0
     sigma2 = np.log1p(np.asarray(b.duration_cv) ** 2)

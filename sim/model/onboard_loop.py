@@ -599,7 +599,7 @@ def _run_loop(s):
 
 
 @njit(cache=True)
-def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, row, optin, segment, peer_q_table,
+def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, row, optin, signed, segment, peer_q_table,
              groups, cand_time, cand_who, cand_accept, cand_kind, cand_len, cand_first, u_streams, staff_u,
              duty_t, duty_len, room):
     """Build one journey's tables from the travellers (``order``: car by car, ``bounds`` per car)
@@ -619,7 +619,7 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
             pax_i[j, T_ROW], pax_i[j, T_ORIGIN], pax_i[j, T_DEST], pax_i[j, T_OPTIN] = row[src], o, d, opt
             pax_i[j, T_NOISY] = -1
             pax_f[j, T_BOARD], pax_f[j, T_ALIGHT] = stops[o], stops[d]
-            pax_f[j, T_PEER_Q] = peer_q_table[segment[src], 1 if opt else 0]
+            pax_f[j, T_PEER_Q] = peer_q_table[segment[src], 1 if signed[src] else 0]
     car_i, car_f = np.zeros((n_all, CI_UK + 1), np.int64), np.zeros((n_all, CF_NOISY_STARTS + 1))
     for c in range(n_all):
         g, k = c // n_cars, c % n_cars
@@ -805,7 +805,7 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     while True:  # should an array run short: draw it longer (the stream goes on) and run again
         u = uniforms[0][None, :] if len(uniforms) == 1 else np.stack(uniforms)
         out = _journey(spec.run_min, spec.crew, stops, fp, ip, order, np.asarray(bounds), rows, pax.origin,
-                       pax.dest, pax.row, pax.optin, pax.segment, peer_q_table, len(groups), *cand,
+                       pax.dest, pax.row, pax.optin, pax.signed, pax.segment, peer_q_table, len(groups), *cand,
                        np.asarray(first), u, staff_u, duty_t, duty_len, room)
         short = out[0][0]
         if short == 0:
