@@ -10,7 +10,7 @@ from sim.model.onboard_loop import run_journey
 from sim.model.params import KINDS, SEATS_PER_ROW, SEGMENTS, Params, TrainSpec
 from sim.rng import train_streams
 
-ALL_OFF = dict(contagion=False, peers=False, patrols=False, complaints=False, other_duties=False,
+ALL_OFF = dict(contagion=False, damping=False, peers=False, patrols=False, complaints=False, other_duties=False,
                warned=False, control_car=False)
 
 

@@ -47,6 +47,7 @@ CASES = {
         "network.crew.8+8=1", "staff.patrol_interval=10"]),
     "no walking, no intervention time": ("expansion", 200, [
         "staff.intervention_min=0", "staff.response_walk=0", "staff.patrol_walk=0", "staff.patrol_staff=3"]),
+    "damping off, contagion on": ("expansion", 200, ["switches.damping=false"]),
     "mechanisms off": ("expansion", 200, ["switches.contagion=false", "switches.peers=false",
                                           "switches.other_duties=false", "switches.warned=false"]),
 }

@@ -287,13 +287,11 @@ class _Car:
             self.sim.trace.append((self.sim.env.now, what, self.car, self.control, gi, kind))
 
     def multiplier(self) -> float:
-        """Contagion and enforcement damping (both part of the contagion mechanism) on every rate, now."""
+        """Contagion (switch ``contagion``) and enforcement damping (switch ``damping``) on every rate, now."""
         s = self.sim
-        if not s.switches.contagion:
-            return 1.0
-        m = 1.0 + s.contagion * min(self.V, s.cap)
+        m = 1.0 + s.contagion * min(self.V, s.cap) if s.switches.contagion else 1.0
         if s.env.now < self.damp_until:
-            m *= 1.0 - s.params.behaviour.enforcement_damping
+            m *= 1.0 - s.damping
         return m
 
     # --- stops and candidate starts ------------------------------------------------------
@@ -541,6 +539,7 @@ class _Journey:
         self.crew = _Crew(self.env, spec.crew)
         self.stop_times = spec.stop_times()
         self.contagion, self.cap = b.contagion, b.contagion_cap
+        self.damping = b.enforcement_damping if self.switches.damping else 0.0
         self.m_max, self.dur_mu, self.dur_sigma, self.reach, self.peer_q = _constants(params)
         self.stop_array = np.asarray(self.stop_times)
         self.staff_rng = rngs["staff"]
@@ -573,7 +572,7 @@ class _Journey:
         v.contacts += 1
         i = v.pax
         car.contacts[i] += 1
-        if b.enforcement_damping > 0 and b.damping_min > 0:
+        if self.damping > 0 and b.damping_min > 0:
             car.damp_until = self.env.now + b.damping_min
         car._log("intervene", i)
         if self.staff_rng.random() < st.staff_success:

@@ -211,9 +211,9 @@ def _advance(s, c):
 @_compiled(f64, i64)
 def _multiplier(s, c):
     """onboard._Car.multiplier: contagion and enforcement damping in car c, now."""
-    if not s.ip[I_CONTAGION]:
-        return 1.0
-    m = 1.0 + s.fp[F_CONTAGION] * min(s.car_i[c, CI_V], s.ip[I_CAP])
+    m = 1.0
+    if s.ip[I_CONTAGION]:
+        m = 1.0 + s.fp[F_CONTAGION] * min(s.car_i[c, CI_V], s.ip[I_CAP])
     if s.gf[NOW] < s.car_f[c, CF_DAMP]:
         m *= 1.0 - s.fp[F_DAMPING]
     return m
@@ -736,7 +736,7 @@ def _parameters(params: Params) -> tuple:
     peer-reminder table, computed once per Params object."""
     b, st, sw = params.behaviour, params.staff, params.switches
     reach, peer_q = _constants(params)[3:]
-    fp = np.array([0.0, b.contagion, b.enforcement_damping, b.damping_min,
+    fp = np.array([0.0, b.contagion, b.enforcement_damping if sw.damping else 0.0, b.damping_min,
                    b.warned_factor if sw.warned else 1.0, b.peer_delay_mean, b.peer_success,
                    b.complain_after_failed, b.complaint_delay_mean, st.patrol_interval, st.patrol_walk,
                    st.intervention_min, st.staff_success, st.response_walk, *b.complain, *st.detect], dtype=float)

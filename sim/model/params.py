@@ -209,7 +209,8 @@ class Staff:
 @dataclass(frozen=True)
 class Switches:
     """Every mechanism can be switched off, to test it alone or to show it in class."""
-    contagion: bool = P(True, doc="Violations make further violations likelier (and enforcement damps them).")
+    contagion: bool = P(True, doc="Violations make further violations likelier.")
+    damping: bool = P(True, doc="A staff intervention damps every rate in its car for a while (enforcement_damping).")
     peers: bool = P(True, doc="Disturbed neighbours may remind the violator.")
     patrols: bool = P(True, doc="Crew patrol the quiet car.")
     complaints: bool = P(True, doc="Disturbed passengers may complain to the crew.")
