@@ -49,10 +49,9 @@ def tally(result: TrainResult) -> Tally:
         t[prefix + "passengers"] = float(sum(c.passengers for c in cars))
     t["optin_pax_min"] = sum(c.optin_pax_min for c in ob.cars)
     t["optin_disturbed_pax_min"] = sum(v.disturbed_optin_pax_min for v in ob.violations if not v.control)
-    t["calm_quiet_pax_min"] = sum(c.calm_quiet_pax_min for c in ob.cars)
-    t["noisy_quiet_pax_min"] = sum(c.noisy_quiet_pax_min for c in ob.cars)
-    t["calm_starts"] = float(sum(c.calm_starts for c in ob.cars))
-    t["noisy_starts"] = float(sum(c.noisy_starts for c in ob.cars))
+    for key in ("calm_starts", "noisy_starts", "calm_damped_starts", "noisy_damped_starts", "expected_calm",
+                "expected_noisy", "expected_calm_damped", "expected_noisy_damped"):
+        t[key] = float(sum(getattr(c, key) for c in ob.cars))
     keys = ["starts", "disturbed_pax_min", "ended_count", "ended_min"]
     keys += [f"starts_{k}" for k in KINDS] + [f"ended_{w}" for w in ENDERS]
     for prefix in ("", "control_"):
@@ -102,10 +101,24 @@ def _ratio(num: float, den: float, scale: float = 1.0) -> float:
     return scale * num / den if den > 0 else math.nan
 
 
+def _lift(starts: float, expected: float, base_starts: float, base_expected: float) -> float:
+    """(starts / expected) in one state over the same in the base state: a ratio of
+    standardised rates, each state's observed starts over the starts its travellers' own rates
+    (without contagion or damping) make expected there."""
+    state, base = _ratio(starts, expected), _ratio(base_starts, base_expected)
+    return _ratio(state, base) if state == state and base == base else math.nan
+
+
 def _contagion_lift(t: Mapping[str, float]) -> float:
-    noisy = _ratio(t["noisy_starts"], t["noisy_quiet_pax_min"])
-    calm = _ratio(t["calm_starts"], t["calm_quiet_pax_min"])
-    return _ratio(noisy, calm) if calm == calm and noisy == noisy else math.nan
+    """Outside damping windows: start rate while another violation runs / while none runs."""
+    return _lift(t["noisy_starts"] - t["noisy_damped_starts"], t["expected_noisy"],
+                 t["calm_starts"] - t["calm_damped_starts"], t["expected_calm"])
+
+
+def _damping_lift(t: Mapping[str, float]) -> float:
+    """While none runs: start rate inside damping windows / outside them."""
+    return _lift(t["calm_damped_starts"], t["expected_calm_damped"],
+                 t["calm_starts"] - t["calm_damped_starts"], t["expected_calm"])
 
 
 def _metric_table() -> dict[str, Callable[[Mapping[str, float]], float]]:
@@ -128,6 +141,7 @@ def _metric_table() -> dict[str, Callable[[Mapping[str, float]], float]]:
     m["staff_min_per_train"] = lambda t: _ratio(t["staff_min"], t["trains"])
     m["complaints_per_1000_pax"] = lambda t: _ratio(t["complaints"], t["passengers"], 1000.0)
     m["contagion_lift"] = _contagion_lift
+    m["damping_lift"] = _damping_lift
     m["control.violations_per_100_pax_h"] = lambda t: _ratio(t["control_starts"], t["control_pax_min"], 6000.0)
     m["control.noisy_time_share"] = lambda t: _ratio(t["control_noisy_min"], t["control_car_min"])
     m["control.disturbed_pax_min_per_pax_h"] = lambda t: _ratio(

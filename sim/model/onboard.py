@@ -58,18 +58,27 @@ class CarTotals:
     """Time-weighted levels and counts of one car over the journey.
 
     ``car_min`` running time; ``pax_min`` passenger-minutes on board; ``noisy_min`` minutes
-    with at least one running violation; ``calm_quiet_pax_min`` / ``noisy_quiet_pax_min``
-    minutes of passengers on board and not violating while the car was calm / noisy, with
-    ``calm_starts`` / ``noisy_starts`` the violations started in each state (contagion);
-    ``passengers`` travellers who boarded; ``optin_pax_min`` passenger-minutes of those who opted in.
+    with at least one running violation; ``calm_starts`` / ``noisy_starts`` the violations
+    started while none / at least one other ran, of which ``calm_damped_starts`` /
+    ``noisy_damped_starts`` inside a damping window (``damping_min`` after a staff intervention
+    in the car, whether or not damping is switched on). ``expected_calm`` / ``expected_noisy``
+    (outside damping windows) and ``expected_calm_damped`` / ``expected_noisy_damped`` (inside)
+    are the starts expected in each state without contagion or damping: the integral over the
+    state's time of the summed own rates (unwarned rate x warned_factor once warned) of the
+    travellers on board and not violating. ``passengers`` travellers who boarded;
+    ``optin_pax_min`` passenger-minutes of those who opted in.
     """
     car_min: float
     pax_min: float
     noisy_min: float
-    calm_quiet_pax_min: float
-    noisy_quiet_pax_min: float
     calm_starts: int
     noisy_starts: int
+    calm_damped_starts: int
+    noisy_damped_starts: int
+    expected_calm: float
+    expected_noisy: float
+    expected_calm_damped: float
+    expected_noisy_damped: float
     passengers: int
     optin_pax_min: float
 
@@ -237,6 +246,7 @@ class _Car:
             self.boarding[o].append(i)
             self.alighting[d].append(i)
         self.weight, self.kind_cum = rate_shares(rates)
+        self.weight_list = self.weight.tolist()
         self.member_list = members.tolist()
         self.row_list = p.row[members].tolist()
         self.segment_list = p.segment[members].tolist()
@@ -265,21 +275,36 @@ class _Car:
         self.damp_until = -math.inf
         self.last = 0.0
         self.n_on = self.n_quiet = self.V = 0
-        self.pax_min = self.noisy_min = self.calm_qpm = self.noisy_qpm = 0.0
-        self.calm_starts = self.noisy_starts = 0
+        self.pax_min = self.noisy_min = 0.0
+        self.q_rate = 0.0  # summed own rates of the travellers on board and not violating
+        self.expected = [0.0] * 4  # calm, noisy, calm damped, noisy damped (see CarTotals)
+        self.starts = [0] * 4
 
     # --- bookkeeping -------------------------------------------------------------------
     def _advance(self) -> None:
+        """The time-weighted levels up to now (the expected starts split where a damping window
+        closed since the last update)."""
         now = self.sim.env.now
         dt = now - self.last
         if dt > 0:
             self.pax_min += self.n_on * dt
-            if self.V:
+            noisy = 1 if self.V else 0
+            if noisy:
                 self.noisy_min += dt
-                self.noisy_qpm += self.n_quiet * dt
+            until = self.damp_until
+            if until > self.last:
+                cut = until if until < now else now
+                self.expected[2 + noisy] += self.q_rate * (cut - self.last)
+                if now > cut:
+                    self.expected[noisy] += self.q_rate * (now - cut)
             else:
-                self.calm_qpm += self.n_quiet * dt
+                self.expected[noisy] += self.q_rate * dt
             self.last = now
+
+    def own_rate(self, i: int) -> float:
+        """Traveller i's start rate without contagion or damping: unwarned, x warned_factor once warned."""
+        w = self.weight_list[i]
+        return w * self.sim.warned_factor if self.warned[i] else w
 
     def _log(self, what: str, i: int = -1, kind: str = "") -> None:
         if self.sim.trace is not None:
@@ -305,17 +330,21 @@ class _Car:
             if noisy[i] is not None:
                 self.end(noisy[i], "alighting")
             on[i] = False
+            self.q_rate -= self.own_rate(i)
             gone += 1
             if log:
                 self._log("alight", i)
         boarding = self.boarding[k]
         for i in boarding:
             on[i] = True
+            self.q_rate += self.own_rate(i)
             self.boardings[i] += 1
             if log:
                 self._log("board", i)
         self.n_on += len(boarding) - gone
         self.n_quiet += len(boarding) - gone
+        if self.n_quiet == 0:
+            self.q_rate = 0.0  # no rounding left over
 
     def candidates(self) -> tuple[list, list, list, list, list]:
         """Candidate starts of the whole journey as lists (see `draw_candidates`)."""
@@ -328,7 +357,7 @@ class _Car:
         """Stops and candidate starts in time order (a stop comes first at a tie)."""
         stops = self.sim.stop_times
         env = self.sim.env
-        warned = self.sim.params.behaviour.warned_factor if self.sim.switches.warned else 1.0
+        warned = self.sim.warned_factor
         k = 0
         times, *rest = self.candidates()
         self.pending = times
@@ -377,10 +406,7 @@ class _Car:
         s, env = self.sim, self.sim.env
         now = env.now
         self._advance()
-        if self.V:
-            self.noisy_starts += 1
-        else:
-            self.calm_starts += 1
+        self.starts[(1 if self.V else 0) + (2 if now < self.damp_until else 0)] += 1
         on, u, now_ = self.on, self.u, now
         nb = [j for j in self._near(i, kind) if on[j] and j != i]
         v = _Running(self.next_id, i, kind, now, self.row_list[i], self.V, len(nb))
@@ -388,6 +414,9 @@ class _Car:
         self.next_id += 1
         self.V += 1
         self.n_quiet -= 1
+        self.q_rate -= self.own_rate(i)
+        if self.n_quiet == 0:
+            self.q_rate = 0.0
         self.noisy[i] = v
         self._log("start", i, KINDS[kind])
         end_t, ender = now + length, "self"
@@ -478,6 +507,7 @@ class _Car:
         i = v.pax
         self.V -= 1
         self.n_quiet += 1
+        self.q_rate += self.own_rate(i)  # as warned now: who warns does so before the end
         self.noisy[i] = None
         del self.running[v.key]
         disturbed = disturbed_optin = 0.0
@@ -499,12 +529,17 @@ class _Car:
             self.t_off_list[i] = now
             self.n_on -= 1
             self.n_quiet -= 1
+            self.q_rate -= self.own_rate(i)
+            if self.n_quiet == 0:
+                self.q_rate = 0.0
             self._log("moved", i)
 
     def totals(self) -> CarTotals:
+        st, ex = self.starts, self.expected
         return CarTotals(car_min=self.sim.spec.run_min, pax_min=self.pax_min, noisy_min=self.noisy_min,
-                         calm_quiet_pax_min=self.calm_qpm, noisy_quiet_pax_min=self.noisy_qpm,
-                         calm_starts=self.calm_starts, noisy_starts=self.noisy_starts,
+                         calm_starts=st[0] + st[2], noisy_starts=st[1] + st[3], calm_damped_starts=st[2],
+                         noisy_damped_starts=st[3], expected_calm=ex[0], expected_noisy=ex[1],
+                         expected_calm_damped=ex[2], expected_noisy_damped=ex[3],
                          passengers=sum(self.boardings),
                          optin_pax_min=float((self.alight_times() - self.t_on)[self.optin].sum()))
 
@@ -540,6 +575,7 @@ class _Journey:
         self.stop_times = spec.stop_times()
         self.contagion, self.cap = b.contagion, b.contagion_cap
         self.damping = b.enforcement_damping if self.switches.damping else 0.0
+        self.warned_factor = b.warned_factor if self.switches.warned else 1.0
         self.m_max, self.dur_mu, self.dur_sigma, self.reach, self.peer_q = _constants(params)
         self.stop_array = np.asarray(self.stop_times)
         self.staff_rng = rngs["staff"]
@@ -572,7 +608,8 @@ class _Journey:
         v.contacts += 1
         i = v.pax
         car.contacts[i] += 1
-        if self.damping > 0 and b.damping_min > 0:
+        if b.damping_min > 0:  # a damping window, damping on or off (damping_lift compares them)
+            car._advance()
             car.damp_until = self.env.now + b.damping_min
         car._log("intervene", i)
         if self.staff_rng.random() < st.staff_success:

@@ -51,11 +51,12 @@ I_REACH, N_IP = 8, 12  # then 4 per kind
 # columns of the state's tables
 (T_ROW, T_ORIGIN, T_DEST, T_OPTIN, T_ON, T_NOISY, T_WARNED, T_CONTACTS, T_MOVED,
  T_BOARDINGS) = range(10)  # travellers, integers (T_NOISY: the running violation or -1)
-T_BOARD, T_ALIGHT, T_PEER_Q = range(3)  # travellers, floats (T_ALIGHT changes if moved out)
+T_BOARD, T_ALIGHT, T_PEER_Q, T_RATE = range(4)  # travellers, floats (T_ALIGHT changes if moved out;
+# T_RATE: the unwarned rate)
 (CI_START, CI_END, CI_ROWS, CI_ENFORCED, CI_STREAM, CI_CAND1, CI_STATE, CI_NEXT, CI_STOP,
  CI_V, CI_ON, CI_QUIET, CI_UBLK, CI_UK) = range(14)  # cars, integers (CI_NEXT: next candidate, CI_CAND1: past the last)
-(CF_PEER_Q_MAX, CF_LAST, CF_DAMP, CF_PAX_MIN, CF_NOISY_MIN, CF_CALM_QPM, CF_NOISY_QPM, CF_CALM_STARTS,
- CF_NOISY_STARTS) = range(9)  # cars, floats
+CF_PEER_Q_MAX, CF_LAST, CF_DAMP, CF_PAX_MIN, CF_NOISY_MIN, CF_QRATE = range(6)  # cars, floats
+CF_EXPECTED, CF_STARTS, N_CF = 6, 10, 14  # then 4 each: calm, noisy, calm damped, noisy damped
 A_TIME, A_ACCEPT, A_LEN = range(3)  # candidates, floats
 A_WHO, A_KIND = range(2)  # candidates, integers (A_WHO: the traveller within its car)
 (VI_CAR, VI_PAX, VI_KIND, VI_ROW, VI_BEFORE, VI_NB, VI_ENDED, VI_CALLED, VI_COMPLAINTS, VI_CONTACTS,
@@ -200,12 +201,33 @@ def _advance(s, c):
     dt = now - cf[CF_LAST]
     if dt > 0:
         cf[CF_PAX_MIN] += car[CI_ON] * dt
-        if car[CI_V]:
+        noisy = 1 if car[CI_V] else 0
+        if noisy:
             cf[CF_NOISY_MIN] += dt
-            cf[CF_NOISY_QPM] += car[CI_QUIET] * dt
+        until, last = cf[CF_DAMP], cf[CF_LAST]
+        if until > last:
+            cut = until if until < now else now
+            cf[CF_EXPECTED + 2 + noisy] += cf[CF_QRATE] * (cut - last)
+            if now > cut:
+                cf[CF_EXPECTED + noisy] += cf[CF_QRATE] * (now - cut)
         else:
-            cf[CF_CALM_QPM] += car[CI_QUIET] * dt
+            cf[CF_EXPECTED + noisy] += cf[CF_QRATE] * dt
         cf[CF_LAST] = now
+
+
+@_compiled(f64, i64)
+def _own_rate(s, i):
+    """onboard._Car.own_rate: traveller i's rate without contagion or damping."""
+    w = s.pax_f[i, T_RATE]
+    return w * s.fp[F_WARNED] if s.pax_i[i, T_WARNED] else w
+
+
+@_compiled(void, i64, f64)
+def _quiet_rate(s, c, change):
+    """Add ``change`` to car c's summed own rates of quiet travellers (0 when none is left)."""
+    s.car_f[c, CF_QRATE] += change
+    if s.car_i[c, CI_QUIET] == 0:
+        s.car_f[c, CF_QRATE] = 0.0
 
 
 @_compiled(f64, i64)
@@ -259,6 +281,7 @@ def _end(s, v, by, move):
     i = vi[VI_PAX]
     car[CI_V] -= 1
     car[CI_QUIET] += 1
+    s.car_f[c, CF_QRATE] += _own_rate(s, i)  # as warned now: who warns does so before the end
     s.pax_i[i, T_NOISY] = -1
     pax_i, pax_f = s.pax_i, s.pax_f  # arrays bound once: each s.<field> costs a reference count
     t, start, reach, r = s.gf[NOW], vf[VF_START], s.ip[I_REACH + vi[VI_KIND]], pax_i[i, T_ROW]
@@ -281,6 +304,7 @@ def _end(s, v, by, move):
         s.pax_f[i, T_ALIGHT] = t
         car[CI_ON] -= 1
         car[CI_QUIET] -= 1
+        _quiet_rate(s, c, -_own_rate(s, i))
 
 
 @_compiled(void, i64, i64, i64, f64)
@@ -288,7 +312,7 @@ def _start(s, c, i, kind, length):
     """onboard._Car.start: traveller i of car c starts a violation of ``kind`` lasting ``length``."""
     t, car, fp = s.gf[NOW], s.car_i[c], s.fp
     _advance(s, c)
-    s.car_f[c, CF_NOISY_STARTS if car[CI_V] else CF_CALM_STARTS] += 1
+    s.car_f[c, CF_STARTS + (1 if car[CI_V] else 0) + (2 if t < s.car_f[c, CF_DAMP] else 0)] += 1
     near, k, pax_i, pax_f, sel = s.buf[0], 0, s.pax_i, s.pax_f, s.buf[1]
     r, reach = pax_i[i, T_ROW], s.ip[I_REACH + kind]
     for j in range(car[CI_START], car[CI_END]):
@@ -302,6 +326,7 @@ def _start(s, c, i, kind, length):
     s.v_f[v, VF_START] = t
     car[CI_V] += 1
     car[CI_QUIET] -= 1
+    _quiet_rate(s, c, -_own_rate(s, i))
     s.pax_i[i, T_NOISY] = v
     end_t, ender, n_c = t + length, SELF, 0
     here = s.ip[I_COMPLAINTS] and car[CI_ENFORCED]
@@ -348,14 +373,17 @@ def _stop(s, c, k):
             if pax[j, T_NOISY] >= 0:
                 _end(s, pax[j, T_NOISY], ALIGHTING, False)
             pax[j, T_ON] = 0
+            s.car_f[c, CF_QRATE] -= _own_rate(s, j)
             gone += 1
     for j in range(car[CI_START], car[CI_END]):
         if pax[j, T_ORIGIN] == k:
             pax[j, T_ON] = 1
+            s.car_f[c, CF_QRATE] += _own_rate(s, j)
             pax[j, T_BOARDINGS] += 1
             boarded += 1
     car[CI_ON] += boarded - gone
     car[CI_QUIET] += boarded - gone
+    _quiet_rate(s, c, 0.0)
 
 
 @_compiled(void, i64)
@@ -435,7 +463,8 @@ def _intervene(s, v, ev, idx):
     vi[VI_CONTACTS] += 1
     i = vi[VI_PAX]
     s.pax_i[i, T_CONTACTS] += 1
-    if fp[F_DAMPING] > 0 and fp[F_DAMPING_MIN] > 0:
+    if fp[F_DAMPING_MIN] > 0:  # a damping window, damping on or off
+        _advance(s, vi[VI_CAR])
         s.car_f[vi[VI_CAR], CF_DAMP] = s.gf[NOW] + fp[F_DAMPING_MIN]
     if _staff_uniform(s) < fp[F_STAFF_SUCCESS]:
         s.pax_i[i, T_WARNED] = 1
@@ -600,7 +629,7 @@ def _run_loop(s):
 
 @njit(cache=True)
 def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, row, optin, signed, segment, peer_q_table,
-             groups, cand_time, cand_who, cand_accept, cand_kind, cand_len, cand_first, u_streams, staff_u,
+             weights, groups, cand_time, cand_who, cand_accept, cand_kind, cand_len, cand_first, u_streams, staff_u,
              duty_t, duty_len, room):
     """Build one journey's tables from the travellers (``order``: car by car, ``bounds`` per car)
     and the candidates of each car of each group (the enforced cars, then the control cars), run
@@ -611,7 +640,7 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
     n_all = groups * n_cars
     fp, ip = fp.copy(), ip.copy()
     fp[F_RUN], ip[I_CREW] = run_min, crew
-    pax_i, pax_f = np.zeros((groups * n, 10), np.int64), np.zeros((groups * n, 3))
+    pax_i, pax_f = np.zeros((groups * n, 10), np.int64), np.zeros((groups * n, 4))
     for g in range(groups):
         for x in range(n):
             j, src = g * n + x, order[x]
@@ -620,7 +649,8 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
             pax_i[j, T_NOISY] = -1
             pax_f[j, T_BOARD], pax_f[j, T_ALIGHT] = stops[o], stops[d]
             pax_f[j, T_PEER_Q] = peer_q_table[segment[src], 1 if signed[src] else 0]
-    car_i, car_f = np.zeros((n_all, CI_UK + 1), np.int64), np.zeros((n_all, CF_NOISY_STARTS + 1))
+            pax_f[j, T_RATE] = weights[j]
+    car_i, car_f = np.zeros((n_all, CI_UK + 1), np.int64), np.zeros((n_all, N_CF))
     for c in range(n_all):
         g, k = c // n_cars, c % n_cars
         car = car_i[c]
@@ -718,10 +748,10 @@ def _assemble(count, u, z, board, alight, kind_cum, m_max, mu, sigma):
     return t_out, w_out, accept, kind, exponent
 
 
-def _candidates(rng, rates, board, alight, m_max, mu, sigma) -> tuple:
+def _candidates(rng, rates, weight, board, alight, m_max, mu, sigma) -> tuple:
     """onboard.draw_candidates for one car (the same draws, the same arrays), its arithmetic
-    compiled."""
-    kind_cum, lam = _bounds(rates, rates.sum(axis=1), board, alight, m_max)
+    compiled; ``weight`` the travellers' total rates (``rates.sum(axis=1)``, as onboard.rate_shares)."""
+    kind_cum, lam = _bounds(rates, weight, board, alight, m_max)
     count = rng.poisson(lam)
     n = int(count.sum())
     u = rng.random(3 * n)
@@ -783,14 +813,16 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     # the cars' candidates (car by car, as their processes start) and the blocks of uniforms
     # after them, from the behaviour stream and, for the control cars, the control stream
     groups = [(True, rngs["behaviour"])] + ([(False, rngs["control"])] if sw.control_car else [])
-    cands, first, uniforms = [], [0], []
+    cands, first, uniforms, weights = [], [0], [], []
     for agreement, rng in groups:
         rates = passenger_rates(pax, params, agreement)
         if n_cars > 1:
             rates = rates[order]
         for c in range(n_cars):
             a, z = bounds[c], bounds[c + 1]
-            cands.append(_candidates(rng, rates[a:z], board[a:z], alight[a:z], m_max, dur_mu, dur_sigma))
+            weights.append(rates[a:z].sum(axis=1))
+            cands.append(_candidates(rng, rates[a:z], weights[-1], board[a:z], alight[a:z], m_max, dur_mu,
+                                     dur_sigma))
             first.append(first[-1] + len(cands[-1][0]))
         uniforms.append(rng.random(BLOCK * (n_cars + FIRST_BLOCKS)))
     cand = [np.concatenate([d[f] for d in cands]) for f in range(5)] if len(cands) > 1 else cands[0]
@@ -801,12 +833,13 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     staff_u = rngs["staff"].random(ip[I_PATROLLERS] + FIRST_STAFF)
     rows = np.array([-(-q // SEATS_PER_ROW) for q in spec.quiet_seats], dtype=np.int64)
     room = max(1, FIRST_ROOM + 2 * (len(duty_t) + len(cand[0])))
+    weights = np.concatenate(weights)
     reruns = [0, 0, 0]
     while True:  # should an array run short: draw it longer (the stream goes on) and run again
         u = uniforms[0][None, :] if len(uniforms) == 1 else np.stack(uniforms)
         out = _journey(spec.run_min, spec.crew, stops, fp, ip, order, np.asarray(bounds), rows, pax.origin,
-                       pax.dest, pax.row, pax.optin, pax.signed, pax.segment, peer_q_table, len(groups), *cand,
-                       np.asarray(first), u, staff_u, duty_t, duty_len, room)
+                       pax.dest, pax.row, pax.optin, pax.signed, pax.segment, peer_q_table,
+                       weights, len(groups), *cand, np.asarray(first), u, staff_u, duty_t, duty_len, room)
         short = out[0][0]
         if short == 0:
             break
@@ -828,8 +861,10 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
         a, z = (c // n_cars) * n + bounds[c % n_cars], (c // n_cars) * n + bounds[c % n_cars + 1]
         cars.append(CarTotals(
             car_min=spec.run_min, pax_min=cf[CF_PAX_MIN], noisy_min=cf[CF_NOISY_MIN],
-            calm_quiet_pax_min=cf[CF_CALM_QPM], noisy_quiet_pax_min=cf[CF_NOISY_QPM],
-            calm_starts=int(cf[CF_CALM_STARTS]), noisy_starts=int(cf[CF_NOISY_STARTS]),
+            calm_starts=int(cf[CF_STARTS] + cf[CF_STARTS + 2]), noisy_starts=int(cf[CF_STARTS + 1] + cf[CF_STARTS + 3]),
+            calm_damped_starts=int(cf[CF_STARTS + 2]), noisy_damped_starts=int(cf[CF_STARTS + 3]),
+            expected_calm=cf[CF_EXPECTED], expected_noisy=cf[CF_EXPECTED + 1],
+            expected_calm_damped=cf[CF_EXPECTED + 2], expected_noisy_damped=cf[CF_EXPECTED + 3],
             passengers=int(pax_i[a:z, T_BOARDINGS].sum()),
             optin_pax_min=float((pax_f[a:z, T_ALIGHT] - pax_f[a:z, T_BOARD])[pax_i[a:z, T_OPTIN] > 0].sum())))
     if n_cars == 1:
