@@ -68,11 +68,16 @@ def test_one_thing_at_a_time_renewal_count():
 @pytest.mark.parametrize("lam_h, dmean", [(0.2, 3.0), (0.05, 10.0)])
 def test_noisy_time_share_is_m_g_infinity(lam_h, dmean):
     """Steady state: P(car calm) = (1 + lambda E[D])^-N for N independent alternating
-    travellers, which tends to the M/G/inf value exp(-lambda N E[D]) as lambda E[D] -> 0."""
+    travellers, which tends to the M/G/inf value exp(-lambda N E[D]) as lambda E[D] -> 0; the
+    mean number running (`violations_running`) is N lambda E[D] / (1 + lambda E[D])."""
     n, T, runs, cv = 90, 1200.0, 40, 1.0
     params = isolated(lam_h, behaviour=dict(duration_mean=(dmean,) * 4, duration_cv=(cv,) * 4))
-    shares = np.array([onboard_tally(one_leg(T), params, full_car(n), s)[0]["noisy_min"] / T
-                       for s in range(runs)])
+    shares, running = [], []
+    for s in range(runs):
+        t, ob = onboard_tally(one_leg(T), params, full_car(n), s)
+        shares.append(t["noisy_min"] / T)
+        running.append(sum(v.end - v.start for v in ob.violations) / T)
+    shares, running = np.array(shares), np.array(running)
     lam = lam_h / 60.0
     rho = lam * dmean
     expected = 1.0 - (1.0 + rho) ** -n
@@ -81,6 +86,9 @@ def test_noisy_time_share_is_m_g_infinity(lam_h, dmean):
     bias = n * lam * lognormal_second_moment(dmean, cv) / 2.0 / T
     se = shares.std(ddof=1) / math.sqrt(runs)
     assert abs(shares.mean() - expected) < Z * se + bias
+    # the same deficit, counted in violations rather than in the share of time
+    expected_running = n * rho / (1.0 + rho)
+    assert abs(running.mean() - expected_running) < Z * running.std(ddof=1) / math.sqrt(runs) + bias
 
 
 @pytest.mark.slow
@@ -120,22 +128,25 @@ def test_patrol_detection_delay_is_half_the_interval(walk):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("q, reach, neighbours", [(0.15, 0, 4), (0.4, 0, 4), (0.01, 17, 89)])
-def test_peer_reminder_share_is_volunteers_dilemma(q, reach, neighbours):
-    """A full car, n neighbours each reminding with probability q (success 1), violations
-    that never end alone: share ended by a peer = 1 - (1 - q)^n."""
+@pytest.mark.parametrize("q, reach, neighbours, success", [(0.15, 0, 4, 1.0), (0.4, 0, 4, 1.0), (0.01, 17, 89, 1.0),
+                                                           (0.15, 0, 4, 0.5)])
+def test_peer_reminder_share_is_volunteers_dilemma(q, reach, neighbours, success):
+    """A full car, n neighbours each reminding with probability q, violations that never end
+    alone: share sanctioned (reminded at least once) = 1 - (1 - q)^n, share ended by a peer
+    that times the success probability of the first reminder."""
     n, T, runs, delay = 90, 1000.0, 20, 2.0
     params = isolated(0.3, behaviour=dict(duration_mean=(1e9,) * 4, duration_cv=(0.0,) * 4,
                                           reach_rows=(reach,) * 4, peer_remind=(q,) * 5,
-                                          peer_optin_boost=1.0, peer_success=1.0, peer_delay_mean=delay),
+                                          peer_optin_boost=1.0, peer_success=success, peer_delay_mean=delay),
                       switches=dict(peers=True))
     vs = [v for s in range(runs) for v in journey(one_leg(T), params, full_car(n), s).violations]
     assert all(v.neighbours == neighbours for v in vs)
-    share = np.mean([v.ended_by == "peer" for v in vs])
-    expected = 1.0 - (1.0 - q) ** neighbours
-    se = math.sqrt(expected * (1 - expected) / len(vs))
-    # a reminder due after arrival is lost: at most a share delay/T of violations is affected
-    assert abs(share - expected) < Z * se + delay / T
+    reminded = 1.0 - (1.0 - q) ** neighbours
+    for share, expected in ((np.mean([v.reminded for v in vs]), reminded),
+                            (np.mean([v.ended_by == "peer" for v in vs]), reminded * success)):
+        se = math.sqrt(expected * (1 - expected) / len(vs))
+        # a reminder due after arrival is lost: at most a share delay/T of violations is affected
+        assert abs(share - expected) < Z * se + delay / T
 
 
 def car_tally(cars) -> dict[str, float]:

@@ -13,6 +13,7 @@ from .params import P, PROB, TrainSpec
 
 TYPES: tuple[str, ...] = ("G", "D")
 FORMATIONS: tuple[str, ...] = ("8", "16", "17", "8+8")
+CARS: tuple[int, ...] = (8, 16, 17, 16)  # cars in each formation: the most quiet cars it can have
 
 
 def per_type(**kw) -> tuple:
@@ -54,8 +55,9 @@ class Network:
                                             range=(1, 5000), keys=FORMATIONS,
                                             doc="Second-class seats per formation, quiet seats included.",
                                             source="[A] from 576 / 1193 / 1283 seats per Fuxing set, about 87 % second class")
-    quiet_cars: tuple[int, ...] = P(per_formation(1, 1, 2, 2), unit="cars", range=(1, 4), keys=FORMATIONS,
-                                    doc="Quiet cars per formation.",
+    quiet_cars: tuple[int, ...] = P(per_formation(1, 1, 2, 2), unit="cars", range=(0, max(CARS)), keys=FORMATIONS,
+                                    doc="Quiet cars per formation: 0 (no quiet car, the baseline) up to every car "
+                                        "of the formation (8, 16, 17, 16: a whole-train quiet rule).",
                                     source="[S] 1 per 8- or 16-car set, 2 per 17-car set or coupled pair")
     quiet_car_seats: tuple[int, ...] = P(per_formation(80, 80, 80, 80), unit="seats", range=(5, 200),
                                          keys=FORMATIONS, doc="Seats per quiet car.",

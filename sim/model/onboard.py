@@ -33,7 +33,9 @@ class Violation(NamedTuple):
     ``running_before`` the number of other violations running in the car at its start;
     ``neighbours`` passengers within reach at its start; ``disturbed_pax_min`` the overlap of
     the violation with each neighbour's time on board (passenger-minutes), of which
-    ``disturbed_optin_pax_min`` for neighbours who opted in.
+    ``disturbed_optin_pax_min`` for neighbours who opted in; ``complaints`` that reached the
+    crew; ``staff_contacts`` interventions; ``reminded`` a neighbour's reminder reached the
+    violator while it ran (successful or not: the violation was sanctioned).
     """
     control: bool
     car: int
@@ -51,6 +53,7 @@ class Violation(NamedTuple):
     disturbed_optin_pax_min: float
     complaints: int
     staff_contacts: int
+    reminded: bool
 
 
 @dataclass(frozen=True)
@@ -107,12 +110,12 @@ class OnboardResult:
 class _Running:
     """A violation while it runs (mutable; becomes a Violation record when it ends)."""
     __slots__ = ("key", "pax", "kind", "start", "row", "before", "neighbours", "ended", "called",
-                 "complaints", "contacts")
+                 "complaints", "contacts", "reminded")
 
     def __init__(self, key, pax, kind, start, row, before, neighbours):
         self.key, self.pax, self.kind, self.start, self.row = key, pax, kind, start, row
         self.before, self.neighbours = before, neighbours
-        self.ended = self.called = False
+        self.ended = self.called = self.reminded = False
         self.complaints = self.contacts = 0
 
 
@@ -476,14 +479,14 @@ class _Car:
         v, ender = ev.value
         if not v.ended:
             if ender == "peer":
-                self.warned[v.pax] = True
+                self.warned[v.pax] = v.reminded = True
                 self._log("reminder_ok", v.pax)
             self.end(v, ender)
 
     def _failed_reminder(self, ev) -> None:
         v = ev.value
         if not v.ended:
-            self.warned[v.pax] = True
+            self.warned[v.pax] = v.reminded = True
             self._log("reminder_failed", v.pax)
 
     def _complaint(self, ev) -> None:
@@ -522,7 +525,7 @@ class _Car:
         self.sim.records.append(Violation(
             self.control, self.car, self.member_list[i], self.segment_list[i], optin[i], KINDS[v.kind],
             v.start, now, by, moved, v.before, v.neighbours, disturbed, disturbed_optin, v.complaints,
-            v.contacts))
+            v.contacts, v.reminded))
         if moved:
             self.on[i] = False
             self.moved[i] = True

@@ -60,7 +60,7 @@ CF_EXPECTED, CF_STARTS, N_CF = 6, 10, 14  # then 4 each: calm, noisy, calm dampe
 A_TIME, A_ACCEPT, A_LEN = range(3)  # candidates, floats
 A_WHO, A_KIND = range(2)  # candidates, integers (A_WHO: the traveller within its car)
 (VI_CAR, VI_PAX, VI_KIND, VI_ROW, VI_BEFORE, VI_NB, VI_ENDED, VI_CALLED, VI_COMPLAINTS, VI_CONTACTS,
- VI_ENDER, VI_MOVED, VI_RESPOND) = range(13)  # violations, integers (VI_ENDER: planned, then actual)
+ VI_ENDER, VI_MOVED, VI_RESPOND, VI_REMINDED) = range(14)  # violations, integers (VI_ENDER: planned, then actual)
 VF_START, VF_END, VF_DIST, VF_DIST_OPTIN = range(4)  # violations, floats
 PI_STATE, PI_CAR, PI_ROW, PI_TO, PI_CURSOR, PI_SNAP = range(6)  # patrollers, integers
 PF_PHASE, PF_DUE = range(2)  # patrollers, floats
@@ -595,6 +595,7 @@ def _run_loop(s):
             if not s.v_i[idx, VI_ENDED]:
                 if s.v_i[idx, VI_ENDER] == PEER:
                     s.pax_i[s.v_i[idx, VI_PAX], T_WARNED] = 1
+                    s.v_i[idx, VI_REMINDED] = 1
                 _end(s, idx, s.v_i[idx, VI_ENDER], False)
         elif ev == E_PATROL:
             _patrol(s, idx)
@@ -619,6 +620,7 @@ def _run_loop(s):
         elif ev == E_FAILED:  # onboard._Car._failed_reminder
             if not s.v_i[idx, VI_ENDED]:
                 s.pax_i[s.v_i[idx, VI_PAX], T_WARNED] = 1
+                s.v_i[idx, VI_REMINDED] = 1
         elif ev == E_CAR_DONE:  # env.run(until=all_of(cars))
             s.gi[G_DONE] += 1
             if s.gi[G_DONE] == n_cars:
@@ -671,13 +673,13 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
     gi[G_FREE], gi[G_SPTR] = crew, n_pat  # the first staff uniforms are the patrol phases
     gi[G_ENFORCED] = n_cars
     s = Journey(fp, ip, stops, car_i, car_f, pax_i, pax_f, cand_f, cand_i, u_streams, staff_u, duties, gi,
-                np.zeros(2), np.zeros((cap, 13), np.int64), np.zeros((cap, 4)), np.zeros(cap, np.int64),
+                np.zeros(2), np.zeros((cap, VI_REMINDED + 1), np.int64), np.zeros((cap, 4)), np.zeros(cap, np.int64),
                 np.zeros((2, n + 1), np.int64), np.zeros(n + 2), np.zeros((n_pat, 6), np.int64),
                 np.zeros((n_pat, 2)), np.zeros(room), np.zeros((room, 4), np.int64), np.zeros((room, 2), np.int64))
     _run_loop(s)
     # the records, by (control, start, car, traveller) as onboard._Journey._result sorts them
     nrec = gi[G_NREC]
-    rec_i, rec_f = np.empty((nrec, 12), np.int64), np.empty((nrec, 4))
+    rec_i, rec_f = np.empty((nrec, 13), np.int64), np.empty((nrec, 4))
     for x in range(nrec):
         v = s.records[x]
         vi, vf = s.v_i[v], s.v_f[v]
@@ -687,6 +689,7 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
         rec_i[x, 4], rec_i[x, 5], rec_i[x, 6], rec_i[x, 7] = optin[src], vi[VI_KIND], vi[VI_ENDER], vi[VI_MOVED]
         rec_i[x, 8], rec_i[x, 9], rec_i[x, 10], rec_i[x, 11] = (vi[VI_BEFORE], vi[VI_NB], vi[VI_COMPLAINTS],
                                                                  vi[VI_CONTACTS])
+        rec_i[x, 12] = vi[VI_REMINDED]
         rec_f[x, 0], rec_f[x, 1], rec_f[x, 2], rec_f[x, 3] = vf[VF_START], vf[VF_END], vf[VF_DIST], vf[VF_DIST_OPTIN]
     for x in range(1, nrec):  # insertion sort: the records come nearly in order
         ki, kf = rec_i[x].copy(), rec_f[x].copy()
@@ -786,7 +789,7 @@ def _columns(rec_i: np.ndarray, rec_f: np.ndarray) -> list[list]:
     return [(i[0] > 0).tolist(), i[1].tolist(), i[2].tolist(), i[3].tolist(), (i[4] > 0).tolist(),
             _KIND_NAMES[i[5]].tolist(), f[0].tolist(), f[1].tolist(), _ENDER_NAMES[i[6]].tolist(),
             (i[7] > 0).tolist(), i[8].tolist(), i[9].tolist(), f[2].tolist(), f[3].tolist(), i[10].tolist(),
-            i[11].tolist()]
+            i[11].tolist(), (i[12] > 0).tolist()]
 
 
 def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
@@ -797,6 +800,11 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     how often each array ran short and the journey was run again (``short_uniforms``,
     ``short_staff``, ``short_room``)."""
     st, sw = params.staff, params.switches
+    if not spec.quiet_seats:  # no quiet car: nothing happens that the records hold
+        nothing = np.zeros(0)
+        return OnboardResult(violations=(), cars=(), control=(), board_time=nothing, alight_time=nothing.copy(),
+                             boardings=np.zeros(0, dtype=np.int64), moved=np.zeros(0, dtype=bool), interventions=0,
+                             staff_min=0.0, complaints=0)
     m_max, dur_mu, dur_sigma = _constants(params)[:3]
     fp, ip, peer_q_table = _parameters(params)
     stops = np.asarray(spec.stop_times())
