@@ -43,6 +43,8 @@ def tally(result: TrainResult) -> Tally:
     t["quiet_seat_legs"] = float(sum(spec.quiet_seats) * spec.legs)
     t["quiet_pax_legs"] = float(quiet_legs)
     t["overflow_pax_legs"] = float(overflow_legs)
+    t["quiet_seat_min"] = sum(spec.quiet_seats) * spec.run_min  # seat-legs weighted by their running time
+    t["quiet_sold_seat_min"] = quiet_legs * leg_min
     t["seated_travellers"] = float(seated)  # second class: opt-in, overflow or ordinary
     t["seated_trip_legs"] = float(seated_legs)
     t["seated_trip_min"] = seated_legs * leg_min
@@ -142,7 +144,7 @@ def _damping_lift(t: Mapping[str, float]) -> float:
 def _metric_table() -> dict[str, Callable[[Mapping[str, float]], float]]:
     m: dict[str, Callable[[Mapping[str, float]], float]] = {
         "uptake_rate": lambda t: _ratio(t["accepted"], t["offered"]),
-        "quiet_load_factor": lambda t: _ratio(t["quiet_pax_legs"], t["quiet_seat_legs"]),
+        "quiet_load_factor": lambda t: _ratio(t["quiet_sold_seat_min"], t["quiet_seat_min"]),
         "overflow_share": lambda t: _ratio(t["overflow_pax_legs"], t["quiet_pax_legs"]),
         "refused_share": lambda t: _ratio(t["requests_refused"], t["requests"]),
         "violations_per_100_pax_h": lambda t: _ratio(t["starts"], t["pax_min"], 6000.0),

@@ -232,3 +232,23 @@ def test_optin_exposure_equals_overall_exposure_when_everyone_opted_in():
     m = metrics(add(tallies))
     assert m["disturbed_pax_min_per_pax_h"] > 0
     assert m["optin.disturbed_pax_min_per_pax_h"] == pytest.approx(m["disturbed_pax_min_per_pax_h"], rel=1e-12)
+
+
+def test_quiet_load_factor_weighs_legs_by_their_running_time():
+    """Across trains of different leg counts the quiet load factor is quiet seat-minutes sold
+    / offered (seat-km at a common speed), not seat-legs: a leg of a 2-leg train counts for
+    as long as it runs, five times a leg of a 10-leg train of the same running time."""
+    p = Params()
+    sold = offered = 0.0
+    tallies = []
+    for s, (stops, load) in enumerate([(3, 1.4), (11, 0.5)]):
+        spec = TrainSpec(run_min=120.0, stops=stops, ordinary_seats=300, quiet_seats=(90,), load_factor=load)
+        r = simulate_train(spec, p, train_streams(s, 0, 0))
+        tallies.append(tally(r))
+        quiet = (r.booking.outcome == OPTIN) | (r.booking.outcome == OVERFLOW)
+        legs = ((r.requests.dest - r.requests.origin) * r.requests.size.astype(int))[quiet].sum()
+        sold += legs * spec.run_min / spec.legs
+        offered += 90 * spec.run_min
+    t = add(tallies)
+    assert abs(t["quiet_pax_legs"] / t["quiet_seat_legs"] - sold / offered) > 0.05  # the two differ here
+    assert metrics(t)["quiet_load_factor"] == pytest.approx(sold / offered, rel=1e-12)
