@@ -45,6 +45,14 @@ def journey(spec: TrainSpec, params: Params, pax: QuietPassengers, seed: int, tr
     return run_onboard(spec, params, pax, train_streams(seed, 0, 0), trace)
 
 
+def ratio_residuals(num: np.ndarray, den: np.ndarray) -> tuple[float, np.ndarray]:
+    """A ratio of sums over independent units (trains) and each unit's linearised residual
+    (num - r den) / mean(den): the residuals' sd / sqrt(n) is the ratio's standard error
+    (delta method), and paired units' residuals subtract for a difference of ratios."""
+    r = float(num.sum() / den.sum())
+    return r, (num - r * den) / den.mean()
+
+
 @pytest.fixture
 def log() -> list:
     return []

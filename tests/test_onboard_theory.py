@@ -17,7 +17,7 @@ from sim.model.params import KINDS
 from sim.runner import network_day, simulate_one
 from sim.scenario import load
 
-from .conftest import full_car, isolated, journey, one_leg
+from .conftest import full_car, isolated, journey, one_leg, ratio_residuals
 
 Z = 4.0
 
@@ -272,9 +272,8 @@ def pilot_trains(extra: list[str], replications: int, seed: int = 7) -> tuple[np
 def rate_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """b's start rate minus a's (ratios of sums over the same trains, per passenger-minute) and
     its standard error: the paired trains' linearised ratio residuals (delta method)."""
-    ra, rb = a[:, 0].sum() / a[:, 1].sum(), b[:, 0].sum() / b[:, 1].sum()
-    u = (b[:, 0] - rb * b[:, 1]) / b[:, 1].mean() - (a[:, 0] - ra * a[:, 1]) / a[:, 1].mean()
-    return rb - ra, u.std(ddof=1) / math.sqrt(len(u))
+    (ra, ua), (rb, ub) = ratio_residuals(a[:, 0], a[:, 1]), ratio_residuals(b[:, 0], b[:, 1])
+    return rb - ra, (ub - ua).std(ddof=1) / math.sqrt(len(ua))
 
 
 @pytest.mark.slow

@@ -22,6 +22,8 @@ from sim.model.population import draw_requests, mean_trip_legs
 from sim.rng import stream
 from sim.scenario import load
 
+from .conftest import ratio_residuals
+
 Z = 4.0
 DOCUMENTED_MIN = (78.0, 102.0)  # 331 km at 200-250 km/h: 1.3-1.7 h (docs/calibration.md)
 
@@ -57,19 +59,14 @@ def simulated(sc, trains: int, seed: int = 5) -> tuple[np.ndarray, np.ndarray, n
     return tuple(np.array(c) for c in zip(*rows))
 
 
-def ratio_and_se(num: np.ndarray, den: np.ndarray) -> tuple[float, float]:
-    """Ratio of sums over trains and its standard error (delta method on the trains)."""
-    r = num.sum() / den.sum()
-    return r, (num - r * den).std(ddof=1) / den.mean() / math.sqrt(len(den))
-
-
 @pytest.mark.parametrize("name", ["expansion", "pilot", "spring-festival"])
 def test_mean_trip_of_the_generator_is_its_closed_form(name):
     sc = load(f"scenarios/{name}.toml")
     minutes, legs = closed_form(sc)
     people, trav_min, trav_legs = simulated(sc, 2500)
     for num, expected in ((trav_min, minutes), (trav_legs, legs)):
-        r, se = ratio_and_se(num, people)
+        r, u = ratio_residuals(num, people)
+        se = u.std(ddof=1) / math.sqrt(len(u))
         assert abs(r - expected) < Z * se, (r, expected, se)
 
 

@@ -309,6 +309,13 @@ class _Car:
         w = self.weight_list[i]
         return w * self.sim.warned_factor if self.warned[i] else w
 
+    def _quiet_rate(self, change: float) -> None:
+        """Add ``change`` to the summed own rates of the quiet travellers (0 when none is left:
+        no rounding carried over)."""
+        self.q_rate += change
+        if self.n_quiet == 0:
+            self.q_rate = 0.0
+
     def _log(self, what: str, i: int = -1, kind: str = "") -> None:
         if self.sim.trace is not None:
             gi = self.member_list[i] if i >= 0 else -1
@@ -346,8 +353,7 @@ class _Car:
                 self._log("board", i)
         self.n_on += len(boarding) - gone
         self.n_quiet += len(boarding) - gone
-        if self.n_quiet == 0:
-            self.q_rate = 0.0  # no rounding left over
+        self._quiet_rate(0.0)
 
     def candidates(self) -> tuple[list, list, list, list, list]:
         """Candidate starts of the whole journey as lists (see `draw_candidates`)."""
@@ -417,9 +423,7 @@ class _Car:
         self.next_id += 1
         self.V += 1
         self.n_quiet -= 1
-        self.q_rate -= self.own_rate(i)
-        if self.n_quiet == 0:
-            self.q_rate = 0.0
+        self._quiet_rate(-self.own_rate(i))
         self.noisy[i] = v
         self._log("start", i, KINDS[kind])
         end_t, ender = now + length, "self"
@@ -532,9 +536,7 @@ class _Car:
             self.t_off_list[i] = now
             self.n_on -= 1
             self.n_quiet -= 1
-            self.q_rate -= self.own_rate(i)
-            if self.n_quiet == 0:
-                self.q_rate = 0.0
+            self._quiet_rate(-self.own_rate(i))
             self._log("moved", i)
 
     def totals(self) -> CarTotals:
