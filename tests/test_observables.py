@@ -76,3 +76,24 @@ def test_a_whole_quiet_train_runs():
 def test_more_quiet_cars_than_the_formation_has_is_an_error(key, value):
     with pytest.raises(ScenarioError, match=key.replace("+", r"\+")):
         load("scenarios/expansion.toml", [f"{key}={value}"])
+
+
+def test_a_run_without_quiet_car_writes_its_files_and_figures(tmp_path):
+    """quietcar run on the baseline without a quiet car: results with NaN, and every figure
+    that has something to show (no journey timeline: nobody rides a quiet car)."""
+    from click.testing import CliRunner
+
+    from sim.cli import main
+    out = tmp_path / "none"
+    args = ["run", "expansion", "-n", "2", "--out", str(out), "--set", "network.trains=8", "--workers", "1"]
+    args += [x for f in FORMATIONS for x in ("--set", f"network.quiet_cars.{f}=0")]
+    r = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert (out / "summary.json").exists() and (out / "figures" / "headline.png").exists()
+    assert not (out / "figures" / "timeline.png").exists()
+
+
+def test_the_demo_says_when_its_train_has_no_quiet_car():
+    from sim import demo
+    with pytest.raises(ValueError, match="no quiet car"):
+        demo.run(load("scenarios/classroom.toml", ["network.quiet_cars.8=0"]), 20)
