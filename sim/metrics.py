@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 from numba import njit
 
-from .model.booking import OPTIN, OUTCOMES, OVERFLOW, REFUSED
+from .model.booking import OPTIN, OUTCOMES, OVERFLOW
 from .model.onboard import ENDERS
 from .model.params import KINDS
 from .model.train import TrainResult
 
 Tally = dict[str, float]
+REFUSED = OUTCOMES.index("refused")
 
 
 def t_quantile(q: float, dof: float) -> float:
