@@ -2,7 +2,7 @@
 
 - :mod:`.planners`: run, compare, validate, scenarios, show;
 - :mod:`.research`: sweep, sensitivity, plot, report;
-- :mod:`.classroom`: demo;
+- :mod:`.classroom`: demo, lesson;
 - :mod:`.common`: the options and errors they share.
 """
 from __future__ import annotations
@@ -34,5 +34,5 @@ def main() -> None:
 
 
 
-for _command in (*planners.COMMANDS, classroom.demo, *research.COMMANDS):
+for _command in (*planners.COMMANDS, classroom.demo, classroom.lesson, *research.COMMANDS):
     main.add_command(_command)
