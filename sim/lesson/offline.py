@@ -7,18 +7,31 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..scenario import Scenario
+from ..demo import LEVERS
 from .journey import LeverError, check_value, find_lever, lever_values, run_levers
+from .plan import SETTINGS
 from .page import config, render
 
-#: The lesson's experiments (docs/classroom.md): every combination of these values is saved.
-LESSON_GRID: dict[str, tuple[Any, ...]] = {
-    "overflow": ("never", "when_sold_out"),
-    "load": (0.6, 0.75, 1.0, 1.3),
-    "contagion": (0.0, 0.3, 1.0, 2.0),
-    "patrol": (10.0, 30.0, 60.0),
-}
 STEP = 1.0  # minutes between the saved frames (the server's are 0.5): half the size
 MAX_JOURNEYS = 400  # a grid larger than this would make a page too large to carry around
+
+
+def lesson_grid(scenario: Scenario) -> dict[str, tuple[Any, ...]]:
+    """The levers the lesson's experiments move (sim/lesson/plan.py), each with every value they
+    take there and the scenario's own: every combination of these is saved by default."""
+    base = lever_values(scenario)
+    grid: dict[str, set] = {}
+    for setting in SETTINGS:
+        for item in setting:
+            key, _, text = item.partition("=")
+            lever = find_lever(key)
+            grid.setdefault(lever.name, {base[lever.name]}).add(check_value(lever, text if lever.choices else float(text)))
+    out = {}
+    for lever in LEVERS:
+        if lever.name in grid:
+            values = grid[lever.name]
+            out[lever.name] = tuple(c for c in lever.choices if c in values) if lever.choices else tuple(sorted(values))
+    return out
 
 
 def parse_grid(items: Iterable[str]) -> dict[str, tuple[Any, ...]]:
@@ -68,7 +81,7 @@ def lesson_page(scenario: Scenario, seed: int, grid: dict[str, Sequence[Any]] | 
                 lang: str | None = None,
                 progress=None) -> tuple[str, int]:
     """The saved page and how many journeys it carries."""
-    grid = dict(LESSON_GRID if grid is None else grid)
+    grid = dict(lesson_grid(scenario) if grid is None else grid)
     base = lever_values(scenario)
     journeys: dict[str, Any] = {}
     combos = combinations(grid)
