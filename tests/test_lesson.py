@@ -506,3 +506,24 @@ def test_the_default_saved_lesson_carries_the_three_experiments(tmp_path):
     page, count = lesson_page(classroom(), SEED)
     assert count == 2 * 4 * 3 * 4
     assert len(page.encode()) < 2_000_000  # docs/classroom.md states the size
+
+
+def test_the_docs_state_the_saved_size_and_the_trains_stops(tmp_path):
+    """docs/classroom.md says how large the default saved lesson is and how many stops the
+    classroom train makes: both must be what the command writes and the page shows."""
+    doc = (ROOT / "docs" / "classroom.md").read_text(encoding="utf-8")
+    size, journeys = re.search(r"# ([0-9.]+) MB: the (\d+) journeys", doc).groups()
+    r = CliRunner().invoke(lesson_command, ["--save", str(tmp_path / "lesson.html")])
+    assert r.exit_code == 0, r.output
+    assert f"({journeys} journeys of seed {SEED}, {size} MB)" in r.output
+    assert oct((tmp_path / "lesson.html").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    stops = re.search(r"stops at (\w+) stations, A to ([A-Z])", doc).groups()
+    spec = demo.run(classroom(), SEED).result.spec
+    assert stops == (["three", "four", "five", "six", "seven", "eight", "nine"][spec.stops - 3],
+                     demo.station(spec.stops - 1))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
