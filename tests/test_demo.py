@@ -169,6 +169,39 @@ def test_headless_journey_draws_every_frame_with_the_seats_it_counts(base_run):
     assert not np.array_equal(images[0], images[len(images) // 2])
 
 
+def test_the_final_frame_speaks_plain_words(base_run):
+    """No metric code names (overflow_share, quiet_load_factor, ...) on any frame; only the
+    levers' column writes the --set keys, as the command to type."""
+    from matplotlib.text import Text
+
+    frames = demo.build_frames(base_run, step=demo.step_for(60))
+    view = demo.frozen_view(base_run, frames, dpi=40)
+    for i in (len(frames) // 2, len(frames) - 1):
+        view.update(i)
+        words = [t.get_text() for t in view.fig.findobj(Text) if t is not view.lever_text]
+        coded = [w for w in words if re.search(r"\b[a-z]+_[a-z_]+\b|\b(peer|self|alighting)\b", w)]
+        assert coded == [], coded
+
+
+def test_the_gif_holds_its_last_frame_with_the_legends_colours(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "d.gif"
+    r = invoke("--seed", SEED, "--speed", "120", "--save", path)
+    assert r.exit_code == 0, r.output
+    with Image.open(path) as im:
+        durations = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            durations.append(im.info["duration"])
+        im.seek(im.n_frames - 1)  # the car is empty at arrival: the legend alone shows the seat colours
+        seen = set(map(tuple, np.asarray(im.convert("RGB")).reshape(-1, 3).tolist()))
+    assert durations[-1] >= 2000 > durations[0]  # the final numbers stay on screen before it loops
+    for colour in (*demo.OCCUPANT_COLOURS, demo.NOISE, demo.STAFF):
+        rgb = tuple(int(round(255 * c)) for c in matplotlib.colors.to_rgb(colour))
+        assert rgb in seen, colour
+
+
 def test_one_frame_as_png(base_run, frames, tmp_path):
     demo.render_png(base_run, frames, len(frames) // 3, tmp_path / "f.png", dpi=40)
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
