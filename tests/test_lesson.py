@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -289,12 +290,18 @@ def server():
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         line = proc.stdout.readline()
-        found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)  # localhost only, unless asked
         assert found, line + proc.stderr.read() if proc.poll() is not None else line
         yield found.group(1)
     finally:
-        proc.terminate()  # what Ctrl-C's cousin does; the server stops serving and exits
-        proc.communicate(timeout=30)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: the server stops, quietly
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    assert proc.returncode == 0 and "Traceback" not in err, err
 
 
 @pytest.fixture(scope="module")
@@ -410,7 +417,19 @@ def test_side_by_side_plays_two_settings_in_step_with_their_difference(server, s
         d.quit()
 
 
+def _cjk_font_or_fail():
+    """Chinese must render as glyphs, not boxes: a CJK font (Debian's fonts-noto-cjk, installed
+    by .ci/run) must be there."""
+    r = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True)
+    if not r.stdout.strip():
+        message = "no CJK font: apt-get install -y fonts-noto-cjk (.ci/run does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def test_chinese_by_browser_language_and_the_switch(server, shots):
+    _cjk_font_or_fail()
     d = _driver(1024, 768, lang="zh-CN")
     try:
         d.get(server)

@@ -183,7 +183,13 @@ def check_levers(values: Any) -> dict[str, Any]:
 
 def lever_values(scenario: Scenario) -> dict[str, Any]:
     """Every lever's value in ``scenario`` (the page starts from these)."""
-    return {lever.name: lever.value(scenario) for lever in LEVERS}
+    out = {}
+    for lever in LEVERS:
+        value = lever.value(scenario)
+        if lever.choices and not isinstance(value, str):  # e.g. a switch read back as a bool
+            value = str(value).lower()
+        out[lever.name] = value
+    return out
 
 
 def run_levers(base: Scenario, seed: int, values: Mapping[str, Any], step: float = 0.5) -> dict[str, Any]:
