@@ -536,10 +536,13 @@ def test_the_docs_state_the_saved_size_and_the_trains_stops(tmp_path):
     assert r.exit_code == 0, r.output
     assert f"({journeys} journeys of seed {SEED}, {size} MB)" in r.output
     assert oct((tmp_path / "lesson.html").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    zh = (ROOT / "docs" / "classroom.zh.md").read_text(encoding="utf-8")
+    assert re.search(r"# ([0-9.]+) MB：三个实验的 (\d+) 次旅程", zh).groups() == (size, journeys)
     stops = re.search(r"stops at (\w+) stations, A to ([A-Z])", doc).groups()
     spec = demo.run(classroom(), SEED).result.spec
     assert stops == (["three", "four", "five", "six", "seven", "eight", "nine"][spec.stops - 3],
                      demo.station(spec.stops - 1))
+    assert re.search(r"停靠(\w)个车站，\s*A 到 ([A-Z])", zh).groups() == ("三四五六七八九"[spec.stops - 3], stops[1])
 
 
 def _umask() -> int:
