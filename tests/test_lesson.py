@@ -4,6 +4,7 @@ re-simulates when a lever moves, compares two settings, speaks Chinese and Engli
 numbers of train_metrics, and asks nothing from outside itself."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -222,6 +223,17 @@ def _driver(width: int, height: int, lang: str = "en-GB"):
     return d
 
 
+@contextlib.contextmanager
+def _opened(url: str, width: int, height: int, lang: str = "en-GB"):
+    """Chromium showing ``url`` in a viewport of width x height, closed afterwards."""
+    d = _driver(width, height, lang)
+    try:
+        d.get(url)
+        yield d
+    finally:
+        d.quit()
+
+
 def _requests(driver) -> list[str]:
     """Every URL the page asked for since the last call (from Chromium's network log)."""
     urls = []
@@ -338,9 +350,7 @@ def _shot(driver, folder: Path, name: str) -> Path:
 
 
 def test_the_page_plays_reruns_each_lever_and_ends_on_train_metrics(server, shots):
-    d = _driver(1024, 768)
-    try:
-        d.get(server)
+    with _opened(server, 1024, 768) as d:
         assert d.find_element("tag name", "h1").text == labels.label("ui.title", "en")
         assert len(d.find_elements("css selector", "svg.car rect.seat")) == 90 * 2 or \
             len(d.find_elements("css selector", ".pane[data-pane=a] rect.seat")) == 90
@@ -374,28 +384,20 @@ def test_the_page_plays_reruns_each_lever_and_ends_on_train_metrics(server, shot
         _check_final(d, values)
         urls = _requests(d)
         assert urls and all(u.startswith(server) or u.startswith("data:") for u in urls), urls
-    finally:
-        d.quit()
 
 
 def test_a_bad_request_shows_a_message_and_the_server_keeps_serving(server):
-    d = _driver(1024, 768)
-    try:
-        d.get(server)
+    with _opened(server, 1024, 768) as d:
         d.execute_script("window.lesson.state.panes.a.values.contagion = 7; window.lesson.load('a');")
         text = _wait(d, "document.getElementById('message').classList.contains('shown') && "
                         "document.getElementById('message').textContent")
         assert "contagion" in text and "from 0 to 3" in text and "7" in text
         _set_lever(d, "a", "contagion", 1.0)  # the server still answers; the message goes
         assert not d.execute_script("return document.getElementById('message').classList.contains('shown')")
-    finally:
-        d.quit()
 
 
 def test_side_by_side_plays_two_settings_in_step_with_their_difference(server, shots):
-    d = _driver(1024, 768)
-    try:
-        d.get(server)
+    with _opened(server, 1024, 768) as d:
         d.find_element("id", "compare").click()
         _set_lever(d, "b", "overflow", "never")
         d.find_element("id", "forward").click()
@@ -413,8 +415,6 @@ def test_side_by_side_plays_two_settings_in_step_with_their_difference(server, s
         assert diff["violations"] < 0  # opt-in only: fewer violations on this train
         _busiest(d)
         _shot(d, shots, "lesson-compare-1024.png")
-    finally:
-        d.quit()
 
 
 def _cjk_font_or_fail():
@@ -430,9 +430,7 @@ def _cjk_font_or_fail():
 
 def test_chinese_by_browser_language_and_the_switch(server, shots):
     _cjk_font_or_fail()
-    d = _driver(1024, 768, lang="zh-CN")
-    try:
-        d.get(server)
+    with _opened(server, 1024, 768, lang="zh-CN") as d:
         zh, en = labels.table("zh"), labels.table("en")
         assert d.find_element("tag name", "h1").text == zh["ui.title"]
         assert d.execute_script("return document.documentElement.lang") == "zh-Hans"
@@ -447,16 +445,12 @@ def test_chinese_by_browser_language_and_the_switch(server, shots):
         assert d.find_element("tag name", "h1").text == zh["ui.title"]
         log = d.execute_script("return document.querySelector('.pane[data-pane=a] .log').textContent")
         assert re.search(r"[\u4e00-\u9fff]", log) and not re.search(r"\b(starts|stops|station)\b", log)
-    finally:
-        d.quit()
 
 
 def test_keyboard_plays_steps_and_changes_speed(server):
     from selenium.webdriver.common.keys import Keys
 
-    d = _driver(1024, 768)
-    try:
-        d.get(server)
+    with _opened(server, 1024, 768) as d:
         body = d.find_element("tag name", "body")
         body.send_keys(Keys.ARROW_RIGHT)
         body.send_keys(Keys.ARROW_RIGHT)
@@ -472,14 +466,10 @@ def test_keyboard_plays_steps_and_changes_speed(server):
         assert not d.execute_script("return window.lesson.state.playing")
         body.send_keys(Keys.HOME)
         assert float(d.execute_script("return document.body.dataset.minute")) == 0.0
-    finally:
-        d.quit()
 
 
 def test_on_a_phone_nothing_is_wider_than_the_screen(server, shots):
-    d = _driver(390, 844)
-    try:
-        d.get(server)
+    with _opened(server, 390, 844) as d:
         d.find_element("id", "compare").click()
         widths = d.execute_script("""return {page: document.documentElement.scrollWidth,
             car: document.querySelector('.pane[data-pane=a] svg.car').getBoundingClientRect().width,
@@ -488,17 +478,13 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(server, shots):
         d.find_element("id", "compare").click()
         _busiest(d)
         _shot(d, shots, "lesson-phone.png")
-    finally:
-        d.quit()
 
 
 def test_the_saved_page_works_offline_and_asks_for_nothing(saved, shots):
     page = saved.read_text(encoding="utf-8")
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""", page, re.I)
     assert "fetch(" in page  # the page can talk to a server, but a saved one never does (checked below)
-    d = _driver(1024, 768)
-    try:
-        d.get(saved.as_uri())
+    with _opened(saved.as_uri(), 1024, 768) as d:
         assert d.execute_script("return JSON.parse(document.getElementById('config').textContent).mode") == "offline"
         _play_to_end(d)
         _check_final(d, {"overflow": "when_sold_out", "contagion": 0.3})
@@ -513,8 +499,6 @@ def test_the_saved_page_works_offline_and_asks_for_nothing(saved, shots):
         assert fixed  # a lever the page does not carry cannot be moved
         urls = _requests(d)
         assert urls == [saved.as_uri()], urls
-    finally:
-        d.quit()
 
 
 def test_the_default_saved_lesson_carries_the_three_experiments(tmp_path):
