@@ -75,36 +75,65 @@
 
   // --- the seat map (SVG) -------------------------------------------------------------------------
   function esc(s) { return String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
-  function seatXY(s) { return [LEFT + Math.floor(s / 5) * CELL, TOP + LANES[s % 5] * CELL]; }
+  // The car lies across a wide screen (front on the left) and stands on a narrow one (front on
+  // top), so a phone shows seats as large as a projector does.
+  function layout(rows, vertical) {
+    const L = vertical ? 34 : LEFT, T = vertical ? 44 : TOP;
+    const cell = (r, lane) => vertical ? [L + lane * CELL, T + r * CELL] : [L + r * CELL, T + lane * CELL];
+    return {
+      vertical: vertical, cell: cell,
+      seat: s => cell(Math.floor(s / 5), LANES[s % 5]),
+      W: vertical ? L + 6 * CELL + 12 : L + rows * CELL + 16,
+      H: vertical ? T + rows * CELL + 30 : T + 6 * CELL + 26,
+      body: vertical ? [L - 4, T - 4, 6 * CELL + 8, rows * CELL + 8] : [L - 4, T - 4, rows * CELL + 8, 6 * CELL + 8],
+      band: r => vertical ? [L - 3, T + r * CELL, 6 * CELL + 6, CELL] : [L + r * CELL, T - 3, CELL, 6 * CELL + 6],
+      aisle: pos => cell(pos + 0.5, 3.5),
+    };
+  }
+  function narrow() { return window.matchMedia("(max-width: 600px)").matches; }
   function drawCar(p) {
     const pane = $(`.pane[data-pane="${p}"]`), svg = $("svg.car", pane), j = state.panes[p].journey;
     if (!j) { svg.innerHTML = ""; return; }
     const i = frameAt(j, state.minute), f = j.frames[i], occ = j.occupant[i];
-    const W = LEFT + j.rows * CELL + 16, H = TOP + 6 * CELL + 26;
+    const g = layout(j.rows, narrow()), W = g.W, H = g.H;
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    svg.classList.toggle("vertical", g.vertical);
     svg.setAttribute("aria-label", t("ui.legend"));
     const col = C.colours, out = [];
     out.push(`<defs><pattern id="hatch-${p}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
              `<rect width="6" height="6" fill="${col.occupants[2]}"/><rect width="2.2" height="6" fill="#8a5a00"/></pattern></defs>`);
-    out.push(`<rect x="${LEFT - 4}" y="${TOP - 4}" width="${j.rows * CELL + 8}" height="${6 * CELL + 8}" rx="10" fill="#fff" stroke="#555" stroke-width="2"/>`);
+    const [bx, by, bw, bh] = g.body;
+    out.push(`<rect x="${bx}" y="${by}" width="${bw}" height="${bh}" rx="10" fill="#fff" stroke="#555" stroke-width="2"/>`);
     const halo = new Array(j.rows).fill(0);
     (f.n || []).forEach(([s, k]) => {
       const r = Math.floor(s / 5), reach = j.reach[k];
       for (let q = Math.max(0, r - reach); q <= Math.min(j.rows - 1, r + reach); q++) halo[q] += 1;
     });
     halo.forEach((c, r) => {
-      if (c) out.push(`<rect class="halo" x="${LEFT + r * CELL}" y="${TOP - 3}" width="${CELL}" height="${6 * CELL + 6}" fill="${col.noise}" fill-opacity="${Math.min(0.14 * c, 0.5)}"/>`);
+      const [x, y, w, h] = g.band(r);
+      if (c) out.push(`<rect class="halo" x="${x}" y="${y}" width="${w}" height="${h}" fill="${col.noise}" fill-opacity="${Math.min(0.14 * c, 0.5)}"/>`);
     });
     for (let r = 0; r < j.rows; r++) {
-      out.push(`<text x="${LEFT + r * CELL + CELL / 2}" y="${TOP - 8}" font-size="12" text-anchor="middle" fill="#444">${r + 1}</text>`);
+      const [x, y] = g.cell(r, 0);
+      out.push(g.vertical ? `<text x="${x - 14}" y="${y + CELL / 2 + 5}" font-size="13" text-anchor="middle" fill="#444">${r + 1}</text>`
+                          : `<text x="${x + CELL / 2}" y="${y - 8}" font-size="12" text-anchor="middle" fill="#444">${r + 1}</text>`);
     }
-    "ABCDF".split("").forEach((L, n) => out.push(`<text x="${LEFT - 12}" y="${TOP + LANES[n] * CELL + 20}" font-size="14" text-anchor="middle" fill="#444">${L}</text>`));
-    out.push(`<text x="${LEFT}" y="${H - 6}" font-size="13" fill="#444">◀ ${esc(t("ui.front"))}</text>`);
-    out.push(`<text x="${LEFT + j.rows * CELL}" y="${H - 6}" font-size="13" fill="#444" text-anchor="end">${esc(t("ui.back_of_car"))} ▶</text>`);
-    out.push(`<text x="${LEFT + j.rows * CELL / 2}" y="${TOP + 3 * CELL + 20}" font-size="13" fill="#777" text-anchor="middle">${esc(t("ui.aisle"))}</text>`);
+    "ABCDF".split("").forEach((L, n) => {
+      const [x, y] = g.cell(0, LANES[n]);
+      out.push(g.vertical ? `<text x="${x + CELL / 2}" y="${y - 9}" font-size="14" text-anchor="middle" fill="#444">${L}</text>`
+                          : `<text x="${x - 12}" y="${y + 20}" font-size="14" text-anchor="middle" fill="#444">${L}</text>`);
+    });
+    if (g.vertical) {
+      out.push(`<text x="${bx}" y="14" font-size="13" fill="#444">▲ ${esc(t("ui.front"))}</text>`);
+      out.push(`<text x="${bx}" y="${H - 8}" font-size="13" fill="#444">▼ ${esc(t("ui.back_of_car"))}</text>`);
+    } else {
+      out.push(`<text x="${LEFT}" y="${H - 6}" font-size="13" fill="#444">◀ ${esc(t("ui.front"))}</text>`);
+      out.push(`<text x="${LEFT + j.rows * CELL}" y="${H - 6}" font-size="13" fill="#444" text-anchor="end">${esc(t("ui.back_of_car"))} ▶</text>`);
+      out.push(`<text x="${LEFT + j.rows * CELL / 2}" y="${TOP + 3 * CELL + 20}" font-size="13" fill="#777" text-anchor="middle">${esc(t("ui.aisle"))}</text>`);
+    }
     const boarded = new Set(f.b || []), alighted = new Set(f.a || []);
     for (let s = 0; s < j.seats; s++) {
-      const [x, y] = seatXY(s), c = occ[s];
+      const [x, y] = g.seat(s), c = occ[s];
       const fill = c === 2 ? `url(#hatch-${p})` : col.occupants[c];
       let stroke = `stroke="#666" stroke-width="1"`;
       if (boarded.has(s)) stroke = `stroke="#000" stroke-width="3.5"`;
@@ -113,21 +142,21 @@
       if (c === 3) out.push(`<circle cx="${x + CELL / 2}" cy="${y + CELL / 2}" r="4" fill="#fff"/>`);
     }
     (f.n || []).forEach(([s, k]) => {
-      const [x, y] = seatXY(s);
+      const [x, y] = g.seat(s);
       out.push(`<circle class="noisy" data-seat="${s}" cx="${x + CELL / 2}" cy="${y + CELL / 2}" r="12.5" fill="${col.noise}" stroke="#fff" stroke-width="1.5"/>` +
                `<text x="${x + CELL / 2}" y="${y + CELL / 2 + 6}" font-size="17" text-anchor="middle" fill="#fff">${C.glyphs[C.kinds[k]]}</text>`);
     });
-    (f.st || []).forEach(([pos, who]) => {
-      const x = LEFT + (pos + 0.5) * CELL, y = TOP + 3 * CELL + CELL / 2;
-      const word = esc(t(who === 0 ? "bubble.intervene" : "bubble.intervene"));
-      out.push(`<g class="staff"><rect x="${x - 30}" y="${y - 12}" width="60" height="24" rx="6" fill="${col.staff}"/>` +
-               `<text x="${x}" y="${y + 5}" font-size="14" font-weight="bold" text-anchor="middle" fill="#fff">${word}</text></g>`);
+    (f.st || []).forEach(([pos]) => {
+      const [x, y] = g.aisle(pos), word = esc(t("bubble.intervene")), w = g.vertical ? 46 : 60;
+      out.push(`<g class="staff"><rect x="${x - w / 2}" y="${y - 12}" width="${w}" height="24" rx="6" fill="${col.staff}"/>` +
+               `<text x="${x}" y="${y + 5}" font-size="${g.vertical ? 12 : 14}" font-weight="bold" text-anchor="middle" fill="#fff">${word}</text></g>`);
     });
     (f.bu || []).forEach(([s, what]) => {
-      const [x, y] = seatXY(s), word = esc(t("bubble." + C.bubbles[what]));
-      const above = LANES[s % 5] >= 2, by = above ? y - 6 : y + CELL + 16, w = Math.max(44, 9 * word.length);
-      out.push(`<g class="bubble"><rect x="${x + CELL / 2 - w / 2}" y="${by - 15}" width="${w}" height="20" rx="5" fill="#fff" stroke="#222"/>` +
-               `<text x="${x + CELL / 2}" y="${by}" font-size="13" text-anchor="middle" fill="#111">${word}</text></g>`);
+      const [x, y] = g.seat(s), word = esc(t("bubble." + C.bubbles[what]));
+      const above = g.vertical || LANES[s % 5] >= 2, by = above ? y - 6 : y + CELL + 16, w = Math.max(44, 9 * word.length);
+      const cx = Math.min(Math.max(x + CELL / 2, w / 2 + 2), W - w / 2 - 2);
+      out.push(`<g class="bubble"><rect x="${cx - w / 2}" y="${by - 15}" width="${w}" height="20" rx="5" fill="#fff" stroke="#222"/>` +
+               `<text x="${cx}" y="${by}" font-size="13" text-anchor="middle" fill="#111">${word}</text></g>`);
     });
     svg.innerHTML = out.join("");
   }
@@ -367,6 +396,7 @@
     else if (ev.key === "l" || ev.key === "L") $("#lang").click();
   });
 
+  window.addEventListener("resize", () => draw());
   state.speed = Number($("#speed").value);
   state.panes.a.journey = prepare(C.journey);
   relabel();
