@@ -136,6 +136,8 @@ def test_the_api_refuses_bad_requests_in_words_and_keeps_serving(client):
         assert "\n" not in r.json["error"]
     assert "must be a number from 0 to 3" in client.post("/api/journey", json={"levers": {"contagion": 99}}).json["error"]
     assert client.get("/api/journey").status_code == 405
+    huge = client.post("/api/journey", data=b"{" + b" " * 100_000 + b"}", content_type="application/json")
+    assert huge.status_code == 413 and "larger than" in huge.json["error"]
     assert client.get("/favicon.ico").status_code == 404
     ok = client.post("/api/journey", json={"seed": SEED, "levers": {"contagion": 2}})
     assert ok.status_code == 200
@@ -153,6 +155,19 @@ def test_port_in_use_is_one_line_exit_2():
                            capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().count("\n") == 0 and f"--port {port} is in use" in r.stderr
+
+
+def test_asked_for_the_network_it_prints_the_students_address():
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "lesson", "--host", "0.0.0.0", "--port", "0",
+                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        first, second = proc.stdout.readline(), proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    port = re.search(r"The lesson is at http://127\.0\.0\.1:(\d+)/ on this computer", first).group(1)
+    assert re.search(rf"students on this network: http://\S+:{port}/", second), second
+    assert proc.returncode == 0 and "Traceback" not in err, err
 
 
 def test_save_errors_are_one_line_exit_2_and_leave_nothing(tmp_path):

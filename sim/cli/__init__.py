@@ -29,6 +29,7 @@ def main() -> None:
       quietcar run pilot
       quietcar run expansion -n 5 --set network.trains=500
       quietcar compare expansion expansion --set booking.overflow=never -n 20
+      quietcar lesson                    # the classroom lesson in a browser
       quietcar show results/pilot-s2026-n20
     """
 

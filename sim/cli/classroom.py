@@ -114,7 +114,9 @@ def demo(scenario: str | None, seed: int | None, speed: float, save_to: Path | N
                    "lever values, instead of starting the server.")
 @click.option("--levers", "grid", multiple=True, metavar="LEVER=V1,V2,...",
               help="With --save: the lever values to carry (every combination is saved), e.g. "
-                   "--levers contagion=0,1,2 --levers patrol=10,60 [default: the lesson's experiments].")
+                   "--levers contagion=0,1,2 --levers patrol=10,60. LEVER is a lever's short name "
+                   "(overflow, load, patrol, peers, contagion, family) or its scenario key "
+                   "(booking.overflow, ...) [default: the lesson's experiments].")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser window, only print the address.")
 def lesson(scenario: str | None, seed: int | None, host: str, port: int, lang: str | None, save_to: Path | None,
            grid: tuple[str, ...], no_browser: bool) -> None:
@@ -195,15 +197,22 @@ def _serve_lesson(sc, seed: int, host: str, port: int, lang: str | None, no_brow
         raise DemoInputError(str(e)) from None
 
     def ready(url: str) -> None:
-        click.echo(f"The lesson is at {url}  (stop with Ctrl-C)")
-        if host in ("0.0.0.0", "::", ""):
-            shown = url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
-            for address in addresses():
+        shown = url.rstrip("/").rsplit(":", 1)[1]
+        everywhere = host in ("0.0.0.0", "::", "")
+        if everywhere:
+            url = f"http://127.0.0.1:{shown}/"
+        click.echo(f"The lesson is at {url}" + (" on this computer" if everywhere else "") + "  (stop with Ctrl-C)")
+        if everywhere:
+            found = addresses()
+            for address in found:
                 click.echo(f"  students on this network: http://{address}:{shown}/")
+            if not found:
+                click.echo(f"  students on this network: http://<this computer's address>:{shown}/ "
+                           "(no network address found here)")
         if not no_browser and _has_browser():
             import webbrowser
 
-            webbrowser.open(url.replace("0.0.0.0", "127.0.0.1"))
+            webbrowser.open(url)
 
     try:
         serve(app, host, port, ready)

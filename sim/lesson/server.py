@@ -22,6 +22,7 @@ from .page import API, config, render
 
 MAX_SEED = 2**32 - 1
 CACHE = 256  # journeys kept (about 35 kB each)
+MAX_REQUEST = 16_384  # bytes
 
 
 class Journeys:
@@ -53,6 +54,7 @@ def make_app(scenario: Scenario, seed: int, lang: str | None = None,
              log: Callable[[str], None] | None = None) -> Flask:
     """The Flask app of a lesson on ``scenario`` starting from ``seed``."""
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST  # a lever request is a few hundred bytes
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     journeys = Journeys(scenario)
@@ -87,6 +89,10 @@ def make_app(scenario: Scenario, seed: int, lang: str | None = None,
     @app.errorhandler(405)
     def not_allowed(_e) -> tuple[Response, int]:
         return jsonify(error=f"{request.method} is not allowed at {request.path}"), 405
+
+    @app.errorhandler(413)
+    def too_large(_e) -> tuple[Response, int]:
+        return jsonify(error=f"the request is larger than {MAX_REQUEST} bytes: send only seed and levers"), 413
 
     @app.errorhandler(500)
     def failed(_e) -> tuple[Response, int]:
@@ -127,8 +133,8 @@ def serve(app: Flask, host: str, port: int, ready: Callable[[str], None]) -> Non
     except BaseException:
         sock.close()
         raise
-    ready(f"http://{_shown(host)}:{server.port}/")
-    try:
+    try:  # Ctrl-C from here on, even while the address is being printed, ends quietly
+        ready(f"http://{_shown(host)}:{server.port}/")
         server.serve_forever()
     except KeyboardInterrupt:
         pass
