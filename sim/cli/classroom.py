@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..scenario import BUNDLED, ScenarioError, load, resolve
+from .common import prepare_core
 
 DEFAULT_SCENARIO = BUNDLED / "classroom.toml"
 
@@ -164,6 +165,7 @@ def _save_lesson(sc, seed: int, save_to: Path, grid: tuple[str, ...], lang: str 
         raise DemoInputError(str(e)) from None
     if save_to.suffix.lower() not in (".html", ".htm"):
         raise DemoInputError(f"cannot save {save_to}: the lesson is a web page, name it .html")
+    prepare_core()  # says so when the core is being compiled (the first run after installing)
     folder = save_to.parent if str(save_to.parent) else Path(".")
     try:  # find out now, before simulating, whether the page can be written there
         folder.mkdir(parents=True, exist_ok=True)
@@ -191,6 +193,7 @@ def _save_lesson(sc, seed: int, save_to: Path, grid: tuple[str, ...], lang: str 
 def _serve_lesson(sc, seed: int, host: str, port: int, lang: str | None, no_browser: bool) -> None:
     from ..lesson.server import addresses, make_app, serve
 
+    prepare_core()  # says so when the core is being compiled (the first run after installing)
     try:
         app = make_app(sc, seed, lang, log=lambda text: click.echo(text, err=True))
     except ValueError as e:
