@@ -512,6 +512,9 @@ def test_the_saved_page_works_offline_and_asks_for_nothing(saved, shots):
         _check_final(d, {"overflow": "never", "contagion": 2.0}, "b")
         fixed = d.execute_script("return document.getElementById('lever-a-patrol').disabled")
         assert fixed  # a lever the page does not carry cannot be moved
+        d.find_element("id", "lang").click()
+        assert d.find_element("tag name", "h1").text == labels.label("ui.title", "zh")
+        _check_final(d, {"overflow": "never", "contagion": 2.0}, "b")  # the numbers stay
         urls = _requests(d)
         assert urls == [saved.as_uri()], urls
 

@@ -385,7 +385,7 @@
   });
   document.addEventListener("keydown", ev => {
     const tag = (ev.target.tagName || "").toLowerCase();
-    if (["input", "select", "textarea"].includes(tag) && ev.key !== " ") return;
+    if (["input", "select", "textarea"].includes(tag)) return;  // a slider's arrows, a list's space: their own
     if (tag === "button" && (ev.key === " " || ev.key === "Enter")) return;  // the button's own action
     if (ev.key === " ") { ev.preventDefault(); play(); }
     else if (ev.key === "ArrowRight") step(1);
