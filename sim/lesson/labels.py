@@ -112,7 +112,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "ui.front": ("front", "车头"),
     "ui.back_of_car": ("back", "车尾"),
     "ui.aisle": ("aisle", "过道"),
-    "ui.levers": ("Levers", "参数"),
     "ui.setting_a": ("Setting A", "方案 A"),
     "ui.setting_b": ("Setting B", "方案 B"),
     "ui.compare": ("Compare two settings", "比较两个方案"),
@@ -135,8 +134,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "ui.halo": ("reached by the noise", "受噪声影响的范围"),
     "ui.keys": ("Keys: space play/pause, ← → step, + − speed, Home start again, L language",
                 "按键：空格 播放/暂停，← → 逐步，+ − 速度，Home 从头开始，L 切换语言"),
-    "ui.offline": ("Saved lesson: works without a network", "离线课程：无需网络"),
-    "ui.station_name": ("{station}", "{station}"),
+    "ui.offline": ("This saved lesson works without a network.", "这份保存的课程无需网络。"),
 }
 
 

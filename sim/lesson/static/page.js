@@ -234,6 +234,7 @@
     $$("[data-label]").forEach(el => { el.textContent = t(el.dataset.label); });
     $$("[data-title]").forEach(el => { el.title = t(el.dataset.title); el.setAttribute("aria-label", t(el.dataset.title)); });
     $("#compare").textContent = t(state.compare ? "ui.compare_off" : "ui.compare");
+    if (C.mode === "offline") $("header p").textContent = t("ui.subtitle") + " " + t("ui.offline");
     document.title = t("ui.title");
     buildLevers();
     ["a", "b"].forEach(drawLegend);
