@@ -413,7 +413,11 @@ def test_a_bad_request_shows_a_message_and_the_server_keeps_serving(server):
 def test_side_by_side_plays_two_settings_in_step_with_their_difference(server, shots):
     with _opened(server, 1024, 768) as d:
         d.find_element("id", "compare").click()
+        assert d.find_element("css selector", ".pane[data-pane=b] .differs").text == labels.label("ui.same_levers")
         _set_lever(d, "b", "overflow", "never")
+        said = [d.find_element("css selector", f".pane[data-pane={p}] .differs").text for p in "ab"]
+        assert said == [f"{labels.label('lever.overflow')}: {labels.label(f'choice.overflow.{v}')}"
+                        for v in ("when_sold_out", "never")]  # each car says what it changes
         d.find_element("id", "forward").click()
         d.find_element("id", "forward").click()
         minutes = d.execute_script("return ['a','b'].map(p => { const j = window.lesson.state.panes[p].journey;"

@@ -125,6 +125,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "ui.so_far": ("So far on this train", "本次列车到目前为止"),
     "ui.final": ("The whole journey", "整个旅程"),
     "ui.difference": ("B minus A", "B 减 A"),
+    "ui.same_levers": ("the same levers as the other setting", "参数与另一方案相同"),
     "ui.violations_by_kind": ("Violations by kind", "各类违规"),
     "ui.who_ended": ("Who ended them", "由谁停止"),
     "ui.noise_now": ("Noisy now", "正在吵"),

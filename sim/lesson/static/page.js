@@ -214,11 +214,21 @@
     }).join("");
   }
 
+  function drawDiffers() {  // what this setting changes, written above its car when comparing
+    ["a", "b"].forEach(p => {
+      const mine = state.panes[p].values, other = state.panes[p === "a" ? "b" : "a"].values;
+      const parts = C.levers.filter(spec => mine[spec.name] !== other[spec.name])
+        .map(spec => leverLabel(spec) + ": " + fmtLever(spec, mine[spec.name]));
+      $(`.pane[data-pane="${p}"] .differs`).textContent = parts.length ? parts.join("; ") : t("ui.same_levers");
+    });
+  }
+
   function draw() {
     const e = end();
     state.minute = Math.min(state.minute, e);
     ["a", "b"].forEach(p => { if (p === "a" || state.compare) { drawCar(p); drawLive(p); } });
     drawNumbers();
+    if (state.compare) drawDiffers();
     const scrub = $("#scrub");
     scrub.max = String(e);
     scrub.value = String(state.minute);
