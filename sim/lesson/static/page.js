@@ -8,6 +8,12 @@
   const STATIONS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   const $ = (sel, root) => (root || document).querySelector(sel);
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  (function paneB() {  // setting B's pane is setting A's, copied
+    const a = $('.pane[data-pane="a"]'), b = a.cloneNode(true);
+    b.dataset.pane = "b";
+    $("h2 [data-label]", b).dataset.label = "ui.setting_b";
+    a.after(b);
+  })();
   const state = {
     lang: C.lang || ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en"),
     minute: 0, playing: false, speed: 4, compare: false, seed: C.seed, last: null, request: {a: 0, b: 0},
