@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "run": 2,
     "experiments": 3,
     "present": 4,
-    "demo": 5,
+    "demo": 5, "lesson": 5,
     "cli": 6, "__main__": 6,
     "__init__": 0,  # only the version string
 }

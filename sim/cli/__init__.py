@@ -2,7 +2,7 @@
 
 - :mod:`.planners`: run, compare, validate, scenarios, show;
 - :mod:`.research`: sweep, sensitivity, plot, report;
-- :mod:`.classroom`: demo;
+- :mod:`.classroom`: demo, lesson;
 - :mod:`.common`: the options and errors they share.
 """
 from __future__ import annotations
@@ -29,10 +29,11 @@ def main() -> None:
       quietcar run pilot
       quietcar run expansion -n 5 --set network.trains=500
       quietcar compare expansion expansion --set booking.overflow=never -n 20
+      quietcar lesson                    # the classroom lesson in a browser
       quietcar show results/pilot-s2026-n20
     """
 
 
 
-for _command in (*planners.COMMANDS, classroom.demo, *research.COMMANDS):
+for _command in (*planners.COMMANDS, classroom.demo, classroom.lesson, *research.COMMANDS):
     main.add_command(_command)

@@ -1,4 +1,5 @@
-"""``quietcar demo``: the classroom view of one train (registered by sim.cli: ``main.add_command(demo)``)."""
+"""``quietcar demo`` (the classroom view of one train) and ``quietcar lesson`` (the lesson in a browser);
+registered by sim.cli."""
 from __future__ import annotations
 
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..scenario import BUNDLED, ScenarioError, load, resolve
+from .common import prepare_core
 
 DEFAULT_SCENARIO = BUNDLED / "classroom.toml"
 
@@ -95,3 +97,136 @@ def demo(scenario: str | None, seed: int | None, speed: float, save_to: Path | N
     size = save_to.stat().st_size / 1e6
     click.echo(f"\nwrote {save_to} ({len(frames)} frames, {size:.1f} MB, "
                f"{frames[-1].minute / speed:.0f} s at --speed {speed:g})")
+
+
+@click.command("lesson")
+@click.argument("scenario", required=False)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None,
+              help="Root seed: the same seed and levers give the same journey [default: the scenario's run.seed].")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Only this computer can open the page unless you ask for more: "
+                   "--host 0.0.0.0 lets students on the same network open it (the addresses are printed).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8050, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of the page: zh (简体中文) or en [default: the browser's language].")
+@click.option("--save", "save_to", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write one self-contained page (no server, no network) with the journeys of a grid of "
+                   "lever values, instead of starting the server.")
+@click.option("--levers", "grid", multiple=True, metavar="LEVER=V1,V2,...",
+              help="With --save: the lever values to carry (every combination is saved), e.g. "
+                   "--levers contagion=0,1,2 --levers patrol=10,60. LEVER is a lever's short name "
+                   "(overflow, load, patrol, peers, contagion, family) or its scenario key "
+                   "(booking.overflow, ...) [default: the lesson's experiments].")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser window, only print the address.")
+def lesson(scenario: str | None, seed: int | None, host: str, port: int, lang: str | None, save_to: Path | None,
+           grid: tuple[str, ...], no_browser: bool) -> None:
+    """The lesson in a browser: students pull the levers themselves.
+
+    Starts a local web server and opens the page: the quiet car's seat map, play / pause /
+    step / speed, the live numbers, and the levers (overflow rule, demand, patrols,
+    neighbours, contagion, families). Moving a lever simulates the same train (same seed)
+    again; "Compare two settings" plays two journeys side by side. Stop with Ctrl-C.
+
+    With --save, writes one page that works offline from a USB stick instead, carrying the
+    journeys of the lesson's experiments (or of --levers). SCENARIO is a TOML file or a
+    bundled scenario's name [default: classroom]. The lesson plan is docs/classroom.md.
+
+    \b
+    Examples:
+      quietcar lesson                                   # open http://127.0.0.1:8050/
+      quietcar lesson --host 0.0.0.0 --lang zh          # students open it from their phones
+      quietcar lesson --save lesson.html                # the three experiments, offline
+      quietcar lesson --save c.html --levers contagion=0,1,2 --levers patrol=10,30,60
+    """
+    if grid and save_to is None:
+        raise DemoInputError("--levers chooses what --save carries: add --save lesson.html")
+    try:
+        sc = load(DEFAULT_SCENARIO if scenario is None else resolve(scenario))
+    except ScenarioError as e:
+        raise DemoInputError(str(e)) from None
+    seed = sc.run.seed if seed is None else seed
+    if save_to is not None:
+        _save_lesson(sc, seed, save_to, grid, lang)
+        return
+    _serve_lesson(sc, seed, host, port, lang, no_browser)
+
+
+def _save_lesson(sc, seed: int, save_to: Path, grid: tuple[str, ...], lang: str | None) -> None:
+    import os
+    import tempfile
+
+    from ..lesson.journey import LeverError
+    from ..lesson.offline import lesson_page, parse_grid
+
+    try:
+        levers = parse_grid(grid) if grid else None
+    except LeverError as e:
+        raise DemoInputError(str(e)) from None
+    if save_to.suffix.lower() not in (".html", ".htm"):
+        raise DemoInputError(f"cannot save {save_to}: the lesson is a web page, name it .html")
+    prepare_core()  # says so when the core is being compiled (the first run after installing)
+    folder = save_to.parent if str(save_to.parent) else Path(".")
+    try:  # find out now, before simulating, whether the page can be written there
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{save_to.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise DemoInputError(f"cannot write {save_to}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            page, count = lesson_page(sc, seed, levers, lang)
+            out.write(page)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file (mkstemp makes it private)
+        os.replace(tmp, save_to)
+    except OSError as e:
+        raise DemoInputError(f"cannot write {save_to}: {e.strerror or e}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    size = save_to.stat().st_size
+    click.echo(f"wrote {save_to} ({count} journeys of seed {seed}, {size / 1e6:.1f} MB): open it in any browser, "
+               "no network needed")
+
+
+def _serve_lesson(sc, seed: int, host: str, port: int, lang: str | None, no_browser: bool) -> None:
+    from ..lesson.server import addresses, make_app, serve
+
+    prepare_core()  # says so when the core is being compiled (the first run after installing)
+    try:
+        app = make_app(sc, seed, lang, log=lambda text: click.echo(text, err=True))
+    except ValueError as e:
+        raise DemoInputError(str(e)) from None
+
+    def ready(url: str) -> None:
+        shown = url.rstrip("/").rsplit(":", 1)[1]
+        everywhere = host in ("0.0.0.0", "::", "")
+        if everywhere:
+            url = f"http://127.0.0.1:{shown}/"
+        click.echo(f"The lesson is at {url}" + (" on this computer" if everywhere else "") + "  (stop with Ctrl-C)")
+        if everywhere:
+            found = addresses()
+            for address in found:
+                click.echo(f"  students on this network: http://{address}:{shown}/")
+            if not found:
+                click.echo(f"  students on this network: http://<this computer's address>:{shown}/ "
+                           "(no network address found here)")
+        if not no_browser and _has_browser():
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        serve(app, host, port, ready)
+    except OSError as e:
+        why = "is in use (another program, or a lesson already running?); try --port 0 for any free port" \
+            if e.errno in (98, 48, 10048) else f"cannot be used: {e.strerror or e}"
+        raise DemoInputError(f"--host {host} --port {port} {why}") from None
+
+
+def _has_browser() -> bool:
+    """Whether opening a browser makes sense here (a desktop session, not a terminal-only machine)."""
+    import os
+
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -100,16 +100,17 @@ def self_contained(snippet: str, title: str, intro: str, command: str = "") -> s
     the network: the Font Awesome stylesheet link is dropped and its icons become characters."""
     snippet = re.sub(r"<link[^>]*font-awesome[^>]*>", "", snippet)
     snippet = re.sub(r'<i class="(fa [^"]*)"></i>', lambda m: _ICONS.get(m.group(1), "?"), snippet)
-    style = ("body{font-family:'DejaVu Sans',Arial,sans-serif;margin:1em 2em;color:#222}"
-             ".animation img{max-width:100%;height:auto;border:1px solid #ccc}"
+    style = ("body{font-family:'DejaVu Sans',Arial,sans-serif;margin:.5em 1em;color:#222}"
+             ".animation img{max-width:100%;max-height:calc(100vh - 8em);height:auto;width:auto;"
+             "border:1px solid #ccc}"  # the frame and the player's buttons fit a 1024x768 projector
              ".anim-buttons button{font-size:1.15em;min-width:2.6em;padding:.25em .4em}"
-             "h1{font-size:1.4em;margin:.2em 0}p{max-width:70em}"
+             "h1{font-size:1.3em;margin:.1em 0}p{max-width:70em;margin:.3em 0}"
              "pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap;max-width:90em}")
     replay = (f"<p>The same run again (every lever written out):</p>\n<pre>{html.escape(command)}</pre>\n"
               if command else "")
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{html.escape(title)}</title>\n<style>{style}</style>\n</head>\n<body>\n"
-            f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(intro)}</p>\n{replay}{snippet}\n</body>\n</html>\n")
+            f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(intro)}</p>\n{snippet}\n{replay}</body>\n</html>\n")
 
 
 def _html_writer(fps: int, colours: int = 32):
@@ -153,10 +154,11 @@ def save(run_: DemoRun, frames: Sequence[Frame], path: str | Path, fps: int = FP
     kind = check_save_path(path)
     view = frozen_view(run_, frames, dpi)
     with TemporaryDirectory() as tmp:
+        if kind == "pillow":
+            _save_gif(view, len(frames), path, fps, progress)
+            return path
         if kind == "html":
             writer, target = _html_writer(fps), Path(tmp, "player.html")
-        elif kind == "pillow":
-            writer, target = animation.PillowWriter(fps=fps), path
         else:
             writer, target = animation.FFMpegWriter(fps=fps), path
         with writer.saving(view.fig, str(target), dpi):
@@ -172,6 +174,54 @@ def save(run_: DemoRun, frames: Sequence[Frame], path: str | Path, fps: int = FP
                      f"move through the journey; \u2212 and + change the speed.")
             path.write_text(self_contained(snippet, title, intro, replay_command(run_)), encoding="utf-8")
     return path
+
+
+GIF_HOLD_S = 4.0  # seconds the GIF stays on its last frame (the final numbers) before it loops
+
+
+def _gif_palette(first) -> "Image.Image":
+    """One palette for every frame of a GIF: the view's own colours, exact, then the colours
+    of the first frame (text, antialiased edges) adaptively. Each frame is mapped onto it
+    without dithering, so a legend swatch keeps its colour even in a frame whose seats no
+    longer show it (a palette per frame lost them: the empty car at arrival)."""
+    from matplotlib.colors import to_rgb
+    from PIL import Image
+
+    from .style import ENDER_COLOURS, NOISE, OCCUPANT_COLOURS, STAFF
+
+    fixed = []
+    for colour in (*OCCUPANT_COLOURS, NOISE, STAFF, *ENDER_COLOURS.values(), "#ffffff", "#000000"):
+        rgb = tuple(int(round(255 * c)) for c in to_rgb(colour))
+        if rgb not in fixed:
+            fixed.append(rgb)
+    rest = first.quantize(256 - len(fixed), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    palette = [c for rgb in fixed for c in rgb] + rest.getpalette()[:3 * (256 - len(fixed))]
+    out = Image.new("P", (1, 1))
+    out.putpalette(palette + [0] * (768 - len(palette)))
+    return out
+
+
+def _save_gif(view: DemoView, count: int, path: Path, fps: int,
+              progress: Callable[[int, int], None] | None) -> None:
+    """Write the frames as a GIF on one palette (see :func:`_gif_palette`), holding the last
+    frame GIF_HOLD_S seconds."""
+    from PIL import Image
+
+    palette = None
+    images = []
+    for i in range(count):
+        view.update(i)
+        view.fig.canvas.draw()
+        rgb = Image.frombuffer("RGBA", view.fig.canvas.get_width_height(physical=True),
+                               bytes(view.fig.canvas.buffer_rgba()), "raw", "RGBA", 0, 1).convert("RGB")
+        if palette is None:
+            palette = _gif_palette(rgb)
+        images.append(rgb.quantize(palette=palette, dither=Image.Dither.NONE))
+        if progress:
+            progress(i + 1, count)
+    step_ms = round(1000 / fps)
+    durations = [step_ms] * (count - 1) + [round(1000 * GIF_HOLD_S)]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False)
 
 
 def replay_command(run_: DemoRun) -> str:

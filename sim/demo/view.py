@@ -257,8 +257,8 @@ class DemoView:
                 f"{int(f.live['starts'])} violations \u00b7 {_fmt(m['violations_per_100_pax_h'])} per 100 "
                 f"passenger-hours\nnoisy {_pct(m['noisy_time_share'])} of the time \u00b7 "
                 f"{_fmt(m['disturbed_pax_min_per_pax_h'])} disturbed minutes per passenger-hour\n"
-                f"overflow_share {_pct(m['overflow_share'])} \u00b7 quiet_load_factor "
-                f"{_pct(m['quiet_load_factor'])}\nended by: " + ", ".join(
+                f"quiet car {_pct(m['quiet_load_factor'])} full, {_pct(m['overflow_share'])} of it by travellers "
+                f"who did not opt in\nended by: " + ", ".join(
                     f"{ENDER_WORDS[w]} {int(f.live['ended_' + w])}" for w in ENDERS)
                 + "\n(the same numbers as 'quietcar run' reports for this train)")
             self.final_box.set_visible(True)
@@ -310,7 +310,7 @@ class DemoView:
             b.set_width(c)
             lab.set_position((c + 0.3, k))
             lab.set_text(str(int(c)))
-        shares = ", ".join(f"{w} {_pct(v['ended_by.' + w])}" for w in ("peer", "staff"))
+        shares = ", ".join(f"{ENDER_WORDS[w]} {_pct(v['ended_by.' + w])}" for w in ("peer", "staff"))
         self.ended_title.set_text(f"Who ended them\n{shares}")
         x, y = history(self.frames, i, "disturbed_pax_min")
         self.dist_line.set_data(x, y)
