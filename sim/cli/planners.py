@@ -10,7 +10,9 @@ import click
 import numpy as np
 
 from ..run.metrics import HEADLINE, METRIC_NAMES, difference
-from ..run.results import ResultsError, RunFolder, csv_text, run_into, write_text
+from ..run.integrity import FolderLock, kind_of, verify
+from ..run.results import (ResultsError, RunFolder, check_target, command_line, csv_text, run_into,
+                           write_sealed_manifest, write_text)
 from ..run.runner import DaskMissing, default_workers, same_demand
 from ..scenario import BUNDLED as SCENARIO_DIR
 from ..scenario import Scenario, describe
@@ -202,13 +204,27 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     names = unique_names(scs, per)
     out = out or Path("results") / f"compare-{'-'.join(dict.fromkeys(Path(sc.source).stem for sc in scs))}-s{seed}-n{n}"
     folders = [RunFolder(out / name) for name in names]
-    for sc, name, folder in zip(scs, names, folders):
-        execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
-                precision=precision, max_replications=max_replications,
-                label=f"{name}: {n} x {sc.network.trains}")
-    paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
-    rows = comparison_rows(names, folders, paired)
-    write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))
+    lock = FolderLock(out)
+    try:
+        check_target(out, False)
+        out.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+        for sc, name, folder in zip(scs, names, folders):
+            execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
+                    precision=precision, max_replications=max_replications,
+                    label=f"{name}: {n} x {sc.network.trains}")
+        paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
+        rows = comparison_rows(names, folders, paired)
+        write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))
+        write_sealed_manifest(out, {
+            "kind": "compare", "scenarios": [sc.source for sc in scs], "members": names,
+            "member_digests": [sc.digest() for sc in scs], "seed": seed, "replications": n,
+            "set": list(overrides), "each": list(each), "paired": paired, "command": command_line()},
+            ["comparison.csv", *(f"{nm}/manifest.json" for nm in names)])
+    except (ResultsError, OSError) as e:
+        raise InputError(str(e)) from None
+    finally:
+        lock.release()
     click.echo(comparison_table(names, rows, paired))
     if not no_plots:
         draw_figures(out)
@@ -290,6 +306,9 @@ def show(results_dir: Path, show_all: bool) -> None:
     """
     folder = RunFolder(results_dir)
     try:
+        kind = kind_of(results_dir)
+        if kind not in (None, "run"):
+            return show_other(results_dir, kind, show_all)
         summary = folder.summary()
         m = folder.manifest() or {}
     except ResultsError as e:
@@ -300,6 +319,26 @@ def show(results_dir: Path, show_all: bool) -> None:
     if m.get("description"):
         click.echo(m["description"].strip().splitlines()[0])
     click.echo(summary_table(summary, METRIC_NAMES if show_all else HEADLINE))
+
+
+def show_other(path: Path, kind: str, show_all: bool) -> None:
+    """show for a compare, sweep or sensitivity folder (checked against its manifest first)."""
+    m = verify(path)
+    if kind == "compare":
+        import pandas as pd
+        rows = pd.read_csv(path / "comparison.csv", keep_default_na=False,
+                           na_values=["NaN"]).to_dict("records")
+        names = [str(x) for x in m.get("members", [])]
+        click.echo(f"comparison of {len(names)} runs, seed {m.get('seed')}, {m.get('replications')} replications "
+                   f"each: {', '.join(names)}")
+        click.echo(comparison_table(names, rows, m.get("paired") or [True] * len(names)))
+        return
+    from ..experiments import load_experiment
+    from .research import _point_table
+    result = load_experiment(path)
+    click.echo(f"{kind} of {m.get('scenario')}: {len(result.summary)} points x {m.get('replications')} "
+               f"replications, seed {m.get('seed')}, quietcar {m.get('quietcar_version')}")
+    click.echo(_point_table(result))
 
 
 #: The commands this module adds to the quietcar group, in the order --help lists them.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -83,9 +84,17 @@ def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentF
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
                     scheduler: str | None = None) -> ExperimentResult:
     progress = Progress(label)
+    created = not folder.path.exists() and not folder.path.is_symlink()
     try:
-        return runner(folder, base, design, seed, n, workers, resume=resume, force=force, scheduler=scheduler,
-                      on_start=progress.start, on_trains=progress)
+        try:
+            return runner(folder, base, design, seed, n, workers, resume=resume, force=force,
+                          scheduler=scheduler, on_start=progress.start, on_trains=progress)
+        except BaseException:
+            if created and not folder.finished():
+                shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
+            raise
+        finally:
+            folder.release()
     except (DesignError, ResultsError) as e:
         raise input_error(str(e)) from None
     except RuntimeError as e:
@@ -356,7 +365,7 @@ def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: 
     from ..present.report import write_report
     try:
         path = write_report(list(results_dirs), out, title=title, train=train)
-    except PlotError as e:
+    except (PlotError, ResultsError, DesignError) as e:
         raise input_error(str(e)) from None
     click.echo(f"report: {path}")
 

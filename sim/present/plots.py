@@ -29,6 +29,7 @@ from ..experiments import (OPTIN_EXPOSURE, OVERFLOW_KEY, OVERFLOW_METRICS, Exper
 from ..model.onboard import ENDERS
 from ..model.params import KINDS
 from ..run.experiment_folder import SENSITIVITY
+from ..run.integrity import kind_of, verify
 from ..run.results import RunFolder, write_bytes
 
 # --- style ----------------------------------------------------------------------------------------
@@ -166,19 +167,16 @@ class Run:
 
 
 def load_run(path: str | Path, name: str | None = None) -> Run:
+    """A finished run folder, checked against its manifest (ResultsError naming a damaged file)."""
     folder = RunFolder(path)
-    try:
-        summary = folder.summary()
-    except Exception as e:  # ResultsError or unreadable JSON
-        raise PlotError(str(e)) from None
+    summary = folder.summary()
     return Run(name or Path(path).name, Path(path), folder.manifest() or {}, summary)
 
 
 def compare_members(path: Path) -> list[Path]:
-    """The run folders of a ``quietcar compare`` folder, in the order of comparison.csv."""
-    import pandas as pd
-    names = list(dict.fromkeys(pd.read_csv(path / "comparison.csv")["scenario"].astype(str)))
-    return [path / n for n in names if (path / n / "summary.json").exists()]
+    """The run folders of a ``quietcar compare`` folder, in order (checked: see integrity.verify)."""
+    m = verify(path)
+    return [path / n for n in m.get("members") or []]
 
 
 @dataclass
@@ -195,10 +193,10 @@ def collect(paths: Iterable[str | Path]) -> Collection:
     for p in map(Path, paths):
         if is_experiment(p):
             exps.append(load_experiment(p))
-        elif (p / "summary.json").exists():
-            runs.append(load_run(p))
-        elif (p / "comparison.csv").exists():
+        elif kind_of(p) == "compare":
             runs += [load_run(q) for q in compare_members(p)]
+        elif (p / "summary.json").exists() or kind_of(p) == "run":
+            runs.append(load_run(p))
         else:
             raise PlotError(f"{p}: not a finished quietcar run, comparison, sweep or sensitivity folder "
                             f"(no summary.json, comparison.csv or sweep_summary.csv)")
