@@ -8,6 +8,9 @@ from collections.abc import Callable, Sequence
 
 import click
 
+from pathlib import Path
+
+from ..run.paths import override_tag, safe_name
 from ..run.runner import warm_up
 from ..scenario import Scenario, ScenarioError, load, resolve
 
@@ -28,6 +31,16 @@ def load_scenario(name: str, overrides: Sequence[str]) -> Scenario:
         return load(resolve(name), overrides)
     except ScenarioError as e:
         raise InputError(str(e)) from None
+
+
+def default_out(*parts: str, overrides: Sequence[str] = ()) -> Path:
+    """The default results folder, ``results/<parts>[-<overrides>]``: every part made safe
+    (letters, digits, ``._-``), and every override carried in a readable tag with a digest of
+    them all, so runs that differ in any override never share (or overwrite) a folder."""
+    name = "-".join(safe_name(p) for p in parts if p)
+    if overrides:
+        name += "-" + override_tag(overrides)
+    return Path("results") / safe_name(name, limit=160)
 
 
 class Progress:

@@ -16,7 +16,8 @@ from ..run.results import (ResultsError, RunFolder, check_target, command_line, 
 from ..run.runner import DaskMissing, default_workers, same_demand
 from ..scenario import BUNDLED as SCENARIO_DIR
 from ..scenario import Scenario, describe
-from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, fmt, load_scenario,
+from ..run.paths import child, safe_name
+from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, default_out, fmt, load_scenario,
                      prepare_core)
 
 
@@ -88,7 +89,8 @@ def summary_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAME
 @click.argument("scenario")
 @common_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Results folder [default: results/<scenario>-s<seed>-n<replications>].")
+              help="Results folder [default: results/<scenario>-s<seed>-n<replications>, then a tag of the "
+                   "--set overrides if any].")
 @click.option("--resume", is_flag=True, help="Complete an interrupted run in --out (same scenario, seed, -n).")
 @click.option("--force", is_flag=True, help="Overwrite a results folder that holds another run.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (results/<run>/figures/).")
@@ -108,7 +110,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     if precision is not None and n < 3:
         n = 3  # an interval needs a few replications before the precision can be judged
     tag = f"p{precision:g}" if precision else f"n{n}"
-    out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-{tag}"
+    out = out or default_out(Path(sc.source).stem, f"s{seed}", tag, overrides=overrides)
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications,
@@ -172,7 +174,8 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
 @click.argument("scenarios", nargs=-1, required=True)
 @common_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the runs and comparison.csv [default: results/compare-<names>-s<seed>-n<n>].")
+              help="Folder for the runs and comparison.csv [default: results/compare-<names>-s<seed>-n<n>, then "
+                   "a tag of the --set and --each overrides if any].")
 @click.option("--force", is_flag=True, help="Overwrite run folders that hold other runs.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the comparison figures (<out>/figures/).")
 @click.option("--each", "each", multiple=True, metavar="I:KEY=VALUE",
@@ -202,8 +205,10 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
         raise InputError("compare needs at least 2 replications (-n 2) for intervals")
     workers = workers or default_workers()
     names = unique_names(scs, per)
-    out = out or Path("results") / f"compare-{'-'.join(dict.fromkeys(Path(sc.source).stem for sc in scs))}-s{seed}-n{n}"
-    folders = [RunFolder(out / name) for name in names]
+    stems = "-".join(dict.fromkeys(safe_name(Path(sc.source).stem) for sc in scs))
+    out = out or default_out("compare", stems, f"s{seed}", f"n{n}", overrides=[*overrides, *each])
+    dirs = [safe_name(name) for name in names]  # never a path from user text (--each 2:description=/../x)
+    folders = [RunFolder(child(out, name)) for name in names]
     lock = FolderLock(out)
     try:
         check_target(out, False)
@@ -217,10 +222,10 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
         rows = comparison_rows(names, folders, paired)
         write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))
         write_sealed_manifest(out, {
-            "kind": "compare", "scenarios": [sc.source for sc in scs], "members": names,
+            "kind": "compare", "scenarios": [sc.source for sc in scs], "names": names, "members": dirs,
             "member_digests": [sc.digest() for sc in scs], "seed": seed, "replications": n,
             "set": list(overrides), "each": list(each), "paired": paired, "command": command_line()},
-            ["comparison.csv", *(f"{nm}/manifest.json" for nm in names)])
+            ["comparison.csv", *(f"{d}/manifest.json" for d in dirs)])
     except (ResultsError, OSError) as e:
         raise InputError(str(e)) from None
     finally:
@@ -328,7 +333,7 @@ def show_other(path: Path, kind: str, show_all: bool) -> None:
         import pandas as pd
         rows = pd.read_csv(path / "comparison.csv", keep_default_na=False,
                            na_values=["NaN"]).to_dict("records")
-        names = [str(x) for x in m.get("members", [])]
+        names = [str(x) for x in m.get("names") or m.get("members", [])]
         click.echo(f"comparison of {len(names)} runs, seed {m.get('seed')}, {m.get('replications')} replications "
                    f"each: {', '.join(names)}")
         click.echo(comparison_table(names, rows, m.get("paired") or [True] * len(names)))

@@ -21,7 +21,7 @@ from ..experiments import (OVERFLOW_KEY, DesignError, ExperimentFolder, Experime
 from ..run.results import ResultsError
 from ..run.runner import default_workers
 from ..scenario import Scenario
-from .common import CONTEXT, InputError, Progress, fmt, load_scenario
+from .common import CONTEXT, InputError, Progress, default_out, fmt, load_scenario
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
@@ -34,7 +34,8 @@ def input_error(message: str) -> click.ClickException:
     return InputError(message)
 
 
-OUT_HELP = "Experiment folder [default: results/{kind}-<scenario>-...-s<seed>-n<replications>]."
+OUT_HELP = ("Experiment folder [default: results/{kind}-<scenario>-...-s<seed>-n<replications>, then a tag "
+            "of the design and overrides].")
 RESUME_HELP = "Complete an interrupted experiment in --out (or reuse a finished one) instead of refusing."
 FORCE_HELP = "Overwrite an experiment folder that holds another experiment."
 #: Metrics printed after a sweep, with short headers (every metric is in the CSV files).
@@ -198,7 +199,8 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
     point_scenarios(sc, design)  # every level valid before anything runs
     stem = Path(sc.source).stem
     name = "overflow-curve" if overflow_curve else "sweep-" + "+".join(_short(f.key) for f in factors)
-    out = out or Path("results") / f"{name}-{stem}-s{seed}-n{n}"
+    out = out or default_out(name, stem, f"s{seed}", f"n{n}", overrides=[*overrides, *varies, *(
+        [f"lhs={lhs}"] if lhs else [])])
     total = len(design.points) * n * sc.network.trains
     click.echo(f"{sc.source}: {len(design.points)} points x {n} replications x {sc.network.trains} trains "
                f"= {total:,} trains, seed {seed}, {workers} workers", err=True)
@@ -286,7 +288,10 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
     else:
         design = sobol_design(factors, samples or 64, second_order, seed)
     point_scenarios(sc, design)
-    out = out or Path("results") / f"sensitivity-{Path(sc.source).stem}-{method}-s{seed}-n{n}"
+    out = out or default_out("sensitivity", Path(sc.source).stem, method, f"s{seed}", f"n{n}", overrides=[
+        *overrides, *params, *([f"samples={samples}"] if samples else []), *(
+            [f"levels={levels}"] if method == "morris" and levels != 4 else []), *(
+            ["second-order"] if second_order else [])])
     total = len(design.points) * n * sc.network.trains
     click.echo(f"{sc.source}: {method}, {len(factors)} parameters, {len(design.points)} points x {n} replications "
                f"x {sc.network.trains} trains = {total:,} trains, seed {seed}, {workers} workers", err=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from ..model.onboard import ENDERS
 from ..model.params import KINDS
 from ..run.experiment_folder import SENSITIVITY
 from ..run.integrity import kind_of, verify
+from ..run.paths import safe_name
 from ..run.results import RunFolder, write_bytes
 
 # --- style ----------------------------------------------------------------------------------------
@@ -136,7 +136,8 @@ def save(fig: Figure, folder: str | Path, name: str) -> list[Path]:
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+    """A file name part made from a run's or key's name (see sim.run.paths.safe_name)."""
+    return safe_name(text)
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -173,10 +174,13 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
     return Run(name or Path(path).name, Path(path), folder.manifest() or {}, summary)
 
 
-def compare_members(path: Path) -> list[Path]:
-    """The run folders of a ``quietcar compare`` folder, in order (checked: see integrity.verify)."""
+def compare_members(path: Path) -> list[Run]:
+    """The runs of a ``quietcar compare`` folder, in order, with their names (checked first:
+    see integrity.verify)."""
     m = verify(path)
-    return [path / n for n in m.get("members") or []]
+    dirs = m.get("members") or []
+    names = m.get("names") or dirs
+    return [load_run(path / d, str(n)) for d, n in zip(dirs, names)]
 
 
 @dataclass
@@ -194,7 +198,7 @@ def collect(paths: Iterable[str | Path]) -> Collection:
         if is_experiment(p):
             exps.append(load_experiment(p))
         elif kind_of(p) == "compare":
-            runs += [load_run(q) for q in compare_members(p)]
+            runs += compare_members(p)
         elif (p / "summary.json").exists() or kind_of(p) == "run":
             runs.append(load_run(p))
         else:
