@@ -2,6 +2,8 @@
 progress bar, number formatting and the options of runs."""
 from __future__ import annotations
 
+import errno
+import math
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -24,6 +26,37 @@ class InputError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"quietcar: error: {self.format_message()}", err=True)
+
+
+def io_error(e: OSError) -> InputError:
+    """An operating-system error (full disk, read-only folder, no permission, a broken link ...)
+    as one line naming the file, with what to do about it."""
+    hints = {errno.ENOSPC: "the disk is full: free some space, then repeat the command with --resume "
+                           "(what had finished is kept)",
+             errno.EDQUOT: "over the disk quota: free some space, then repeat the command with --resume",
+             errno.EROFS: "the file system is read-only: choose another --out",
+             errno.EACCES: "no permission: choose another --out, or fix the permissions",
+             errno.EPERM: "not permitted: choose another --out, or fix the permissions"}
+    where = f"{e.filename}: " if e.filename else ""
+    hint = hints.get(e.errno)
+    return InputError(f"{where}{e.strerror or e}" + (f"; {hint}" if hint else ""))
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number above ``low`` (nan and inf are refused: click's FloatRange lets nan through)."""
+    name = "float"
+
+    def __init__(self, low: float = 0.0):
+        self.low = low
+
+    def convert(self, value, param, ctx):
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(x) or x <= self.low:
+            self.fail(f"{value!r}: must be a finite number above {self.low:g}", param, ctx)
+        return x
 
 
 def load_scenario(name: str, overrides: Sequence[str]) -> Scenario:
@@ -94,7 +127,8 @@ REPLICATIONS_HELP = "Replications (network days) to run [default: the scenario's
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
 SCHEDULER_HELP = ("Run the trains on a Dask cluster: a scheduler ADDRESS (tcp://host:8786) or 'local' for a "
-                  "LocalCluster of --workers processes. Needs pip install -e '.[dask]'. Same results.")
+                  "LocalCluster of --workers processes. Needs pip install -e '.[dask]'. Same results. Gives up "
+                  "after 5 s if the scheduler cannot be reached (QUIETCAR_SCHEDULER_TIMEOUT=SECONDS).")
 SET_HELP = "Override a scenario key, e.g. --set booking.overflow=never (repeatable; validated like the file)."
 
 
@@ -105,7 +139,7 @@ PRECISION_HELP = ("Keep adding replications (after the first -n) until every hea
 def common_options(f: Callable) -> Callable:
     f = click.option("--max-replications", type=click.IntRange(2, 100_000), default=100, show_default=True,
                      help="With --precision: the most replications to run.")(f)
-    f = click.option("--precision", type=click.FloatRange(0, min_open=True), default=None, metavar="R",
+    f = click.option("--precision", type=FiniteFloat(0), default=None, metavar="R",
                      help=PRECISION_HELP)(f)
     f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
     f = click.option("--scheduler", default=None, metavar="ADDRESS", help=SCHEDULER_HELP)(f)

@@ -226,8 +226,6 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
             "member_digests": [sc.digest() for sc in scs], "seed": seed, "replications": n,
             "set": list(overrides), "each": list(each), "paired": paired, "command": command_line()},
             ["comparison.csv", *(f"{d}/manifest.json" for d in dirs)])
-    except (ResultsError, OSError) as e:
-        raise InputError(str(e)) from None
     finally:
         lock.release()
     click.echo(comparison_table(names, rows, paired))

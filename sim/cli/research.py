@@ -49,7 +49,8 @@ def experiment_options(f: Callable) -> Callable:
     f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
     f = click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="Run the trains on a Dask cluster: a scheduler ADDRESS or 'local' (needs the dask "
-                          "extra). Same results.")(f)
+                          "extra). Same results. Gives up after 5 s if it cannot be reached "
+                          "(QUIETCAR_SCHEDULER_TIMEOUT=SECONDS).")(f)
     f = click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)(f)
     f = click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help=SEED_HELP)(f)
     f = click.option("-n", "--replications", type=click.IntRange(1, 100_000), default=None,

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import socket
 import sys
 import time
@@ -209,7 +210,7 @@ class FolderLock:
             if not same:
                 os.close(fd)
                 continue
-            info = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv),
+            info = {"pid": os.getpid(), "host": socket.gethostname(), "command": shlex.join(sys.argv),
                     "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             try:
                 os.ftruncate(fd, 0)

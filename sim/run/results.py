@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import sys
 import platform
@@ -60,6 +61,9 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        _discard(tmp)
+        raise OSError(e.errno, e.strerror, str(path)) from None  # name the file, not its temporary
     except BaseException:
         _discard(tmp)
         raise
@@ -285,6 +289,9 @@ class RunFolder:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, self.path / TRAINS)
+        except OSError as e:
+            _discard(tmp)
+            raise OSError(e.errno, e.strerror, str(self.path / TRAINS)) from None
         except BaseException:
             _discard(tmp)
             raise
@@ -423,4 +430,6 @@ def csv_text(header: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
 
 
 def command_line() -> str:
-    return " ".join(sys.argv)
+    """The command as typed, quoted for a POSIX shell (it can be pasted back)."""
+    return shlex.join(["quietcar" if i == 0 and Path(a).name in ("quietcar", "__main__.py") else a
+                       for i, a in enumerate(sys.argv)])
