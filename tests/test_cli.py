@@ -202,7 +202,7 @@ def test_precision_stops_when_every_headline_interval_is_narrow_enough(tmp_path)
     import csv as _csv
     from sim.run.metrics import imprecise
     with open(out / "replications.csv") as f:
-        rows = [{k: float(v) for k, v in row.items()} for row in _csv.DictReader(f)]
+        rows = [{k: float(row[k]) for k in HEADLINE} for row in _csv.DictReader(f)]
     assert imprecise(rows[:3], HEADLINE, R)
 
 

@@ -23,7 +23,8 @@ from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, de
 
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
             resume: bool, force: bool, label: str, scheduler: str | None = None,
-            precision: float | None = None, max_replications: int | None = None) -> dict[str, dict]:
+            precision: float | None = None, max_replications: int | None = None,
+            overrides: Sequence[str] = ()) -> dict[str, dict]:
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
@@ -32,7 +33,7 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         prepare_core()
         summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
                            scheduler=scheduler, precision=precision, max_replications=max_replications,
-                           on_trains=progress, on_start=progress.start)
+                           on_trains=progress, on_start=progress.start, extra={"overrides": list(overrides)})
         progress.close()
         if precision is not None:
             click.echo(precision_note(folder, precision), err=True)
@@ -114,7 +115,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications,
-                      label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains")
+                      label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains", overrides=overrides)
     if finished_before:  # a finished folder is accepted only when it holds this very run
         click.echo(f"{out} already held this run, finished: shown as it is (--force runs it again)", err=True)
     done = (RunFolder(out).manifest() or {}).get("replications_done", n)
@@ -214,10 +215,10 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
         check_target(out, False)
         out.mkdir(parents=True, exist_ok=True)
         lock.acquire()
-        for sc, name, folder in zip(scs, names, folders):
+        for i, (sc, name, folder) in enumerate(zip(scs, names, folders)):
             execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
                     precision=precision, max_replications=max_replications,
-                    label=f"{name}: {n} x {sc.network.trains}")
+                    label=f"{name}: {n} x {sc.network.trains}", overrides=[*overrides, *per.get(i, [])])
         paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
         rows = comparison_rows(names, folders, paired)
         write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))

@@ -21,9 +21,11 @@ exactly the numbers of an uninterrupted run.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
+import numbers
 import os
 import re
 import shlex
@@ -36,9 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import __version__
 from .integrity import (LOCK, FolderLock, ResultsError, check_file, manifest_of, record, records, seal, unseal,
                         verify)
+from .denominators import DENOMINATOR_COLUMNS, denominators
 from .metrics import HEADLINE, METRIC_NAMES, imprecise, replications_needed, summarise
 from .runner import TRAIN_COLUMNS, ReplicationResult, pool, require_dask, run_replications
 from ..scenario import Scenario
@@ -78,8 +83,14 @@ def _discard(tmp: Path) -> None:
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return "NaN" if math.isnan(v) else repr(v)
+    """A CSV cell: numbers as plain numbers (numpy's too: never ``np.float64(...)``), NaN as NaN."""
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, numbers.Integral):
+        return str(int(v))
+    if isinstance(v, numbers.Real):
+        x = float(v)
+        return "NaN" if math.isnan(x) else repr(x)
     return str(v)
 
 
@@ -107,8 +118,21 @@ def _json(obj: Any) -> str:
     return json.dumps(_json_safe(obj), indent=2, ensure_ascii=False) + "\n"
 
 
-REPLICATION_COLUMNS: tuple[str, ...] = ("replication",) + METRIC_NAMES
-TRAIN_CSV_COLUMNS: tuple[str, ...] = TRAIN_COLUMNS + METRIC_NAMES
+#: The run's identity, first in every row of replications.csv and trains.csv (so tables of
+#: several runs can be stacked and joined): the scenario file's stem, the SHA-256 of the
+#: resolved scenario, the SHA-256 of the overrides as given (one per line; of "" if none), the seed.
+IDENTITY_COLUMNS: tuple[str, ...] = ("scenario", "scenario_digest", "overrides_digest", "seed")
+REPLICATION_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + ("replication",) + METRIC_NAMES + DENOMINATOR_COLUMNS
+#: A partial trains file holds these; trains.csv adds the identity in front.
+PARTIAL_TRAIN_COLUMNS: tuple[str, ...] = TRAIN_COLUMNS + METRIC_NAMES + DENOMINATOR_COLUMNS
+TRAIN_CSV_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + PARTIAL_TRAIN_COLUMNS
+
+
+def identity_row(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity columns of a run, from its manifest."""
+    overrides = "\n".join(manifest.get("overrides") or [])
+    return {"scenario": Path(str(manifest.get("scenario", ""))).stem, "scenario_digest": manifest["scenario_digest"],
+            "overrides_digest": hashlib.sha256(overrides.encode()).hexdigest(), "seed": manifest["seed"]}
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -260,7 +284,7 @@ class RunFolder:
         """Store one finished replication: its trains, then its metrics (the marker of 'done')."""
         d = self.path / PARTIAL
         trains = d / f"trains-{rep.replication:06d}.csv"
-        _atomic_write(trains, _csv_text(TRAIN_CSV_COLUMNS, rep.trains, False))
+        _atomic_write(trains, _csv_text(PARTIAL_TRAIN_COLUMNS, rep.trains, False))
         _atomic_write(d / f"rep-{rep.replication:06d}.json",
                       _json(seal(_json_safe({"replication": rep.replication, "metrics": rep.metrics,
                                              "tally": rep.tally, "trains": record(trains)}))))
@@ -270,7 +294,7 @@ class RunFolder:
         for r in self.finished():
             data = self._partial(r)
             m = {k: (math.nan if v is None else v) for k, v in data["metrics"].items()}
-            out.append({"replication": r, **m})
+            out.append({"replication": r, **m, **denominators(data.get("tally") or {})})
         return out
 
     def finalize(self, replications: int, manifest: Mapping[str, Any]) -> dict[str, dict]:
@@ -278,14 +302,16 @@ class RunFolder:
         rows = [r for r in self.replication_metrics() if r["replication"] < replications]
         if [r["replication"] for r in rows] != list(range(replications)):
             raise ResultsError(f"{self.path}: replications missing, cannot finish")
-        _atomic_write(self.path / REPLICATIONS, _csv_text(REPLICATION_COLUMNS, rows))
+        ident = identity_row(manifest)
+        _atomic_write(self.path / REPLICATIONS, _csv_text(REPLICATION_COLUMNS, [{**ident, **r} for r in rows]))
+        prefix = _csv_text(IDENTITY_COLUMNS, [ident], with_header=False).rstrip("\n").encode() + b","
         tmp = self.path / f".{TRAINS}.tmp-{os.getpid()}"
         try:
             with open(tmp, "wb") as out:
                 out.write((",".join(TRAIN_CSV_COLUMNS) + "\n").encode())
                 for r in range(replications):  # checked against its record by replication_metrics
                     with open(self.path / PARTIAL / f"trains-{r:06d}.csv", "rb") as part:
-                        shutil.copyfileobj(part, out)
+                        out.writelines(prefix + line for line in part)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, self.path / TRAINS)
@@ -322,7 +348,8 @@ class RunFolder:
         path = self.path / REPLICATIONS
         try:
             with open(path, encoding="utf-8", newline="") as f:
-                rows = [{k: (int(v) if k == "replication" else float(v)) for k, v in row.items()}
+                rows = [{k: (int(v) if k in ("replication", "seed") else float(v)) for k, v in row.items()
+                         if k not in ("scenario", "scenario_digest", "overrides_digest")}
                         for row in csv.DictReader(f)]
         except (ValueError, TypeError, UnicodeDecodeError) as e:
             raise ResultsError(f"{path}: damaged ({e})") from None
@@ -349,7 +376,7 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
     replications on disk and propagates.
     """
     cap = max(replications, max_replications or replications) if precision else replications
-    manifest = {"scenario": scenario.source, "description": scenario.description,
+    manifest = {"kind": "run", "scenario": scenario.source, "description": scenario.description,
                 "scenario_digest": scenario.digest(), "seed": seed, "replications": cap,
                 "precision": precision, "workers": workers, "scheduler": scheduler,
                 "trains_per_replication": scenario.network.trains,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+from .denominators import denominators
 from .metrics import Tally, add, metrics, tally
 from ..model.network import draw_day
 from ..model.params import Params, TrainSpec
@@ -47,11 +48,12 @@ def simulate_one(scenario: Scenario, spec: TrainSpec, seed: int, replication: in
 def train_row(replication: int, result: TrainResult, t: Tally) -> dict:
     """One row of trains.csv: what the train was, then its per-train metrics."""
     s = result.spec
-    row = {"replication": replication, "train": s.train_id, "type": s.kind, "formation": s.formation,
+    row = {"replication": replication, "train": s.train_id, "type": s.kind, "formation": f"{s.formation}-car",
            "run_min": round(s.run_min, 6), "stops": s.stops, "seats": s.seats, "quiet_cars": len(s.quiet_seats),
            "quiet_seats": sum(s.quiet_seats), "crew": s.crew, "load_factor": round(s.load_factor, 6),
            "requests": result.requests.n, "quiet_passengers": result.passengers.n}
     row.update(metrics(t))
+    row.update(denominators(t))
     return row
 
 
