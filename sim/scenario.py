@@ -29,7 +29,10 @@ class ScenarioError(ValueError):
     """A scenario that cannot be used; the message names the file, the key and the rule."""
 
 
-BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
+#: The bundled scenarios, shipped inside the package (so an installed quietcar finds them from
+#: any folder). The top-level scenarios/ of the repository is the copy users read and edit; a
+#: test keeps the two identical.
+BUNDLED = Path(__file__).resolve().parent / "scenarios"
 
 
 def resolve(name: str) -> Path:

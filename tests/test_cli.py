@@ -260,6 +260,8 @@ def test_a_slow_start_says_the_core_is_being_compiled(monkeypatch, tmp_path, sec
 
     import sim.cli.common
     calls = []
+    import threading
+    monkeypatch.setattr(sim.cli.common, "_ready", threading.Event())  # as in a new process
     monkeypatch.setattr(sim.cli.common, "warm_up", lambda: (calls.append(1), time.sleep(seconds)))
     r = invoke("run", "pilot", "-n", 1, "--out", tmp_path / "out", *SMALL)
     assert r.exit_code == 0 and calls == [1], r.output

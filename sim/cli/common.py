@@ -6,6 +6,7 @@ import errno
 import math
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 import click
@@ -13,7 +14,6 @@ import click
 from pathlib import Path
 
 from ..run.paths import override_tag, safe_name
-from ..run.runner import warm_up
 from ..scenario import Scenario, ScenarioError, load, resolve
 
 #: click settings of every command: -h as well as --help, 100 columns.
@@ -100,17 +100,60 @@ class Progress:
             self.bar = None
 
 
+def load_loop() -> None:
+    """Import the on-board event loop, whose functions are compiled when it is first imported."""
+    import importlib
+    importlib.import_module("sim.model.onboard_loop")
+
+
+def warm_up() -> None:
+    """Run one small train: compiles (once) booking, population and tallies, and loads the rest.
+    Imported here, not with the CLI: --help, scenarios, validate and show never load the core."""
+    from ..run.runner import warm_up as load_core
+    load_core()
+
+
+#: What the first run compiles, in order (each step is cached on disk afterwards).
+CORE_STEPS = (("the on-board event loop (sim/model/onboard_loop.py)", "load_loop"),
+              ("booking, population and tallies (one small train)", "warm_up"))
+
+
+_ready = threading.Event()
+
+
 def prepare_core() -> None:
-    """Load the compiled core before the run starts (`runner.warm_up`), saying so if it takes
-    more than a second: on the first run after installing it is being compiled."""
-    note = threading.Timer(1.0, click.echo, ("compiling the simulation core (once after installing: about a "
-                                             "minute; cached afterwards) ...",), {"err": True})
+    """Load the compiled core before the run starts (once per process), saying what is being
+    compiled, step by step with its time, once loading has taken more than a second: on the
+    first run after installing (or with an empty NUMBA_CACHE_DIR) it is being compiled;
+    afterwards it loads from the cache in about a second and nothing is said."""
+    if _ready.is_set():
+        return
+    lock = threading.Lock()
+    state = {"shown": False, "step": 0}
+    n = len(CORE_STEPS)
+
+    def header() -> None:
+        with lock:
+            state["shown"] = True
+            click.echo("compiling the simulation core, once after installing (cached afterwards):", err=True)
+            click.echo(f"  [{state['step'] + 1}/{n}] {CORE_STEPS[state['step']][0]} ...", err=True)
+
+    note = threading.Timer(1.0, header)
     note.start()
     try:
-        warm_up()
+        for i, (label, name) in enumerate(CORE_STEPS):
+            with lock:
+                state["step"] = i
+                if state["shown"]:
+                    click.echo(f"  [{i + 1}/{n}] {label} ...", err=True)
+            start = time.perf_counter()
+            globals()[name]()  # looked up at call time (the tests replace them)
+            with lock:
+                if state["shown"]:
+                    click.echo(f"        done in {time.perf_counter() - start:.0f} s", err=True)
     finally:
         note.cancel()
-
+    _ready.set()
 
 
 def fmt(v: float) -> str:

@@ -20,14 +20,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .denominators import denominators
 from .metrics import Tally, add, metrics, tally
 from ..model.network import draw_day
 from ..model.params import Params, TrainSpec
-from ..model.train import TrainResult, simulate_train
 from ..rng import NETWORK_TRAIN, stream, train_streams
 from ..scenario import Scenario
+
+if TYPE_CHECKING:  # the compiled core is imported when a train first runs, not with the CLI
+    from ..model.train import TrainResult
 
 TRAIN_COLUMNS: tuple[str, ...] = ("replication", "train", "type", "formation", "run_min", "stops", "seats",
                                   "quiet_cars", "quiet_seats", "crew", "load_factor", "requests",
@@ -42,6 +45,7 @@ def network_day(scenario: Scenario, seed: int, replication: int) -> tuple[TrainS
 def simulate_one(scenario: Scenario, spec: TrainSpec, seed: int, replication: int,
                  trace: list | None = None) -> TrainResult:
     """One train of one replication, with its own named streams."""
+    from ..model.train import simulate_train  # the compiled core: loaded when a train first runs
     return simulate_train(spec, scenario.params, train_streams(seed, replication, spec.train_id), trace)
 
 
@@ -133,6 +137,7 @@ def warm_up() -> None:
     of the default model. On the first use after installing they are compiled (about a minute
     on the project's machine) and cached on disk; done before a pool starts, its workers then
     load them instead of each compiling them."""
+    from ..model.train import simulate_train
     tally(simulate_train(TrainSpec(), Params(), train_streams(0, 0, 0)))
 
 
