@@ -60,8 +60,8 @@ def main() -> None:
     Examples:
       quietcar run pilot
       quietcar run expansion -n 5 --set network.trains=500
-      quietcar compare expansion expansion --set booking.overflow=never -n 20
-      quietcar show results/pilot-s2026-n20
+      quietcar compare expansion expansion --each 2:booking.overflow=never -n 20
+      quietcar show results/pilot-s2024-n20
     """
 
 

@@ -156,16 +156,6 @@ def prepare_core() -> None:
     _ready.set()
 
 
-def fmt(v: float) -> str:
-    if v != v:
-        return "–"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    return f"{v:.3g}" if a < 1000 else f"{v:,.0f}"
-
-
-
 REPLICATIONS_HELP = "Replications (network days) to run [default: the scenario's run.replications]."
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."

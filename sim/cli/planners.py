@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
-import numpy as np
 
 from ..run.metrics import HEADLINE, METRIC_NAMES, difference
 from ..run.integrity import FolderLock, kind_of, verify
@@ -17,7 +16,8 @@ from ..run.runner import DaskMissing, default_workers, same_demand
 from ..scenario import BUNDLED as SCENARIO_DIR
 from ..scenario import Scenario, describe
 from ..run.paths import child, safe_name
-from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, default_out, fmt, load_scenario,
+from .console import comparison_table, description, identical_warning, overrides_line, summary_table
+from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, default_out, load_scenario,
                      prepare_core)
 
 
@@ -73,19 +73,6 @@ def draw_figures(folder: Path) -> None:
 
 
 
-def summary_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:
-    rows = [("metric", "mean", "95 % interval", "n")]
-    for m in metrics:
-        s = summary[m]
-        if s["n"] == 0:
-            continue
-        ci = f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]" if s["n"] > 1 else "(one replication)"
-        rows.append((m, fmt(s["mean"]), ci, str(s["n"])))
-    w = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join(f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:<{w[2]}}  {r[3]:>{w[3]}}" for r in rows)
-
-
-
 @click.command(context_settings=CONTEXT)
 @click.argument("scenario")
 @common_options
@@ -119,11 +106,12 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     if finished_before:  # a finished folder is accepted only when it holds this very run
         click.echo(f"{out} already held this run, finished: shown as it is (--force runs it again)", err=True)
     done = (RunFolder(out).manifest() or {}).get("replications_done", n)
-    click.echo(f"{sc.source}: {done} replications of {sc.network.trains} trains, seed {seed}")
+    click.echo(f"{Path(sc.source).stem}: {done} replications of {sc.network.trains} trains, seed {seed}")
+    click.echo(overrides_line(overrides))
     click.echo(summary_table(summary, HEADLINE))
     if not no_plots:
         draw_figures(out)
-    click.echo(f"\nresults: {out}  (every metric: summary.json; per replication: replications.csv)")
+    click.echo(f"\nresults: {out}\n(every metric: summary.json; per replication: replications.csv)")
 
 
 def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: Sequence[bool]) -> list[dict]:
@@ -206,6 +194,8 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
         raise InputError("compare needs at least 2 replications (-n 2) for intervals")
     workers = workers or default_workers()
     names = unique_names(scs, per)
+    for line in identical_warning([sc.digest() for sc in scs], names):
+        click.echo(line, err=True)
     stems = "-".join(dict.fromkeys(safe_name(Path(sc.source).stem) for sc in scs))
     out = out or default_out("compare", stems, f"s{seed}", f"n{n}", overrides=[*overrides, *each])
     dirs = [safe_name(name) for name in names]  # never a path from user text (--each 2:description=/../x)
@@ -229,42 +219,12 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
             ["comparison.csv", *(f"{d}/manifest.json" for d in dirs)])
     finally:
         lock.release()
-    click.echo(comparison_table(names, rows, paired))
+    click.echo(f"comparison on seed {seed}, {n} replications each")
+    click.echo(overrides_line(overrides, each))
+    click.echo(comparison_table(names, rows, paired, HEADLINE))
     if not no_plots:
         draw_figures(out)
-    click.echo(f"\nresults: {out}  (comparison.csv, and one run folder per scenario)")
-
-
-def comparison_table(names: Sequence[str], rows: Sequence[dict], paired: Sequence[bool]) -> str:
-    lines = []
-    for i in range(1, len(names)):
-        how = ("paired by replication (same network and demand: common random numbers)" if paired[i]
-               else "Welch's t (the scenarios differ in network or demand, so replications are not paired)")
-        lines.append(f"{names[i]} - {names[0]}: {how}")
-    head = ["metric"] + [f"{nm} mean [95 %]" for nm in names] + [f"{nm} - {names[0]} [95 %]" for nm in names[1:]]
-    table = [head]
-    by = {(r["metric"], r["scenario"]): r for r in rows}
-    for m in HEADLINE:
-        cells = [m]
-        for nm in names:
-            r = by[(m, nm)]
-            cells.append(f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]")
-        for nm in names[1:]:
-            r = by[(m, nm)]
-            star = " *" if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0 else ""
-            cells.append(f"{fmt(r['diff_mean'])} [{fmt(r['diff_ci_low'])}, {fmt(r['diff_ci_high'])}]{star}")
-        table.append(cells)
-    w = [max(len(r[i]) for r in table) for i in range(len(head))]
-    lines.append("")
-    lines += ["  ".join(f"{c:<{w[i]}}" for i, c in enumerate(r)).rstrip() for r in table]
-    lines.append("* the interval of the difference excludes 0")
-    for nm, pair in zip(names[1:], paired[1:]):
-        vr = [by[(m, nm)]["variance_reduction"] for m in HEADLINE]
-        vr = [v for v in vr if v == v]
-        if pair and vr:
-            lines.append(f"pairing {nm} with {names[0]} removed {100 * float(np.median(vr)):.0f} % of the variance "
-                         f"of the differences (median over headline metrics; per metric: comparison.csv)")
-    return "\n".join(lines)
+    click.echo(f"\nresults: {out}\n(comparison.csv, and one run folder per scenario)")
 
 
 @click.command(context_settings=CONTEXT)
@@ -317,11 +277,12 @@ def show(results_dir: Path, show_all: bool) -> None:
         m = folder.manifest() or {}
     except ResultsError as e:
         raise InputError(str(e)) from None
-    click.echo(f"{m.get('scenario', '?')}: {m.get('replications')} replications of "
-               f"{m.get('trains_per_replication')} trains, seed {m.get('seed')}, "
+    click.echo(f"{Path(str(m.get('scenario', '?'))).stem}: {m.get('replications_done', m.get('replications'))} "
+               f"replications of {m.get('trains_per_replication')} trains, seed {m.get('seed')}, "
                f"quietcar {m.get('quietcar_version')}, {m.get('wall_seconds', '?')} s on {m.get('workers')} workers")
     if m.get("description"):
-        click.echo(m["description"].strip().splitlines()[0])
+        click.echo(description(m["description"].strip().splitlines()[0]))
+    click.echo(overrides_line(m.get("overrides") or []))
     click.echo(summary_table(summary, METRIC_NAMES if show_all else HEADLINE))
 
 
@@ -333,15 +294,17 @@ def show_other(path: Path, kind: str, show_all: bool) -> None:
         rows = pd.read_csv(path / "comparison.csv", keep_default_na=False,
                            na_values=["NaN"]).to_dict("records")
         names = [str(x) for x in m.get("names") or m.get("members", [])]
-        click.echo(f"comparison of {len(names)} runs, seed {m.get('seed')}, {m.get('replications')} replications "
-                   f"each: {', '.join(names)}")
-        click.echo(comparison_table(names, rows, m.get("paired") or [True] * len(names)))
+        click.echo(f"comparison on seed {m.get('seed')}, {m.get('replications')} replications each")
+        click.echo(overrides_line(m.get("set") or [], m.get("each") or []))
+        click.echo(comparison_table(names, rows, m.get("paired") or [True] * len(names),
+                                    METRIC_NAMES if show_all else HEADLINE))
         return
     from ..experiments import load_experiment
     from .research import _point_table
     result = load_experiment(path)
-    click.echo(f"{kind} of {m.get('scenario')}: {len(result.summary)} points x {m.get('replications')} "
-               f"replications, seed {m.get('seed')}, quietcar {m.get('quietcar_version')}")
+    click.echo(f"{kind} of {Path(str(m.get('scenario'))).stem}: {len(result.summary)} points x "
+               f"{m.get('replications')} replications, seed {m.get('seed')}, quietcar {m.get('quietcar_version')}")
+    click.echo(overrides_line(m.get("overrides") or []))
     click.echo(_point_table(result))
 
 

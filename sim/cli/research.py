@@ -21,7 +21,9 @@ from ..experiments import (OVERFLOW_KEY, DesignError, ExperimentFolder, Experime
 from ..run.results import ResultsError
 from ..run.runner import default_workers
 from ..scenario import Scenario
-from .common import CONTEXT, InputError, Progress, default_out, fmt, load_scenario
+from ..present import labels
+from .common import CONTEXT, InputError, Progress, default_out, load_scenario
+from .console import WIDTH, clip, grid, overrides_line
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
@@ -84,13 +86,14 @@ def _design_error(fn: Callable) -> Callable:
 
 def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentFolder, base: Scenario, design,
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
-                    scheduler: str | None = None) -> ExperimentResult:
+                    scheduler: str | None = None, overrides: Sequence[str] = ()) -> ExperimentResult:
     progress = Progress(label)
     created = not folder.path.exists() and not folder.path.is_symlink()
     try:
         try:
             return runner(folder, base, design, seed, n, workers, resume=resume, force=force,
-                          scheduler=scheduler, on_start=progress.start, on_trains=progress)
+                          scheduler=scheduler, on_start=progress.start, on_trains=progress,
+                          extra={"overrides": list(overrides)})
         except BaseException:
             if created and not folder.finished():
                 shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
@@ -131,21 +134,34 @@ def _short(key: str) -> str:
 
 
 def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN, limit: int = 40) -> str:
-    """Each point's values and a few metrics as mean ± half-width of the 95 % interval."""
+    """Each point's values and a few metrics as mean ± half-width of the 95 % interval, in the
+    metrics' units (shares in per cent); as many metrics as fit in the console's width."""
     keys = list(result.design.keys)
-    rows = [["point", *(_short(k) for k in keys), *(h for _, h in shown)]]
-    for s in result.summary[:limit]:
-        cells = [str(s["point"]), *(fmt(s[k]) if isinstance(s[k], float) else str(s[k]) for k in keys)]
-        for m, _ in shown:
+    head = ["point", *(_short(k) for k in keys)]
+    cols = [[str(s["point"]), *(labels.number(s[k]) if isinstance(s[k], float) else str(s[k]) for k in keys)]
+            for s in result.summary[:limit]]
+    used = sum(max(len(h), *(len(c[i]) for c in cols)) + 2 for i, h in enumerate(head))
+    for m, h in shown:
+        share = labels.is_share(m)
+        cells = []
+        for s in result.summary[:limit]:
             mean, lo, hi = s[f"{m}.mean"], s[f"{m}.ci_low"], s[f"{m}.ci_high"]
-            cells.append(f"{fmt(mean)} ± {fmt((hi - lo) / 2)}" if lo == lo else fmt(mean))
-        rows.append(cells)
-    w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(f"{c:<{w[i]}}" for i, c in enumerate(r)).rstrip() for r in rows]
+            k = 100 if share else 1
+            cells.append(f"{labels.number(k * mean)} ± {labels.number(k * (hi - lo) / 2)}" if lo == lo
+                         else labels.number(k * mean))
+        title = f"{h} ({labels.unit(m)})" if share else h
+        width = max(len(title), *(len(c) for c in cells)) + 2
+        if used + width > WIDTH:
+            break
+        used += width
+        head.append(title)
+        for c, cell in zip(cols, cells):
+            c.append(cell)
+    lines = grid([head, *cols])
     if len(result.summary) > limit:
         lines.append(f"... {len(result.summary) - limit} more points in sweep_summary.csv")
     lines.append(f"(mean over {result.manifest.get('replications', '?')} replications ± half-width of its 95 % "
-                 f"interval; every metric of every point: sweep_summary.csv)")
+                 f"interval;\n every metric of every point: sweep_summary.csv)")
     return "\n".join(lines)
 
 
@@ -177,7 +193,7 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
 
     \b
     Examples:
-      quietcar sweep expansion --overflow-curve -n 5 --set network.trains=300
+      quietcar sweep expansion --overflow-curve -n 5 --set network.trains=300 --out results/overflow-curve
       quietcar sweep expansion --vary booking.overflow=never,when_sold_out \\
           --vary network.load_factor_mean=0.6:1.4:5 -n 5 --set network.trains=200
       quietcar sweep pilot --lhs 20 --vary behaviour.contagion=0:1 \\
@@ -203,43 +219,56 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
     out = out or default_out(name, stem, f"s{seed}", f"n{n}", overrides=[*overrides, *varies, *(
         [f"lhs={lhs}"] if lhs else [])])
     total = len(design.points) * n * sc.network.trains
-    click.echo(f"{sc.source}: {len(design.points)} points x {n} replications x {sc.network.trains} trains "
+    click.echo(f"{Path(sc.source).stem}: {len(design.points)} points x {n} replications x {sc.network.trains} trains "
                f"= {total:,} trains, seed {seed}, {workers} workers", err=True)
     result = _run_experiment(run_sweep, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
-                             force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler)
+                             force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler,
+                             overrides=overrides)
+    click.echo(overrides_line(overrides))
     click.echo(_point_table(result))
     if not no_plots:
         figs = _plots([out])
         click.echo(f"\nfigures: {len(figs) // 2} in {figs[0].parent}" if figs else "")
-    click.echo(f"\nresults: {out}  (sweep.csv: every replication; sweep_summary.csv: mean and 95 % interval "
+    click.echo(f"\nresults: {out}\n(sweep.csv: every replication; sweep_summary.csv: mean and 95 % interval "
                f"per point)")
 
 
 # --- sensitivity ----------------------------------------------------------------------------------------
 def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: Sequence[str]) -> str:
+    """Per metric (by its plain name and unit), the parameters ranked by their main index,
+    with intervals, replication noise and (Sobol') S1; lines fit the console's width."""
     main = "mu_star" if method == "morris" else "ST"
+    shown = "mu*" if method == "morris" else "ST"
     lines = []
     noise_by = {r["metric"]: r for r in noise}
     for m in metrics:
         nr = noise_by.get(m)
         if nr is None:
             continue
+        # mu* is a change of the metric (shares: in percentage points); ST and S1 are shares of variance
+        k = 100 if method == "morris" and labels.is_share(m) else 1
+        unit = ("percentage points" if k == 100 else labels.unit(m) or "ratio") if method == "morris" else \
+            "shares of variance"
+        title = clip(f"{labels.label(m)[0]} ({m}; {shown} in {unit})", WIDTH)
         if nr["status"] != "ok":
-            lines.append(f"\n{m}: not analysed ({nr['status']})")
+            lines.append(f"\n{title}: not analysed ({nr['status']})")
             continue
-        lines.append(f"\n{m}")
+        lines.append(f"\n{title}")
         rs = sorted((r for r in rows if r["metric"] == m and r["index"] == main),
                     key=lambda r: -abs(r["value"]) if r["value"] == r["value"] else math.inf)
         s1 = {r["parameter"]: r for r in rows if r["metric"] == m and r["index"] == "S1"}
-        w = max((len(r["parameter"]) for r in rs), default=10)
+        table = []
         for r in rs:
-            extra = ""
-            if r["parameter"] in s1:
-                q = s1[r["parameter"]]
-                extra = f"   S1 {fmt(q['value'])} [{fmt(q['ci_low'])}, {fmt(q['ci_high'])}]"
-            noise = f"  (noise ± {fmt(r['noise_se'])})" if r["noise_se"] == r["noise_se"] else ""
-            lines.append(f"  {r['parameter']:<{w}}  {main} {fmt(r['value'])} [{fmt(r['ci_low'])}, "
-                         f"{fmt(r['ci_high'])}]{noise}{extra}")
+            cells = [f"  {r['parameter']}",
+                     f"{shown} {labels.number(k * r['value'])} [{labels.number(k * r['ci_low'])}, "
+                     f"{labels.number(k * r['ci_high'])}]",
+                     f"noise ± {labels.number(k * r['noise_se'])}" if r["noise_se"] == r["noise_se"] else ""]
+            if s1:
+                q = s1.get(r["parameter"])
+                cells.append(f"S1 {labels.number(q['value'])} [{labels.number(q['ci_low'])}, "
+                             f"{labels.number(q['ci_high'])}]" if q else "")
+            table.append(cells)
+        lines += grid(table)
     return "\n".join(lines)
 
 
@@ -276,7 +305,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
     Examples:
       quietcar sensitivity expansion --param behaviour.contagion=0:1 \\
           --param behaviour.commitment=0.05:0.5 --param network.load_factor_mean=0.6:1.3 \\
-          -n 3 --set network.trains=100
+          -n 3 --set network.trains=100 --out results/sensitivity-expansion
       quietcar sensitivity pilot --method sobol --samples 64 \\
           --param behaviour.contagion=0:1 --param staff.patrol_interval=15:60 -n 2 --set network.trains=40
     """
@@ -294,10 +323,13 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
             [f"levels={levels}"] if method == "morris" and levels != 4 else []), *(
             ["second-order"] if second_order else [])])
     total = len(design.points) * n * sc.network.trains
-    click.echo(f"{sc.source}: {method}, {len(factors)} parameters, {len(design.points)} points x {n} replications "
-               f"x {sc.network.trains} trains = {total:,} trains, seed {seed}, {workers} workers", err=True)
+    click.echo(f"{Path(sc.source).stem}: {method}, {len(factors)} parameters, {len(design.points)} points x {n} "
+               f"replications x {sc.network.trains} trains\n= {total:,} trains, seed {seed}, {workers} workers",
+               err=True)
     result = _run_experiment(run_sensitivity, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
-                             force=force, label=f"sensitivity: {len(design.points)} points", scheduler=scheduler)
+                             force=force, label=f"sensitivity: {len(design.points)} points", scheduler=scheduler,
+                             overrides=overrides)
+    click.echo(overrides_line(overrides))
     import pandas as pd
     rows = pd.read_csv(out / "sensitivity.csv").to_dict("records")
     noise = pd.read_csv(out / "sensitivity_noise.csv").to_dict("records")
@@ -309,7 +341,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
     if not no_plots:
         figs = _plots([out])
         click.echo(f"\nfigures: {len(figs) // 2} in {figs[0].parent}" if figs else "")
-    click.echo(f"\nresults: {out}  (sensitivity.csv: indices; sensitivity_noise.csv: noise vs spread; "
+    click.echo(f"\nresults: {out}\n(sensitivity.csv: indices; sensitivity_noise.csv: noise vs spread; "
                f"sweep_summary.csv: the points)")
     del result
 
@@ -335,8 +367,8 @@ def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) ->
     \b
     Examples:
       quietcar plot results/compare-pilot-expansion-s2024-n10
-      quietcar plot results/pilot-s2024-n20 results/expansion-s2026-n3 --out figures/
-      quietcar plot results/overflow-curve-expansion-s2026-n5
+      quietcar plot results/pilot-s2024-n20 results/compare-pilot-expansion-s2024-n10 --out figures/
+      quietcar plot results/overflow-curve
     """
     figs = _plots(list(results_dirs), out, train)
     for p in figs:
@@ -364,8 +396,8 @@ def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: 
     \b
     Examples:
       quietcar report results/compare-pilot-expansion-s2024-n10 --out pilot-vs-expansion.html
-      quietcar report results/pilot-s2024-n20 results/expansion-s2026-n3 \\
-          results/overflow-curve-expansion-s2026-n5 results/sensitivity-expansion-morris-s2026-n3
+      quietcar report results/pilot-s2024-n20 results/overflow-curve results/sensitivity-expansion \\
+          --out pilot-and-assumptions.html
     """
     from ..present.plots import PlotError
     from ..present.report import write_report

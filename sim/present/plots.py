@@ -30,6 +30,7 @@ from ..model.params import KINDS
 from ..run.experiment_folder import SENSITIVITY
 from ..run.integrity import kind_of, verify
 from ..run.paths import safe_name
+from .labels import LABELS, is_share, label  # noqa: F401  (LABELS: re-exported for the report)
 from ..run.results import RunFolder, write_bytes
 
 # --- style ----------------------------------------------------------------------------------------
@@ -48,30 +49,6 @@ STYLE = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labe
 WIDTH = 7.5  # inches: an A4 page's text width with margins
 DPI = 200
 
-#: metric -> (what it is, unit) for titles and axes.
-LABELS: dict[str, tuple[str, str]] = {
-    "uptake_rate": ("Uptake of the agreement", "accepted / offered"),
-    "quiet_load_factor": ("Quiet-car load", "seat-km used / offered"),
-    "overflow_share": ("Overflow (not opted in)", "share of quiet-car pax-km"),
-    "refused_share": ("Refused booking requests", "share of requests"),
-    "violations_per_100_pax_h": ("Violation rate", "starts per 100 pax-h"),
-    "noisy_time_share": ("Noisy time", "share of running time"),
-    "mean_violation_min": ("Length of a violation", "minutes"),
-    "disturbed_pax_min_per_pax_h": ("Disturbance", "disturbed min per pax-h"),
-    "staff_interventions_per_train": ("Staff interventions", "per train"),
-    "staff_min_per_train": ("Crew time on the quiet car", "minutes per train"),
-    "complaints_per_1000_pax": ("Complaints", "per 1,000 passengers"),
-    "contagion_lift": ("Contagion lift", "rate when noisy / rate when calm"),
-    "control.violations_per_100_pax_h": ("Violation rate, control car", "starts per 100 pax-h"),
-    "control.noisy_time_share": ("Noisy time, control car", "share of running time"),
-    "control.disturbed_pax_min_per_pax_h": ("Disturbance, control car", "disturbed min per pax-h"),
-    OPTIN_EXPOSURE: ("Opt-in passengers' exposure", "disturbed min per opt-in pax-h"),
-}
-for _k in KINDS:
-    LABELS[f"violation_mix.{_k}"] = (f"Share of violations: {_k}", "share of violations")
-for _w in ENDERS:
-    LABELS[f"ended_by.{_w}"] = (f"Violations ended by {_w}", "share of violations")
-
 #: The metrics of the headline bar chart (one panel each).
 HEADLINE_FIGURE = ("uptake_rate", "quiet_load_factor", "overflow_share", "violations_per_100_pax_h",
                    "noisy_time_share", "disturbed_pax_min_per_pax_h", "mean_violation_min", "staff_min_per_train",
@@ -79,15 +56,6 @@ HEADLINE_FIGURE = ("uptake_rate", "quiet_load_factor", "overflow_share", "violat
 #: The metrics of sweep curves and of the sensitivity chart, in order of preference.
 FOCUS = ("overflow_share", "violations_per_100_pax_h", "noisy_time_share", "disturbed_pax_min_per_pax_h",
          OPTIN_EXPOSURE, "staff_min_per_train", "complaints_per_1000_pax", "uptake_rate", "quiet_load_factor")
-
-
-def label(metric: str) -> tuple[str, str]:
-    return LABELS.get(metric, (metric, ""))
-
-
-def is_share(metric: str) -> bool:
-    """Whether a metric is a share (drawn in per cent)."""
-    return label(metric)[1].startswith("share")
 
 
 def _percent(axis, metric: str) -> None:

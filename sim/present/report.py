@@ -24,6 +24,7 @@ from ..run.experiment_folder import SENSITIVITY
 from ..run.metrics import METRIC_NAMES, difference
 from ..run.results import RunFolder, write_text
 from .plots import FOCUS, Collection, Run, collect, figure_bytes, figures, label, slug
+from . import labels
 
 QUESTIONS: tuple[tuple[str, str], ...] = (
     ("Who accepts the silence agreement when it is offered?", "uptake_rate"),
@@ -193,15 +194,15 @@ def section_headline(coll: Collection) -> str:
     for m in TABLE_METRICS:
         if m not in METRIC_NAMES or all(r.summary[m]["n"] == 0 for r in runs):
             continue
-        title, unit = label(m)
-        cells = [f"{esc(title)}<br><code>{esc(m)}</code> <span class='unit'>{esc(unit)}</span>"]
+        title = label(m)[0]
+        cells = [f"{esc(title)}<br><code>{esc(m)}</code> <span class='unit'>{esc(labels.unit(m))}</span>"]
         for r in runs:
             s = r.summary[m]
-            cells.append(esc(interval(s["mean"], s["ci_low"], s["ci_high"])))
+            cells.append(esc(labels.interval(m, s["mean"], s["ci_low"], s["ci_high"])))
         for i in range(1, len(runs)):
             d = difference([x[m] for x in reps[0]], [x[m] for x in reps[i]], paired=paired[i])
             sig = d["ci_low"] > 0 or d["ci_high"] < 0
-            text = esc(interval(d["mean"], d["ci_low"], d["ci_high"]))
+            text = esc(labels.interval(m, d["mean"], d["ci_low"], d["ci_high"], difference=True))
             cells.append(f"<b>{text}</b>" if sig else text)
         rows.append(cells)
     how = ""

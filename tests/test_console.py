@@ -1,0 +1,101 @@
+"""A planner's console: the report's labels, units and per cent, tables within 100 columns,
+overrides in every header, show for every kind of folder, and a warning for a comparison of
+identical scenarios."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import main
+from sim.present import labels
+from sim.run.metrics import HEADLINE, METRICS
+
+SMALL = ["--set", "network.trains=3", "--workers", "1", "--no-plots"]
+
+
+def invoke(*args):
+    r = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def widest(text: str) -> int:
+    """The widest line, leaving out lines that name a folder (a path is as long as it is)."""
+    return max(len(x) for x in text.splitlines() if "/tmp" not in x)
+
+
+def test_every_metric_has_a_planners_label():
+    """A metric added to METRICS needs a label in sim/present/labels.py (this test names it);
+    until then it is shown under a name made from its own."""
+    assert [m for m in METRICS if m not in labels.LABELS] == []
+    assert labels.label("some_new_metric_share") == ("Some new metric share", "share")
+
+
+def test_numbers_read_like_the_report():
+    assert labels.number(0.000031416) == "0.0000314" and labels.number(1234567.8) == "1,234,568"
+    assert labels.value("overflow_share", 0.3123) == "31.2 %"
+    assert labels.interval("overflow_share", -0.04, -0.05, -0.03, difference=True) == "-4 pp [-5, -3]"
+    assert labels.value("violations_per_100_pax_h", 24.81) == "24.8"
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    base = tmp_path_factory.mktemp("console")
+    out = {"run": invoke("run", "pilot", "-n", 2, "--out", base / "run", *SMALL)}
+    out["compare"] = invoke("compare", "classroom", "classroom", "--each", "2:booking.overflow=never", "--each",
+                            "2:description=" + "a very long description " * 8, "-n", 2, "--out", base / "cmp",
+                            *SMALL)
+    out["sweep"] = invoke("sweep", "classroom", "--vary", "booking.overflow=never,when_sold_out", "--vary",
+                          "network.load_factor_mean=0.6:1.4:3", "-n", 2, "--out", base / "sweep", *SMALL)
+    out["sens"] = invoke("sensitivity", "classroom", "--param", "behaviour.contagion=0:1", "--param",
+                         "staff.patrol_interval=15:60", "--samples", 2, "-n", 2, "--out", base / "sens", *SMALL)
+    return base, out
+
+
+@pytest.mark.parametrize("kind", ["run", "compare", "sweep", "sens"])
+def test_every_command_prints_labels_units_and_overrides_within_100_columns(folders, kind):
+    base, out = folders
+    text = out[kind]
+    assert widest(text) <= 100, max(text.splitlines(), key=len)
+    assert "overrides: --set network.trains=3" in text
+    if kind in ("run", "compare"):
+        assert "Overflow (not opted in)" in text and "Noisy time" in text and " %" in text
+        assert "overflow_share" not in text and "e-0" not in text
+    if kind == "compare":
+        assert "--each 2:booking.overflow=never" in text and " pp" in text
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("run", ["pilot: 2 replications", "overrides: --set network.trains=3", "Uptake of the agreement"]),
+    ("cmp", ["comparison on seed", "--each 2:booking.overflow=never", "B - A: paired"]),
+    ("sweep", ["sweep of classroom", "6 points", "overrides: --set network.trains=3", "overflow share (%)"]),
+    ("sens", ["sensitivity of classroom", "overrides: --set network.trains=3"]),
+])
+def test_show_understands_every_kind_of_folder(folders, kind, words):
+    base, _ = folders
+    text = invoke("show", base / kind)
+    assert all(w in text for w in words), text
+    assert widest(text) <= 100
+    assert "unfinished" not in text and "no quietcar run" not in text
+
+
+def test_show_of_a_compare_member_says_its_overrides(folders):
+    base, _ = folders
+    member = next(p for p in (base / "cmp").iterdir() if p.is_dir() and p.name != "classroom")
+    text = invoke("show", member)
+    assert "--set network.trains=3 --set booking.overflow=never" in text
+
+
+def test_comparing_two_identical_scenarios_warns(tmp_path):
+    r = CliRunner().invoke(main, ["compare", "classroom", "classroom", "-n", "2", "--out", str(tmp_path / "c"),
+                                  *SMALL])
+    assert r.exit_code == 0 and "warning:" in r.output and "identical" in r.output and "--each" in r.output
+    r = CliRunner().invoke(main, ["compare", "classroom", "classroom", "--each", "2:booking.overflow=never", "-n",
+                                  "2", "--out", str(tmp_path / "d"), *SMALL])
+    assert r.exit_code == 0 and "warning:" not in r.output
+
+
+def test_headline_metrics_all_have_labels_and_units():
+    for m in HEADLINE:
+        title, unit = labels.label(m)
+        assert title and title != m and labels.unit(m), m
