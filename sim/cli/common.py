@@ -169,6 +169,39 @@ PRECISION_HELP = ("Keep adding replications (after the first -n) until every hea
                   "half-width is at most R x |mean|, or --max-replications are done (then said plainly).")
 
 
+ALLOW_LARGE_HELP = ("Go ahead even when the estimate says the work would not fit in this machine's memory "
+                    "(it is refused otherwise, naming the estimate and the key that causes it).")
+
+
+def allow_large_option(f: Callable) -> Callable:
+    return click.option("--allow-large", is_flag=True, help=ALLOW_LARGE_HELP)(f)
+
+
+def guard(scenarios: Sequence[Scenario], replications: int, workers: int, allow_large: bool,
+          points: int = 1) -> None:
+    """Estimate the work before any of it starts; refuse what would not fit (exit 2) unless
+    --allow-large; say the estimate when the work is long or large."""
+    from ..run import guard as g
+    est = g.estimate(scenarios, replications, workers, points)
+    if not allow_large:
+        try:
+            g.check(est)
+        except g.TooLarge as e:
+            raise InputError(str(e)) from None
+    if est.seconds > 120 or est.memory > 0.5 * g.available_memory():
+        click.echo(f"estimate: {est.describe()}", err=True)
+
+
+def check_points(points: int, what: str, allow_large: bool) -> None:
+    """Refuse, before it is built, a design with more points than memory holds (unless --allow-large)."""
+    from ..run import guard as g
+    if not allow_large:
+        try:
+            g.check_points(points, what)
+        except g.TooLarge as e:
+            raise InputError(str(e)) from None
+
+
 def common_options(f: Callable) -> Callable:
     f = click.option("--max-replications", type=click.IntRange(2, 100_000), default=100, show_default=True,
                      help="With --precision: the most replications to run.")(f)

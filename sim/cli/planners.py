@@ -17,7 +17,8 @@ from ..scenario import BUNDLED as SCENARIO_DIR
 from ..scenario import Scenario, describe
 from ..run.paths import child, safe_name
 from .console import comparison_table, description, identical_warning, overrides_line, summary_table
-from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, default_out, load_scenario,
+from .common import (CONTEXT, SET_HELP, InputError, Progress, allow_large_option, common_options, default_out,
+                     guard, load_scenario,
                      prepare_core)
 
 
@@ -82,9 +83,10 @@ def draw_figures(folder: Path) -> None:
 @click.option("--resume", is_flag=True, help="Complete an interrupted run in --out (same scenario, seed, -n).")
 @click.option("--force", is_flag=True, help="Overwrite a results folder that holds another run.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (results/<run>/figures/).")
+@allow_large_option
 def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
         overrides: tuple[str, ...], precision: float | None, max_replications: int, out: Path | None,
-        resume: bool, force: bool, no_plots: bool) -> None:
+        resume: bool, force: bool, no_plots: bool, allow_large: bool) -> None:
     """Run SCENARIO and write a results folder.
 
     The folder holds manifest.json, scenario.toml (every value used), replications.csv
@@ -99,6 +101,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
         n = 3  # an interval needs a few replications before the precision can be judged
     tag = f"p{precision:g}" if precision else f"n{n}"
     out = out or default_out(Path(sc.source).stem, f"s{seed}", tag, overrides=overrides)
+    guard([sc], max(n, max_replications) if precision else n, workers, allow_large)
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications,
@@ -169,9 +172,10 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
 @click.option("--no-plots", is_flag=True, help="Do not draw the comparison figures (<out>/figures/).")
 @click.option("--each", "each", multiple=True, metavar="I:KEY=VALUE",
               help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
+@allow_large_option
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
             scheduler: str | None, overrides: tuple[str, ...], precision: float | None, max_replications: int,
-            out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...]) -> None:
+            out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...], allow_large: bool) -> None:
     """Run SCENARIOS on the same seeds and compare them with the first.
 
     Prints, per metric, each scenario's mean with its 95 % interval and the difference from
@@ -193,6 +197,7 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     if n < 2:
         raise InputError("compare needs at least 2 replications (-n 2) for intervals")
     workers = workers or default_workers()
+    guard(scs, max(n, max_replications) if precision else n, workers, allow_large)
     names = unique_names(scs, per)
     for line in identical_warning([sc.digest() for sc in scs], names):
         click.echo(line, err=True)

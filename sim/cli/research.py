@@ -22,7 +22,8 @@ from ..run.results import ResultsError
 from ..run.runner import default_workers
 from ..scenario import Scenario
 from ..present import labels
-from .common import CONTEXT, InputError, Progress, default_out, load_scenario
+from .common import (CONTEXT, InputError, Progress, allow_large_option, check_points, default_out, guard,
+                     load_scenario)
 from .console import WIDTH, clip, grid, overrides_line
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
@@ -178,10 +179,11 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
               help=f"The built-in overflow curve: {OVERFLOW_KEY} from 0.5 to 1.5 in steps of 0.1.")
 @experiment_options
 @folder_options("sweep")
+@allow_large_option
 @_design_error
 def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curve: bool, replications: int | None,
           seed: int | None, workers: int | None, overrides: tuple[str, ...], out: Path | None, resume: bool,
-          force: bool, no_plots: bool, scheduler: str | None = None) -> None:
+          force: bool, no_plots: bool, scheduler: str | None = None, allow_large: bool = False) -> None:
     """Run SCENARIO at many points, varying some keys, on the same seeds at every point.
 
     Every point runs the same replications (-n) with the same seed, so differences between
@@ -212,10 +214,13 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
     else:
         factors = [parse_levels(sc, v) for v in varies]
     check_unique(factors, "--vary")
+    if not lhs:
+        check_points(math.prod(len(f.levels) for f in factors), "--vary", allow_large)
     design = latin_hypercube(factors, lhs, seed) if lhs else factorial(factors)
-    point_scenarios(sc, design)  # every level valid before anything runs
+    points = point_scenarios(sc, design)  # every level valid before anything runs
+    guard(points, n, workers, allow_large, len(points))
     stem = Path(sc.source).stem
-    name = "overflow-curve" if overflow_curve else "sweep-" + "+".join(_short(f.key) for f in factors)
+    name = "overflow-curve" if overflow_curve else "sweep-" + "-".join(_short(f.key) for f in factors)
     out = out or default_out(name, stem, f"s{seed}", f"n{n}", overrides=[*overrides, *varies, *(
         [f"lhs={lhs}"] if lhs else [])])
     total = len(design.points) * n * sc.network.trains
@@ -287,11 +292,12 @@ def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: 
 @click.option("--second-order", is_flag=True, help="sobol: also the pairwise interaction indices S2.")
 @experiment_options
 @folder_options("sensitivity")
+@allow_large_option
 @_design_error
 def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: int | None, levels: int,
                 second_order: bool, replications: int | None, seed: int | None, workers: int | None,
                 overrides: tuple[str, ...], out: Path | None, resume: bool, force: bool, no_plots: bool,
-                scheduler: str | None = None) -> None:
+                scheduler: str | None = None, allow_large: bool = False) -> None:
     """Global sensitivity of every metric to some parameters of SCENARIO (SALib).
 
     The parameters are sampled over their ranges by a Morris or Sobol' design; every point
@@ -313,11 +319,16 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
     seed, n, workers = _defaults(sc, seed, replications, workers)
     factors = [parse_range(sc, p, "--param") for p in params]
     check_unique(factors, "--param")
+    k = samples or (10 if method == "morris" else 64)
+    check_points(k * (len(factors) + 1 if method == "morris" else (2 * len(factors) + 2 if second_order
+                                                                     else len(factors) + 2)),
+                 "--samples", allow_large)
     if method == "morris":
         design = morris_design(factors, samples or 10, levels, seed)
     else:
         design = sobol_design(factors, samples or 64, second_order, seed)
-    point_scenarios(sc, design)
+    points = point_scenarios(sc, design)
+    guard(points, n, workers, allow_large, len(points))
     out = out or default_out("sensitivity", Path(sc.source).stem, method, f"s{seed}", f"n{n}", overrides=[
         *overrides, *params, *([f"samples={samples}"] if samples else []), *(
             [f"levels={levels}"] if method == "morris" and levels != 4 else []), *(
