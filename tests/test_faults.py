@@ -222,3 +222,37 @@ def test_workers_die_with_their_parent(tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_a_failure_at_any_write_of_a_sweep_is_one_line_and_resume_completes_it(tmp_path, monkeypatch):
+    """The same for an experiment: fail each write of a sweep in turn; --resume then gives the
+    tables of an uninterrupted sweep."""
+    args = ["sweep", "classroom", "--vary", "booking.overflow=never,when_sold_out", "-n", 2, *SMALL]
+    clean = tmp_path / "clean"
+    real = os.fsync
+    calls = []
+
+    def counting(fd):
+        calls.append(fd)
+        real(fd)
+    monkeypatch.setattr(os, "fsync", counting)
+    assert invoke(*args, "--out", clean).exit_code == 0
+    monkeypatch.setattr(os, "fsync", real)
+    for k in range(len(calls)):
+        out = tmp_path / f"s-{k}"
+        seen = []
+
+        def fails(fd):
+            seen.append(fd)
+            if len(seen) == k + 1:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            real(fd)
+        monkeypatch.setattr(os, "fsync", fails)
+        r = invoke(*args, "--out", out)
+        monkeypatch.setattr(os, "fsync", real)
+        assert one_line_error(r, "No space left"), k
+        assert not debris(tmp_path), k
+        r = invoke(*args, "--out", out, "--resume")
+        assert r.exit_code == 0, (k, r.output)
+        for name in ("sweep.csv", "sweep_summary.csv", "scenario.toml"):
+            assert (out / name).read_bytes() == (clean / name).read_bytes(), (k, name)
