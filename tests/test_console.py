@@ -92,10 +92,48 @@ def test_comparing_two_identical_scenarios_warns(tmp_path):
     assert r.exit_code == 0 and "warning:" in r.output and "identical" in r.output and "--each" in r.output
     r = CliRunner().invoke(main, ["compare", "classroom", "classroom", "--each", "2:booking.overflow=never", "-n",
                                   "2", "--out", str(tmp_path / "d"), *SMALL])
-    assert r.exit_code == 0 and "warning:" not in r.output
+    assert r.exit_code == 0 and "is identical to" not in r.output
 
 
 def test_headline_metrics_all_have_labels_and_units():
     for m in HEADLINE:
         title, unit = labels.label(m)
         assert title and title != m and labels.unit(m), m
+
+
+def test_tiny_designs_are_warned_about_in_the_console_the_manifest_and_the_report(folders, tmp_path):
+    import json
+    base, out = folders
+    assert "warning: only 2 replications" in out["run"] and "warning: only 2 replications" in out["compare"]
+    assert "only 2 Morris trajectories" in out["sens"]
+    for kind in ("run", "cmp", "sweep", "sens"):
+        m = json.loads((base / kind / "manifest.json").read_text())
+        assert any("only 2 replications" in w for w in m["warnings"]), kind
+    assert "warning: only 2 replications" in invoke("show", base / "run")
+    invoke("report", base / "run", base / "sens", "--out", tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    assert "Read with care" in html and "Morris trajectories" in html
+
+
+def test_noise_share_of_one_or_more_is_warned_about():
+    from sim.run.design_checks import noise_warnings
+    assert noise_warnings([{"metric": "a", "noise_share": 1.2}, {"metric": "b", "noise_share": 0.1},
+                           {"metric": "c", "noise_share": float("nan")}]) == [
+        "noise share >= 1 for a: replication noise is as large as the spread between points, so their indices "
+        "say nothing; add replications (-n)"]
+
+
+def test_the_differences_figure_and_the_same_train_in_every_timeline(folders, tmp_path):
+    import matplotlib
+    from sim.present.plots import collect, figures
+    base, _ = folders
+    coll = collect([base / "cmp"])
+    figs = dict(figures(coll))
+    assert "differences" in figs
+    titles = [ax.get_title() for ax in figs["differences"].axes if ax.get_visible()]
+    assert "Overflow (not opted in)" in titles
+    import re
+    timelines = [f for n, f in figs.items() if n.startswith("timeline-")]
+    trains = {m.group(0) for f in timelines for t in f.texts if (m := re.search(r"train \d+ of replication \d+",
+                                                                             t.get_text()))}
+    assert len(timelines) == 2 and len(trains) == 1, trains

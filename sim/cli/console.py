@@ -43,6 +43,11 @@ def overrides_line(overrides: Sequence[str], each: Sequence[str] = ()) -> str:
     return _wrap("overrides: " + " ".join(pairs))
 
 
+def warning(text: str) -> str:
+    """'warning: ...' wrapped to the console's width."""
+    return _wrap(f"warning: {text}")
+
+
 def _wrap(text: str) -> str:
     return textwrap.fill(text, WIDTH, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False)
 
@@ -113,7 +118,8 @@ def identical_warning(digests: Sequence[str], names: Sequence[str]) -> list[str]
     for i, d in enumerate(digests):
         for j in range(i):
             if digests[j] == d:
-                out.append(f"warning: {names[i]} is identical to {names[j]} (the same resolved scenario): their "
-                           f"differences are 0 by construction; use --each I:KEY=VALUE to change one of them")
+                out.append(warning(f"{names[i]} is identical to {names[j]} (the same resolved scenario): their "
+                                   f"differences are 0 by construction; use --each I:KEY=VALUE to change one of "
+                                   f"them"))
                 break
     return out

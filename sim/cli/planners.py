@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..run.metrics import HEADLINE, METRIC_NAMES, difference
+from ..run.design_checks import design_warnings
 from ..run.integrity import FolderLock, kind_of, verify
 from ..run.results import (ResultsError, RunFolder, check_target, command_line, csv_text, run_into,
                            write_sealed_manifest, write_text)
@@ -16,7 +17,8 @@ from ..run.runner import DaskMissing, default_workers, same_demand
 from ..scenario import BUNDLED as SCENARIO_DIR
 from ..scenario import Scenario, describe
 from ..run.paths import child, safe_name
-from .console import comparison_table, description, identical_warning, overrides_line, summary_table
+from .console import (comparison_table, description, identical_warning, overrides_line, summary_table,
+                      warning)
 from .common import (CONTEXT, SET_HELP, InputError, Progress, allow_large_option, common_options, default_out,
                      guard, load_scenario,
                      prepare_core)
@@ -25,7 +27,7 @@ from .common import (CONTEXT, SET_HELP, InputError, Progress, allow_large_option
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
             resume: bool, force: bool, label: str, scheduler: str | None = None,
             precision: float | None = None, max_replications: int | None = None,
-            overrides: Sequence[str] = ()) -> dict[str, dict]:
+            overrides: Sequence[str] = (), warnings: Sequence[str] = ()) -> dict[str, dict]:
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
@@ -34,7 +36,8 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         prepare_core()
         summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
                            scheduler=scheduler, precision=precision, max_replications=max_replications,
-                           on_trains=progress, on_start=progress.start, extra={"overrides": list(overrides)})
+                           on_trains=progress, on_start=progress.start, extra={"overrides": list(overrides),
+                                                                            "warnings": list(warnings)})
         progress.close()
         if precision is not None:
             click.echo(precision_note(folder, precision), err=True)
@@ -102,15 +105,19 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     tag = f"p{precision:g}" if precision else f"n{n}"
     out = out or default_out(Path(sc.source).stem, f"s{seed}", tag, overrides=overrides)
     guard([sc], max(n, max_replications) if precision else n, workers, allow_large)
+    warnings = [] if precision else design_warnings(n)
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications,
-                      label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains", overrides=overrides)
+                      label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains", overrides=overrides,
+                      warnings=warnings)
     if finished_before:  # a finished folder is accepted only when it holds this very run
         click.echo(f"{out} already held this run, finished: shown as it is (--force runs it again)", err=True)
     done = (RunFolder(out).manifest() or {}).get("replications_done", n)
     click.echo(f"{Path(sc.source).stem}: {done} replications of {sc.network.trains} trains, seed {seed}")
     click.echo(overrides_line(overrides))
+    for w in warnings:
+        click.echo(warning(w), err=True)
     click.echo(summary_table(summary, HEADLINE))
     if not no_plots:
         draw_figures(out)
@@ -199,7 +206,8 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     workers = workers or default_workers()
     guard(scs, max(n, max_replications) if precision else n, workers, allow_large)
     names = unique_names(scs, per)
-    for line in identical_warning([sc.digest() for sc in scs], names):
+    warnings = [] if precision else design_warnings(n)
+    for line in [*identical_warning([sc.digest() for sc in scs], names), *(warning(w) for w in warnings)]:
         click.echo(line, err=True)
     stems = "-".join(dict.fromkeys(safe_name(Path(sc.source).stem) for sc in scs))
     out = out or default_out("compare", stems, f"s{seed}", f"n{n}", overrides=[*overrides, *each])
@@ -213,14 +221,16 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
         for i, (sc, name, folder) in enumerate(zip(scs, names, folders)):
             execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
                     precision=precision, max_replications=max_replications,
-                    label=f"{name}: {n} x {sc.network.trains}", overrides=[*overrides, *per.get(i, [])])
+                    label=f"{name}: {n} x {sc.network.trains}", overrides=[*overrides, *per.get(i, [])],
+                    warnings=warnings)
         paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
         rows = comparison_rows(names, folders, paired)
         write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))
         write_sealed_manifest(out, {
             "kind": "compare", "scenarios": [sc.source for sc in scs], "names": names, "members": dirs,
             "member_digests": [sc.digest() for sc in scs], "seed": seed, "replications": n,
-            "set": list(overrides), "each": list(each), "paired": paired, "command": command_line()},
+            "set": list(overrides), "each": list(each), "paired": paired, "command": command_line(),
+            "warnings": warnings},
             ["comparison.csv", *(f"{d}/manifest.json" for d in dirs)])
     finally:
         lock.release()
@@ -288,6 +298,8 @@ def show(results_dir: Path, show_all: bool) -> None:
     if m.get("description"):
         click.echo(description(m["description"].strip().splitlines()[0]))
     click.echo(overrides_line(m.get("overrides") or []))
+    for w in m.get("warnings") or []:
+        click.echo(warning(w))
     click.echo(summary_table(summary, METRIC_NAMES if show_all else HEADLINE))
 
 
@@ -310,6 +322,8 @@ def show_other(path: Path, kind: str, show_all: bool) -> None:
     click.echo(f"{kind} of {Path(str(m.get('scenario'))).stem}: {len(result.summary)} points x "
                f"{m.get('replications')} replications, seed {m.get('seed')}, quietcar {m.get('quietcar_version')}")
     click.echo(overrides_line(m.get("overrides") or []))
+    for w in m.get("warnings") or []:
+        click.echo(warning(w))
     click.echo(_point_table(result))
 
 

@@ -22,9 +22,10 @@ from ..run.results import ResultsError
 from ..run.runner import default_workers
 from ..scenario import Scenario
 from ..present import labels
+from ..run.design_checks import design_warnings
 from .common import (CONTEXT, InputError, Progress, allow_large_option, check_points, default_out, guard,
                      load_scenario)
-from .console import WIDTH, clip, grid, overrides_line
+from .console import WIDTH, clip, grid, overrides_line, warning
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
@@ -87,14 +88,15 @@ def _design_error(fn: Callable) -> Callable:
 
 def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentFolder, base: Scenario, design,
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
-                    scheduler: str | None = None, overrides: Sequence[str] = ()) -> ExperimentResult:
+                    scheduler: str | None = None, overrides: Sequence[str] = (),
+                    warnings: Sequence[str] = ()) -> ExperimentResult:
     progress = Progress(label)
     created = not folder.path.exists() and not folder.path.is_symlink()
     try:
         try:
             return runner(folder, base, design, seed, n, workers, resume=resume, force=force,
                           scheduler=scheduler, on_start=progress.start, on_trains=progress,
-                          extra={"overrides": list(overrides)})
+                          extra={"overrides": list(overrides), "warnings": list(warnings)})
         except BaseException:
             if created and not folder.finished():
                 shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
@@ -228,8 +230,10 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
                f"= {total:,} trains, seed {seed}, {workers} workers", err=True)
     result = _run_experiment(run_sweep, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
                              force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler,
-                             overrides=overrides)
+                             overrides=overrides, warnings=design_warnings(n))
     click.echo(overrides_line(overrides))
+    for w in result.manifest.get("warnings") or []:
+        click.echo(warning(w), err=True)
     click.echo(_point_table(result))
     if not no_plots:
         figs = _plots([out])
@@ -339,8 +343,10 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
                err=True)
     result = _run_experiment(run_sensitivity, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
                              force=force, label=f"sensitivity: {len(design.points)} points", scheduler=scheduler,
-                             overrides=overrides)
+                             overrides=overrides, warnings=design_warnings(n, method, k))
     click.echo(overrides_line(overrides))
+    for w in result.manifest.get("warnings") or []:
+        click.echo(warning(w), err=True)
     import pandas as pd
     rows = pd.read_csv(out / "sensitivity.csv").to_dict("records")
     noise = pd.read_csv(out / "sensitivity_noise.csv").to_dict("records")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.lines
 import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
@@ -30,7 +31,7 @@ from ..model.params import KINDS
 from ..run.experiment_folder import SENSITIVITY
 from ..run.integrity import kind_of, verify
 from ..run.paths import safe_name
-from .labels import LABELS, is_share, label  # noqa: F401  (LABELS: re-exported for the report)
+from .labels import LABELS, bounds, is_share, label  # noqa: F401  (LABELS: re-exported for the report)
 from ..run.results import RunFolder, write_bytes
 
 # --- style ----------------------------------------------------------------------------------------
@@ -195,11 +196,16 @@ def fig_headline(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) 
     axes = fig.subplots(rows, cols, squeeze=False)
     x = np.arange(len(runs))
     handles = []
+    cut = False
     for ax, m in zip(axes.flat, metrics):
         title, unit = label(m)
+        low_bound, high_bound = bounds(m)
         for i, r in enumerate(runs):
             s = r.summary[m]
             mean, lo, hi = s["mean"], s["ci_low"], s["ci_high"]
+            if lo == lo and (lo < low_bound or hi > high_bound):  # a t interval reaching past what is possible
+                cut = True
+                lo, hi = max(lo, low_bound), min(hi, high_bound)
             err = None if lo != lo else [[max(mean - lo, 0)], [max(hi - mean, 0)]]
             h = ax.bar(x[i], mean if mean == mean else 0, 0.7, color=SERIES[i % len(SERIES)], yerr=err,
                        capsize=3, error_kw={"elinewidth": 1, "ecolor": "#333333"})
@@ -213,7 +219,59 @@ def fig_headline(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) 
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_visible(False)
     _legend(fig, handles, [r.name for r in runs], ncol=min(len(runs), 3))
-    fig.suptitle("Headline metrics: mean across replications with 95 % interval")
+    fig.suptitle("Headline metrics: mean across replications with 95 % interval"
+                 + ("\n(intervals cut at the metric's possible range: with few replications the t interval "
+                    "reaches past it)" if cut else ""))
+    return fig
+
+
+def paired_with(a: Run, b: Run) -> bool:
+    """Whether two runs can be compared replication by replication (same network and demand,
+    same seed: common random numbers)."""
+    from ..run.runner import same_demand
+    try:
+        same = same_demand(a.scenario(), b.scenario())
+    except Exception:  # an unreadable scenario: do not pair
+        return False
+    return same and a.manifest.get("seed") == b.manifest.get("seed")
+
+
+@_styled
+def fig_differences(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) -> Figure:
+    """A forest plot: each run's difference from the first, with its 95 % interval (paired by
+    replication where the runs share network, demand and seed; Welch's otherwise), one panel
+    per metric, a line at no difference. Shares in percentage points."""
+    from ..run.metrics import difference
+    reps = [RunFolder(r.path).replications() for r in runs]
+    paired = [paired_with(runs[0], r) for r in runs[1:]]
+    metrics = [m for m in metrics if any(r.summary.get(m, {}).get("n", 0) for r in runs)]
+    cols = 3
+    rows = math.ceil(len(metrics) / cols)
+    fig = new_figure(1.5 * rows + 1.0 + 0.15 * len(runs))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    y = np.arange(len(runs) - 1)[::-1]
+    for ax, m in zip(axes.flat, metrics):
+        k = 100.0 if is_share(m) else 1.0
+        for i in range(1, len(runs)):
+            d = difference([x[m] for x in reps[0]], [x[m] for x in reps[i]], paired=paired[i - 1])
+            mean, lo, hi = (k * d[c] for c in ("mean", "ci_low", "ci_high"))
+            colour = SERIES[i % len(SERIES)]
+            if lo == lo:
+                ax.plot([lo, hi], [y[i - 1]] * 2, color=colour, lw=1.6)
+            ax.plot([mean], [y[i - 1]], "o" if paired[i - 1] else "s", color=colour, ms=4)
+        ax.axvline(0, color="#333333", lw=0.8)
+        ax.set_title(label(m)[0])
+        ax.set_xlabel("percentage points" if k == 100 else label(m)[1])
+        ax.set_yticks([])
+        ax.grid(axis="y", visible=False)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    handles = [matplotlib.lines.Line2D([], [], color=SERIES[i % len(SERIES)], marker="o" if paired[i - 1] else "s",
+                                       lw=1.6) for i in range(1, len(runs))]
+    names = [f"{r.name} − {runs[0].name} ({'paired' if p else 'Welch'})" for r, p in zip(runs[1:], paired)]
+    _legend(fig, handles, names, ncol=min(len(names), 2))
+    fig.suptitle(f"Differences from {runs[0].name} with 95 % intervals\n"
+                 f"(an interval clear of the line: a difference the replications resolve)")
     return fig
 
 
@@ -602,9 +660,15 @@ def figures(coll: Collection, train: int | None = None) -> list[tuple[str, Figur
         out.append(("ended_by", fig_ended_by(runs)))
         out.append(("violation_mix", fig_violation_mix(runs)))
         out.append(("noisy_time_ecdf", fig_noisy_ecdf(runs)))
+        if len(runs) > 1:
+            out.append(("differences", fig_differences(runs)))
+        # the same train in every run's timeline: the first run's typical eventful train
+        same = pick_train(runs[0]) if train is None else train
         for r in runs:
             name = "timeline" if len(runs) == 1 else f"timeline-{slug(r.name)}"
-            out.append((name, fig_timeline(run_timeline(r, train), r.name if len(runs) > 1 else "")))
+            ids = set(r.trains.loc[r.trains["replication"] == 0, "train"])
+            out.append((name, fig_timeline(run_timeline(r, same if same in ids else None),
+                                           r.name if len(runs) > 1 else "")))
     for exp in coll.experiments:
         prefix = "" if len(coll.experiments) == 1 and not runs else f"{slug(exp.folder.path.name)}-"
         keys = list(exp.design.keys)

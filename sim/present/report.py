@@ -23,7 +23,7 @@ from ..experiments import key_info
 from ..run.experiment_folder import SENSITIVITY
 from ..run.metrics import METRIC_NAMES, difference
 from ..run.results import RunFolder, write_text
-from .plots import FOCUS, Collection, Run, collect, figure_bytes, figures, label, slug
+from .plots import FOCUS, Collection, Run, collect, figure_bytes, figures, label, paired_with, slug
 from . import labels
 
 QUESTIONS: tuple[tuple[str, str], ...] = (
@@ -174,12 +174,7 @@ def _show(v: Any) -> str:
 
 
 def _paired(a: Run, b: Run) -> bool:
-    from ..run.runner import same_demand
-    try:
-        same = same_demand(a.scenario(), b.scenario())
-    except Exception:  # an unreadable scenario: do not pair
-        return False
-    return same and a.manifest.get("seed") == b.manifest.get("seed")
+    return paired_with(a, b)
 
 
 def section_headline(coll: Collection) -> str:
@@ -322,6 +317,16 @@ def section_manifests(coll: Collection) -> str:
     return "\n".join(out)
 
 
+def section_warnings(coll: Collection) -> str:
+    """The warnings the runs and experiments recorded (designs too small for what they show)."""
+    items = [(r.name, w) for r in coll.runs for w in r.manifest.get("warnings") or []]
+    items += [(e.folder.path.name, w) for e in coll.experiments for w in e.manifest.get("warnings") or []]
+    if not items:
+        return ""
+    return ("<div class='note'><p><b>Read with care:</b></p><ul>"
+            + "".join(f"<li>{esc(n)}: {esc(w)}</li>" for n, w in items) + "</ul></div>")
+
+
 def render(paths: Sequence[str | Path], title: str | None = None, train: int | None = None) -> str:
     """The report of some results folders as one HTML string."""
     coll = collect(paths)
@@ -339,7 +344,7 @@ def render(paths: Sequence[str | Path], title: str | None = None, train: int | N
             f"{'s' if len(paths) != 1 else ''}. Self-contained: figures are embedded; nothing is loaded from "
             f"elsewhere.</p>",
             "<nav><ul>" + "".join(f"<li><a href='#{a}'>{esc(t)}</a></li>" for a, t in nav) + "</ul></nav>",
-            section_question(coll), section_scenarios(coll), section_headline(coll), section_figures(coll, train),
+            section_question(coll), section_warnings(coll), section_scenarios(coll), section_headline(coll), section_figures(coll, train),
             section_assumptions(coll), section_manifests(coll)]
     return ("<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>\n<title>{esc(title)}</title>\n"
