@@ -69,31 +69,27 @@ class Estimate:
                 f"{human_bytes(self.memory)} of memory, {human_time(self.seconds)} on {self.workers} workers")
 
 
+def _scaled(x: float, steps: tuple[tuple[str, float], ...], infinite: str, small: str) -> str:
+    """``x`` in the largest unit of ``steps`` it reaches (one decimal), else formatted by ``small``."""
+    if not math.isfinite(x):
+        return infinite
+    for unit, size in steps:
+        if x >= size:
+            return f"{x / size:,.1f} {unit}"
+    return small.format(x)
+
+
 def human_bytes(b: float) -> str:
-    if not math.isfinite(b):
-        return "unbounded memory"
-    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
-        if b >= size:
-            return f"{b / size:,.1f} {unit}"
-    return f"{b / 2**10:,.0f} KiB"
+    return _scaled(b, (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)), "unbounded memory", "{:,.0f} bytes")
 
 
 def human_count(x: float) -> str:
-    if not math.isfinite(x):
-        return "unboundedly many"
-    for word, size in (("trillion", 1e12), ("billion", 1e9), ("million", 1e6), ("thousand", 1e3)):
-        if x >= size:
-            return f"{x / size:,.1f} {word}"
-    return f"{x:,.0f}"
+    return _scaled(x, (("trillion", 1e12), ("billion", 1e9), ("million", 1e6), ("thousand", 1e3)),
+                   "unboundedly many", "{:,.0f}")
 
 
 def human_time(s: float) -> str:
-    if not math.isfinite(s):
-        return "forever"
-    for word, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
-        if s >= size:
-            return f"{s / size:,.1f} {word}"
-    return f"{s:,.0f} s"
+    return _scaled(s, (("days", 86400), ("hours", 3600), ("minutes", 60)), "forever", "{:,.0f} s")
 
 
 def available_memory() -> float:
