@@ -137,3 +137,14 @@ def test_the_differences_figure_and_the_same_train_in_every_timeline(folders, tm
     trains = {m.group(0) for f in timelines for t in f.texts if (m := re.search(r"train \d+ of replication \d+",
                                                                              t.get_text()))}
     assert len(timelines) == 2 and len(trains) == 1, trains
+
+
+def test_runs_of_different_lengths_on_one_seed_are_paired_on_the_replications_both_ran(folders, tmp_path):
+    """A 3-replication run beside a comparison's 2-replication run of the same scenario and seed
+    (plot and report used to fail: arrays of different lengths differenced pair by pair)."""
+    base, _ = folders
+    invoke("run", "classroom", "-n", 3, "--out", tmp_path / "three", *SMALL)
+    invoke("plot", tmp_path / "three", base / "cmp", "--out", tmp_path / "figs")
+    assert (tmp_path / "figs" / "differences.png").stat().st_size > 10_000
+    invoke("report", tmp_path / "three", base / "cmp", "--out", tmp_path / "r.html")
+    assert "paired" in (tmp_path / "r.html").read_text()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,12 +177,25 @@ def collect(paths: Iterable[str | Path]) -> Collection:
     for r in runs:
         if names.count(r.name) > 1:
             r.name = f"{r.path.parent.name}/{r.name}"
+    seen: set[str] = set()
+    for i, r in enumerate(runs):  # a run named by long overrides: shortened to fit axes and legends
+        if len(r.name) > MAX_NAME:
+            r.name = r.name[:MAX_NAME - 1] + "…"
+        if r.name in seen:
+            r.name = f"{r.name[:MAX_NAME - 5]} ({i + 1})"
+        seen.add(r.name)
     return Collection(runs, exps)
+
+
+#: The longest run name drawn in a figure.
+MAX_NAME = 40
 
 
 # --- figures of runs ------------------------------------------------------------------------------
 def _legend(fig: Figure, handles, labels, ncol: int | None = None) -> None:
-    """A legend below the panels (constrained layout keeps it clear of the title and axes)."""
+    """A legend below the panels (constrained layout keeps it clear of the title and axes);
+    long names (a run named by its overrides) are shortened to fit the page."""
+    labels = [x if len(x) <= 60 else x[:59] + "…" for x in labels]
     fig.legend(handles, labels, loc="outside lower center", ncol=ncol or min(len(labels), 4), frameon=False)
 
 
@@ -236,12 +249,22 @@ def paired_with(a: Run, b: Run) -> bool:
     return same and a.manifest.get("seed") == b.manifest.get("seed")
 
 
+def differences(a: Sequence[Mapping], b: Sequence[Mapping], metric: str, paired: bool) -> dict[str, float]:
+    """b - a of a metric over replications: paired on the replications both ran (runs of
+    different lengths on one seed share their first ones), Welch's otherwise."""
+    from ..run.metrics import difference
+    if paired:
+        bv = {r["replication"]: r[metric] for r in b}
+        common = [r for r in a if r["replication"] in bv]
+        return difference([r[metric] for r in common], [bv[r["replication"]] for r in common], paired=True)
+    return difference([r[metric] for r in a], [r[metric] for r in b], paired=False)
+
+
 @_styled
 def fig_differences(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) -> Figure:
     """A forest plot: each run's difference from the first, with its 95 % interval (paired by
     replication where the runs share network, demand and seed; Welch's otherwise), one panel
     per metric, a line at no difference. Shares in percentage points."""
-    from ..run.metrics import difference
     reps = [RunFolder(r.path).replications() for r in runs]
     paired = [paired_with(runs[0], r) for r in runs[1:]]
     metrics = [m for m in metrics if any(r.summary.get(m, {}).get("n", 0) for r in runs)]
@@ -253,7 +276,7 @@ def fig_differences(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGUR
     for ax, m in zip(axes.flat, metrics):
         k = 100.0 if is_share(m) else 1.0
         for i in range(1, len(runs)):
-            d = difference([x[m] for x in reps[0]], [x[m] for x in reps[i]], paired=paired[i - 1])
+            d = differences(reps[0], reps[i], m, paired[i - 1])
             mean, lo, hi = (k * d[c] for c in ("mean", "ci_low", "ci_high"))
             colour = SERIES[i % len(SERIES)]
             if lo == lo:

@@ -21,9 +21,10 @@ from typing import Any
 from .. import __version__
 from ..experiments import key_info
 from ..run.experiment_folder import SENSITIVITY
-from ..run.metrics import METRIC_NAMES, difference
+from ..run.metrics import METRIC_NAMES
 from ..run.results import RunFolder, write_text
-from .plots import FOCUS, Collection, Run, collect, figure_bytes, figures, label, paired_with, slug
+from .plots import (FOCUS, Collection, Run, collect, differences, figure_bytes, figures, label, paired_with,
+                    slug)
 from . import labels
 
 QUESTIONS: tuple[tuple[str, str], ...] = (
@@ -195,7 +196,7 @@ def section_headline(coll: Collection) -> str:
             s = r.summary[m]
             cells.append(esc(labels.interval(m, s["mean"], s["ci_low"], s["ci_high"])))
         for i in range(1, len(runs)):
-            d = difference([x[m] for x in reps[0]], [x[m] for x in reps[i]], paired=paired[i])
+            d = differences(reps[0], reps[i], m, paired[i])
             sig = d["ci_low"] > 0 or d["ci_high"] < 0
             text = esc(labels.interval(m, d["mean"], d["ci_low"], d["ci_high"], difference=True))
             cells.append(f"<b>{text}</b>" if sig else text)
