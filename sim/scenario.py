@@ -29,7 +29,10 @@ class ScenarioError(ValueError):
     """A scenario that cannot be used; the message names the file, the key and the rule."""
 
 
-BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
+#: The bundled scenarios, shipped inside the package (so an installed quietcar finds them from
+#: any folder). The top-level scenarios/ of the repository is the copy users read and edit; a
+#: test keeps the two identical.
+BUNDLED = Path(__file__).resolve().parent / "scenarios"
 
 
 def resolve(name: str) -> Path:
@@ -138,11 +141,17 @@ def load(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read the scenario file: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+                            f"save the scenario file as UTF-8") from None
     try:
         data = tomllib.loads(text)
+        return from_dict(data, source=str(path), overrides=overrides)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path}: TOML syntax error: {e}") from None
-    return from_dict(data, source=str(path), overrides=overrides)
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested too deeply (arrays or tables within "
+                            f"each other)") from None
 
 
 def from_dict(data: Mapping[str, Any], source: str = "<dict>", overrides: Iterable[str] = ()) -> Scenario:

@@ -7,20 +7,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
-import numpy as np
 
 from ..run.metrics import HEADLINE, METRIC_NAMES, difference
-from ..run.results import ResultsError, RunFolder, csv_text, run_into, write_text
+from ..run.design_checks import design_warnings
+from ..run.integrity import FolderLock, kind_of, verify
+from ..run.results import (ResultsError, RunFolder, check_target, command_line, csv_text, run_into,
+                           write_sealed_manifest, write_text)
 from ..run.runner import DaskMissing, default_workers, same_demand
 from ..scenario import BUNDLED as SCENARIO_DIR
 from ..scenario import Scenario, describe
-from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, fmt, load_scenario,
+from ..run.paths import child, safe_name
+from .console import (comparison_table, description, identical_warning, overrides_line, summary_table,
+                      warning)
+from .common import (CONTEXT, SET_HELP, InputError, Progress, allow_large_option, common_options, default_out,
+                     guard, load_scenario,
                      prepare_core)
 
 
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
             resume: bool, force: bool, label: str, scheduler: str | None = None,
-            precision: float | None = None, max_replications: int | None = None) -> dict[str, dict]:
+            precision: float | None = None, max_replications: int | None = None,
+            overrides: Sequence[str] = (), warnings: Sequence[str] = ()) -> dict[str, dict]:
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
@@ -29,7 +36,8 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         prepare_core()
         summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
                            scheduler=scheduler, precision=precision, max_replications=max_replications,
-                           on_trains=progress, on_start=progress.start)
+                           on_trains=progress, on_start=progress.start, extra={"overrides": list(overrides),
+                                                                            "warnings": list(warnings)})
         progress.close()
         if precision is not None:
             click.echo(precision_note(folder, precision), err=True)
@@ -69,30 +77,19 @@ def draw_figures(folder: Path) -> None:
 
 
 
-def summary_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:
-    rows = [("metric", "mean", "95 % interval", "n")]
-    for m in metrics:
-        s = summary[m]
-        if s["n"] == 0:
-            continue
-        ci = f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]" if s["n"] > 1 else "(one replication)"
-        rows.append((m, fmt(s["mean"]), ci, str(s["n"])))
-    w = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join(f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:<{w[2]}}  {r[3]:>{w[3]}}" for r in rows)
-
-
-
 @click.command(context_settings=CONTEXT)
 @click.argument("scenario")
 @common_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Results folder [default: results/<scenario>-s<seed>-n<replications>].")
+              help="Results folder [default: results/<scenario>-s<seed>-n<replications>, then a tag of the "
+                   "--set overrides if any].")
 @click.option("--resume", is_flag=True, help="Complete an interrupted run in --out (same scenario, seed, -n).")
 @click.option("--force", is_flag=True, help="Overwrite a results folder that holds another run.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (results/<run>/figures/).")
+@allow_large_option
 def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
         overrides: tuple[str, ...], precision: float | None, max_replications: int, out: Path | None,
-        resume: bool, force: bool, no_plots: bool) -> None:
+        resume: bool, force: bool, no_plots: bool, allow_large: bool) -> None:
     """Run SCENARIO and write a results folder.
 
     The folder holds manifest.json, scenario.toml (every value used), replications.csv
@@ -106,19 +103,25 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     if precision is not None and n < 3:
         n = 3  # an interval needs a few replications before the precision can be judged
     tag = f"p{precision:g}" if precision else f"n{n}"
-    out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-{tag}"
+    out = out or default_out(Path(sc.source).stem, f"s{seed}", tag, overrides=overrides)
+    guard([sc], max(n, max_replications) if precision else n, workers, allow_large)
+    warnings = [] if precision else design_warnings(n)
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications,
-                      label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains")
+                      label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains", overrides=overrides,
+                      warnings=warnings)
     if finished_before:  # a finished folder is accepted only when it holds this very run
         click.echo(f"{out} already held this run, finished: shown as it is (--force runs it again)", err=True)
     done = (RunFolder(out).manifest() or {}).get("replications_done", n)
-    click.echo(f"{sc.source}: {done} replications of {sc.network.trains} trains, seed {seed}")
+    click.echo(f"{Path(sc.source).stem}: {done} replications of {sc.network.trains} trains, seed {seed}")
+    click.echo(overrides_line(overrides))
+    for w in warnings:
+        click.echo(warning(w), err=True)
     click.echo(summary_table(summary, HEADLINE))
     if not no_plots:
         draw_figures(out)
-    click.echo(f"\nresults: {out}  (every metric: summary.json; per replication: replications.csv)")
+    click.echo(f"\nresults: {out}\n(every metric: summary.json; per replication: replications.csv)")
 
 
 def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: Sequence[bool]) -> list[dict]:
@@ -170,14 +173,16 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
 @click.argument("scenarios", nargs=-1, required=True)
 @common_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the runs and comparison.csv [default: results/compare-<names>-s<seed>-n<n>].")
+              help="Folder for the runs and comparison.csv [default: results/compare-<names>-s<seed>-n<n>, then "
+                   "a tag of the --set and --each overrides if any].")
 @click.option("--force", is_flag=True, help="Overwrite run folders that hold other runs.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the comparison figures (<out>/figures/).")
 @click.option("--each", "each", multiple=True, metavar="I:KEY=VALUE",
               help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
+@allow_large_option
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
             scheduler: str | None, overrides: tuple[str, ...], precision: float | None, max_replications: int,
-            out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...]) -> None:
+            out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...], allow_large: bool) -> None:
     """Run SCENARIOS on the same seeds and compare them with the first.
 
     Prints, per metric, each scenario's mean with its 95 % interval and the difference from
@@ -199,52 +204,42 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     if n < 2:
         raise InputError("compare needs at least 2 replications (-n 2) for intervals")
     workers = workers or default_workers()
+    guard(scs, max(n, max_replications) if precision else n, workers, allow_large)
     names = unique_names(scs, per)
-    out = out or Path("results") / f"compare-{'-'.join(dict.fromkeys(Path(sc.source).stem for sc in scs))}-s{seed}-n{n}"
-    folders = [RunFolder(out / name) for name in names]
-    for sc, name, folder in zip(scs, names, folders):
-        execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
-                precision=precision, max_replications=max_replications,
-                label=f"{name}: {n} x {sc.network.trains}")
-    paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
-    rows = comparison_rows(names, folders, paired)
-    write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))
-    click.echo(comparison_table(names, rows, paired))
+    warnings = [] if precision else design_warnings(n)
+    for line in [*identical_warning([sc.digest() for sc in scs], names), *(warning(w) for w in warnings)]:
+        click.echo(line, err=True)
+    stems = "-".join(dict.fromkeys(safe_name(Path(sc.source).stem) for sc in scs))
+    out = out or default_out("compare", stems, f"s{seed}", f"n{n}", overrides=[*overrides, *each])
+    dirs = [safe_name(name) for name in names]  # never a path from user text (--each 2:description=/../x)
+    folders = [RunFolder(child(out, name)) for name in names]
+    lock = FolderLock(out)
+    try:
+        check_target(out, False)
+        out.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+        for i, (sc, name, folder) in enumerate(zip(scs, names, folders)):
+            execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
+                    precision=precision, max_replications=max_replications,
+                    label=f"{name}: {n} x {sc.network.trains}", overrides=[*overrides, *per.get(i, [])],
+                    warnings=warnings)
+        paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
+        rows = comparison_rows(names, folders, paired)
+        write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))
+        write_sealed_manifest(out, {
+            "kind": "compare", "scenarios": [sc.source for sc in scs], "names": names, "members": dirs,
+            "member_digests": [sc.digest() for sc in scs], "seed": seed, "replications": n,
+            "set": list(overrides), "each": list(each), "paired": paired, "command": command_line(),
+            "warnings": warnings},
+            ["comparison.csv", *(f"{d}/manifest.json" for d in dirs)])
+    finally:
+        lock.release()
+    click.echo(f"comparison on seed {seed}, {n} replications each")
+    click.echo(overrides_line(overrides, each))
+    click.echo(comparison_table(names, rows, paired, HEADLINE))
     if not no_plots:
         draw_figures(out)
-    click.echo(f"\nresults: {out}  (comparison.csv, and one run folder per scenario)")
-
-
-def comparison_table(names: Sequence[str], rows: Sequence[dict], paired: Sequence[bool]) -> str:
-    lines = []
-    for i in range(1, len(names)):
-        how = ("paired by replication (same network and demand: common random numbers)" if paired[i]
-               else "Welch's t (the scenarios differ in network or demand, so replications are not paired)")
-        lines.append(f"{names[i]} - {names[0]}: {how}")
-    head = ["metric"] + [f"{nm} mean [95 %]" for nm in names] + [f"{nm} - {names[0]} [95 %]" for nm in names[1:]]
-    table = [head]
-    by = {(r["metric"], r["scenario"]): r for r in rows}
-    for m in HEADLINE:
-        cells = [m]
-        for nm in names:
-            r = by[(m, nm)]
-            cells.append(f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]")
-        for nm in names[1:]:
-            r = by[(m, nm)]
-            star = " *" if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0 else ""
-            cells.append(f"{fmt(r['diff_mean'])} [{fmt(r['diff_ci_low'])}, {fmt(r['diff_ci_high'])}]{star}")
-        table.append(cells)
-    w = [max(len(r[i]) for r in table) for i in range(len(head))]
-    lines.append("")
-    lines += ["  ".join(f"{c:<{w[i]}}" for i, c in enumerate(r)).rstrip() for r in table]
-    lines.append("* the interval of the difference excludes 0")
-    for nm, pair in zip(names[1:], paired[1:]):
-        vr = [by[(m, nm)]["variance_reduction"] for m in HEADLINE]
-        vr = [v for v in vr if v == v]
-        if pair and vr:
-            lines.append(f"pairing {nm} with {names[0]} removed {100 * float(np.median(vr)):.0f} % of the variance "
-                         f"of the differences (median over headline metrics; per metric: comparison.csv)")
-    return "\n".join(lines)
+    click.echo(f"\nresults: {out}\n(comparison.csv, and one run folder per scenario)")
 
 
 @click.command(context_settings=CONTEXT)
@@ -290,16 +285,46 @@ def show(results_dir: Path, show_all: bool) -> None:
     """
     folder = RunFolder(results_dir)
     try:
+        kind = kind_of(results_dir)
+        if kind not in (None, "run"):
+            return show_other(results_dir, kind, show_all)
         summary = folder.summary()
         m = folder.manifest() or {}
     except ResultsError as e:
         raise InputError(str(e)) from None
-    click.echo(f"{m.get('scenario', '?')}: {m.get('replications')} replications of "
-               f"{m.get('trains_per_replication')} trains, seed {m.get('seed')}, "
+    click.echo(f"{Path(str(m.get('scenario', '?'))).stem}: {m.get('replications_done', m.get('replications'))} "
+               f"replications of {m.get('trains_per_replication')} trains, seed {m.get('seed')}, "
                f"quietcar {m.get('quietcar_version')}, {m.get('wall_seconds', '?')} s on {m.get('workers')} workers")
     if m.get("description"):
-        click.echo(m["description"].strip().splitlines()[0])
+        click.echo(description(m["description"].strip().splitlines()[0]))
+    click.echo(overrides_line(m.get("overrides") or []))
+    for w in m.get("warnings") or []:
+        click.echo(warning(w))
     click.echo(summary_table(summary, METRIC_NAMES if show_all else HEADLINE))
+
+
+def show_other(path: Path, kind: str, show_all: bool) -> None:
+    """show for a compare, sweep or sensitivity folder (checked against its manifest first)."""
+    m = verify(path)
+    if kind == "compare":
+        import pandas as pd
+        rows = pd.read_csv(path / "comparison.csv", keep_default_na=False,
+                           na_values=["NaN"]).to_dict("records")
+        names = [str(x) for x in m.get("names") or m.get("members", [])]
+        click.echo(f"comparison on seed {m.get('seed')}, {m.get('replications')} replications each")
+        click.echo(overrides_line(m.get("set") or [], m.get("each") or []))
+        click.echo(comparison_table(names, rows, m.get("paired") or [True] * len(names),
+                                    METRIC_NAMES if show_all else HEADLINE))
+        return
+    from ..experiments import load_experiment
+    from .research import _point_table
+    result = load_experiment(path)
+    click.echo(f"{kind} of {Path(str(m.get('scenario'))).stem}: {len(result.summary)} points x "
+               f"{m.get('replications')} replications, seed {m.get('seed')}, quietcar {m.get('quietcar_version')}")
+    click.echo(overrides_line(m.get("overrides") or []))
+    for w in m.get("warnings") or []:
+        click.echo(warning(w))
+    click.echo(_point_table(result))
 
 
 #: The commands this module adds to the quietcar group, in the order --help lists them.

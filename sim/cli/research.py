@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,7 +21,11 @@ from ..experiments import (OVERFLOW_KEY, DesignError, ExperimentFolder, Experime
 from ..run.results import ResultsError
 from ..run.runner import default_workers
 from ..scenario import Scenario
-from .common import CONTEXT, InputError, Progress, fmt, load_scenario
+from ..present import labels
+from ..run.design_checks import design_warnings
+from .common import (CONTEXT, InputError, Progress, allow_large_option, check_points, default_out, guard,
+                     load_scenario)
+from .console import WIDTH, clip, grid, overrides_line, warning
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
@@ -33,7 +38,8 @@ def input_error(message: str) -> click.ClickException:
     return InputError(message)
 
 
-OUT_HELP = "Experiment folder [default: results/{kind}-<scenario>-...-s<seed>-n<replications>]."
+OUT_HELP = ("Experiment folder [default: results/{kind}-<scenario>-...-s<seed>-n<replications>, then a tag "
+            "of the design and overrides].")
 RESUME_HELP = "Complete an interrupted experiment in --out (or reuse a finished one) instead of refusing."
 FORCE_HELP = "Overwrite an experiment folder that holds another experiment."
 #: Metrics printed after a sweep, with short headers (every metric is in the CSV files).
@@ -47,7 +53,8 @@ def experiment_options(f: Callable) -> Callable:
     f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
     f = click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="Run the trains on a Dask cluster: a scheduler ADDRESS or 'local' (needs the dask "
-                          "extra). Same results.")(f)
+                          "extra). Same results. Gives up after 5 s if it cannot be reached "
+                          "(QUIETCAR_SCHEDULER_TIMEOUT=SECONDS).")(f)
     f = click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)(f)
     f = click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help=SEED_HELP)(f)
     f = click.option("-n", "--replications", type=click.IntRange(1, 100_000), default=None,
@@ -81,11 +88,21 @@ def _design_error(fn: Callable) -> Callable:
 
 def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentFolder, base: Scenario, design,
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
-                    scheduler: str | None = None) -> ExperimentResult:
+                    scheduler: str | None = None, overrides: Sequence[str] = (),
+                    warnings: Sequence[str] = ()) -> ExperimentResult:
     progress = Progress(label)
+    created = not folder.path.exists() and not folder.path.is_symlink()
     try:
-        return runner(folder, base, design, seed, n, workers, resume=resume, force=force, scheduler=scheduler,
-                      on_start=progress.start, on_trains=progress)
+        try:
+            return runner(folder, base, design, seed, n, workers, resume=resume, force=force,
+                          scheduler=scheduler, on_start=progress.start, on_trains=progress,
+                          extra={"overrides": list(overrides), "warnings": list(warnings)})
+        except BaseException:
+            if created and not folder.finished():
+                shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
+            raise
+        finally:
+            folder.release()
     except (DesignError, ResultsError) as e:
         raise input_error(str(e)) from None
     except RuntimeError as e:
@@ -120,21 +137,34 @@ def _short(key: str) -> str:
 
 
 def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN, limit: int = 40) -> str:
-    """Each point's values and a few metrics as mean ± half-width of the 95 % interval."""
+    """Each point's values and a few metrics as mean ± half-width of the 95 % interval, in the
+    metrics' units (shares in per cent); as many metrics as fit in the console's width."""
     keys = list(result.design.keys)
-    rows = [["point", *(_short(k) for k in keys), *(h for _, h in shown)]]
-    for s in result.summary[:limit]:
-        cells = [str(s["point"]), *(fmt(s[k]) if isinstance(s[k], float) else str(s[k]) for k in keys)]
-        for m, _ in shown:
+    head = ["point", *(_short(k) for k in keys)]
+    cols = [[str(s["point"]), *(labels.number(s[k]) if isinstance(s[k], float) else str(s[k]) for k in keys)]
+            for s in result.summary[:limit]]
+    used = sum(max(len(h), *(len(c[i]) for c in cols)) + 2 for i, h in enumerate(head))
+    for m, h in shown:
+        share = labels.is_share(m)
+        cells = []
+        for s in result.summary[:limit]:
             mean, lo, hi = s[f"{m}.mean"], s[f"{m}.ci_low"], s[f"{m}.ci_high"]
-            cells.append(f"{fmt(mean)} ± {fmt((hi - lo) / 2)}" if lo == lo else fmt(mean))
-        rows.append(cells)
-    w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(f"{c:<{w[i]}}" for i, c in enumerate(r)).rstrip() for r in rows]
+            k = 100 if share else 1
+            cells.append(f"{labels.number(k * mean)} ± {labels.number(k * (hi - lo) / 2)}" if lo == lo
+                         else labels.number(k * mean))
+        title = f"{h} ({labels.unit(m)})" if share else h
+        width = max(len(title), *(len(c) for c in cells)) + 2
+        if used + width > WIDTH:
+            break
+        used += width
+        head.append(title)
+        for c, cell in zip(cols, cells):
+            c.append(cell)
+    lines = grid([head, *cols])
     if len(result.summary) > limit:
         lines.append(f"... {len(result.summary) - limit} more points in sweep_summary.csv")
     lines.append(f"(mean over {result.manifest.get('replications', '?')} replications ± half-width of its 95 % "
-                 f"interval; every metric of every point: sweep_summary.csv)")
+                 f"interval;\n every metric of every point: sweep_summary.csv)")
     return "\n".join(lines)
 
 
@@ -151,10 +181,11 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
               help=f"The built-in overflow curve: {OVERFLOW_KEY} from 0.5 to 1.5 in steps of 0.1.")
 @experiment_options
 @folder_options("sweep")
+@allow_large_option
 @_design_error
 def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curve: bool, replications: int | None,
           seed: int | None, workers: int | None, overrides: tuple[str, ...], out: Path | None, resume: bool,
-          force: bool, no_plots: bool, scheduler: str | None = None) -> None:
+          force: bool, no_plots: bool, scheduler: str | None = None, allow_large: bool = False) -> None:
     """Run SCENARIO at many points, varying some keys, on the same seeds at every point.
 
     Every point runs the same replications (-n) with the same seed, so differences between
@@ -166,7 +197,7 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
 
     \b
     Examples:
-      quietcar sweep expansion --overflow-curve -n 5 --set network.trains=300
+      quietcar sweep expansion --overflow-curve -n 5 --set network.trains=300 --out results/overflow-curve
       quietcar sweep expansion --vary booking.overflow=never,when_sold_out \\
           --vary network.load_factor_mean=0.6:1.4:5 -n 5 --set network.trains=200
       quietcar sweep pilot --lhs 20 --vary behaviour.contagion=0:1 \\
@@ -185,49 +216,68 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
     else:
         factors = [parse_levels(sc, v) for v in varies]
     check_unique(factors, "--vary")
+    if not lhs:
+        check_points(math.prod(len(f.levels) for f in factors), "--vary", allow_large)
     design = latin_hypercube(factors, lhs, seed) if lhs else factorial(factors)
-    point_scenarios(sc, design)  # every level valid before anything runs
+    points = point_scenarios(sc, design)  # every level valid before anything runs
+    guard(points, n, workers, allow_large, len(points))
     stem = Path(sc.source).stem
-    name = "overflow-curve" if overflow_curve else "sweep-" + "+".join(_short(f.key) for f in factors)
-    out = out or Path("results") / f"{name}-{stem}-s{seed}-n{n}"
+    name = "overflow-curve" if overflow_curve else "sweep-" + "-".join(_short(f.key) for f in factors)
+    out = out or default_out(name, stem, f"s{seed}", f"n{n}", overrides=[*overrides, *varies, *(
+        [f"lhs={lhs}"] if lhs else [])])
     total = len(design.points) * n * sc.network.trains
-    click.echo(f"{sc.source}: {len(design.points)} points x {n} replications x {sc.network.trains} trains "
+    click.echo(f"{Path(sc.source).stem}: {len(design.points)} points x {n} replications x {sc.network.trains} trains "
                f"= {total:,} trains, seed {seed}, {workers} workers", err=True)
     result = _run_experiment(run_sweep, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
-                             force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler)
+                             force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler,
+                             overrides=overrides, warnings=design_warnings(n))
+    click.echo(overrides_line(overrides))
+    for w in result.manifest.get("warnings") or []:
+        click.echo(warning(w), err=True)
     click.echo(_point_table(result))
     if not no_plots:
         figs = _plots([out])
         click.echo(f"\nfigures: {len(figs) // 2} in {figs[0].parent}" if figs else "")
-    click.echo(f"\nresults: {out}  (sweep.csv: every replication; sweep_summary.csv: mean and 95 % interval "
+    click.echo(f"\nresults: {out}\n(sweep.csv: every replication; sweep_summary.csv: mean and 95 % interval "
                f"per point)")
 
 
 # --- sensitivity ----------------------------------------------------------------------------------------
 def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: Sequence[str]) -> str:
+    """Per metric (by its plain name and unit), the parameters ranked by their main index,
+    with intervals, replication noise and (Sobol') S1; lines fit the console's width."""
     main = "mu_star" if method == "morris" else "ST"
+    shown = "mu*" if method == "morris" else "ST"
     lines = []
     noise_by = {r["metric"]: r for r in noise}
     for m in metrics:
         nr = noise_by.get(m)
         if nr is None:
             continue
+        # mu* is a change of the metric (shares: in percentage points); ST and S1 are shares of variance
+        k = 100 if method == "morris" and labels.is_share(m) else 1
+        unit = ("percentage points" if k == 100 else labels.unit(m) or "ratio") if method == "morris" else \
+            "shares of variance"
+        title = clip(f"{labels.label(m)[0]} ({m}; {shown} in {unit})", WIDTH)
         if nr["status"] != "ok":
-            lines.append(f"\n{m}: not analysed ({nr['status']})")
+            lines.append(f"\n{title}: not analysed ({nr['status']})")
             continue
-        lines.append(f"\n{m}")
+        lines.append(f"\n{title}")
         rs = sorted((r for r in rows if r["metric"] == m and r["index"] == main),
                     key=lambda r: -abs(r["value"]) if r["value"] == r["value"] else math.inf)
         s1 = {r["parameter"]: r for r in rows if r["metric"] == m and r["index"] == "S1"}
-        w = max((len(r["parameter"]) for r in rs), default=10)
+        table = []
         for r in rs:
-            extra = ""
-            if r["parameter"] in s1:
-                q = s1[r["parameter"]]
-                extra = f"   S1 {fmt(q['value'])} [{fmt(q['ci_low'])}, {fmt(q['ci_high'])}]"
-            noise = f"  (noise ± {fmt(r['noise_se'])})" if r["noise_se"] == r["noise_se"] else ""
-            lines.append(f"  {r['parameter']:<{w}}  {main} {fmt(r['value'])} [{fmt(r['ci_low'])}, "
-                         f"{fmt(r['ci_high'])}]{noise}{extra}")
+            cells = [f"  {r['parameter']}",
+                     f"{shown} {labels.number(k * r['value'])} [{labels.number(k * r['ci_low'])}, "
+                     f"{labels.number(k * r['ci_high'])}]",
+                     f"noise ± {labels.number(k * r['noise_se'])}" if r["noise_se"] == r["noise_se"] else ""]
+            if s1:
+                q = s1.get(r["parameter"])
+                cells.append(f"S1 {labels.number(q['value'])} [{labels.number(q['ci_low'])}, "
+                             f"{labels.number(q['ci_high'])}]" if q else "")
+            table.append(cells)
+        lines += grid(table)
     return "\n".join(lines)
 
 
@@ -246,11 +296,12 @@ def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: 
 @click.option("--second-order", is_flag=True, help="sobol: also the pairwise interaction indices S2.")
 @experiment_options
 @folder_options("sensitivity")
+@allow_large_option
 @_design_error
 def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: int | None, levels: int,
                 second_order: bool, replications: int | None, seed: int | None, workers: int | None,
                 overrides: tuple[str, ...], out: Path | None, resume: bool, force: bool, no_plots: bool,
-                scheduler: str | None = None) -> None:
+                scheduler: str | None = None, allow_large: bool = False) -> None:
     """Global sensitivity of every metric to some parameters of SCENARIO (SALib).
 
     The parameters are sampled over their ranges by a Morris or Sobol' design; every point
@@ -264,7 +315,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
     Examples:
       quietcar sensitivity expansion --param behaviour.contagion=0:1 \\
           --param behaviour.commitment=0.05:0.5 --param network.load_factor_mean=0.6:1.3 \\
-          -n 3 --set network.trains=100
+          -n 3 --set network.trains=100 --out results/sensitivity-expansion
       quietcar sensitivity pilot --method sobol --samples 64 \\
           --param behaviour.contagion=0:1 --param staff.patrol_interval=15:60 -n 2 --set network.trains=40
     """
@@ -272,17 +323,30 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
     seed, n, workers = _defaults(sc, seed, replications, workers)
     factors = [parse_range(sc, p, "--param") for p in params]
     check_unique(factors, "--param")
+    k = samples or (10 if method == "morris" else 64)
+    check_points(k * (len(factors) + 1 if method == "morris" else (2 * len(factors) + 2 if second_order
+                                                                     else len(factors) + 2)),
+                 "--samples", allow_large)
     if method == "morris":
         design = morris_design(factors, samples or 10, levels, seed)
     else:
         design = sobol_design(factors, samples or 64, second_order, seed)
-    point_scenarios(sc, design)
-    out = out or Path("results") / f"sensitivity-{Path(sc.source).stem}-{method}-s{seed}-n{n}"
+    points = point_scenarios(sc, design)
+    guard(points, n, workers, allow_large, len(points))
+    out = out or default_out("sensitivity", Path(sc.source).stem, method, f"s{seed}", f"n{n}", overrides=[
+        *overrides, *params, *([f"samples={samples}"] if samples else []), *(
+            [f"levels={levels}"] if method == "morris" and levels != 4 else []), *(
+            ["second-order"] if second_order else [])])
     total = len(design.points) * n * sc.network.trains
-    click.echo(f"{sc.source}: {method}, {len(factors)} parameters, {len(design.points)} points x {n} replications "
-               f"x {sc.network.trains} trains = {total:,} trains, seed {seed}, {workers} workers", err=True)
+    click.echo(f"{Path(sc.source).stem}: {method}, {len(factors)} parameters, {len(design.points)} points x {n} "
+               f"replications x {sc.network.trains} trains\n= {total:,} trains, seed {seed}, {workers} workers",
+               err=True)
     result = _run_experiment(run_sensitivity, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
-                             force=force, label=f"sensitivity: {len(design.points)} points", scheduler=scheduler)
+                             force=force, label=f"sensitivity: {len(design.points)} points", scheduler=scheduler,
+                             overrides=overrides, warnings=design_warnings(n, method, k))
+    click.echo(overrides_line(overrides))
+    for w in result.manifest.get("warnings") or []:
+        click.echo(warning(w), err=True)
     import pandas as pd
     rows = pd.read_csv(out / "sensitivity.csv").to_dict("records")
     noise = pd.read_csv(out / "sensitivity_noise.csv").to_dict("records")
@@ -294,7 +358,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
     if not no_plots:
         figs = _plots([out])
         click.echo(f"\nfigures: {len(figs) // 2} in {figs[0].parent}" if figs else "")
-    click.echo(f"\nresults: {out}  (sensitivity.csv: indices; sensitivity_noise.csv: noise vs spread; "
+    click.echo(f"\nresults: {out}\n(sensitivity.csv: indices; sensitivity_noise.csv: noise vs spread; "
                f"sweep_summary.csv: the points)")
     del result
 
@@ -320,8 +384,8 @@ def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) ->
     \b
     Examples:
       quietcar plot results/compare-pilot-expansion-s2024-n10
-      quietcar plot results/pilot-s2024-n20 results/expansion-s2026-n3 --out figures/
-      quietcar plot results/overflow-curve-expansion-s2026-n5
+      quietcar plot results/pilot-s2024-n20 results/compare-pilot-expansion-s2024-n10 --out figures/
+      quietcar plot results/overflow-curve
     """
     figs = _plots(list(results_dirs), out, train)
     for p in figs:
@@ -349,14 +413,14 @@ def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: 
     \b
     Examples:
       quietcar report results/compare-pilot-expansion-s2024-n10 --out pilot-vs-expansion.html
-      quietcar report results/pilot-s2024-n20 results/expansion-s2026-n3 \\
-          results/overflow-curve-expansion-s2026-n5 results/sensitivity-expansion-morris-s2026-n3
+      quietcar report results/pilot-s2024-n20 results/overflow-curve results/sensitivity-expansion \\
+          --out pilot-and-assumptions.html
     """
     from ..present.plots import PlotError
     from ..present.report import write_report
     try:
         path = write_report(list(results_dirs), out, title=title, train=train)
-    except PlotError as e:
+    except (PlotError, ResultsError, DesignError) as e:
         raise input_error(str(e)) from None
     click.echo(f"report: {path}")
 

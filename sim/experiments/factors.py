@@ -127,6 +127,10 @@ def _number(text: str, option: str, item: str) -> float:
     return x
 
 
+#: The most levels KEY=LOW:HIGH:K may ask for (each is a point of the sweep, or more in a factorial).
+MAX_LEVELS = 10_000
+
+
 def parse_levels(base: Scenario, item: str, option: str = "--vary") -> Factor:
     """``KEY=V1,V2,...`` (listed levels) or ``KEY=LOW:HIGH:K`` (K evenly spaced levels)."""
     key, text = _split(item, option, "KEY=V1,V2,... or KEY=LOW:HIGH:K")
@@ -145,6 +149,8 @@ def parse_levels(base: Scenario, item: str, option: str = "--vary") -> Factor:
             raise DesignError(f"{option} {item!r}: K must be a whole number of levels, got {parts[2]!r}") from None
         if k < 2:
             raise DesignError(f"{option} {item!r}: K must be at least 2")
+        if k > MAX_LEVELS:
+            raise DesignError(f"{option} {item!r}: K must be at most {MAX_LEVELS:,} levels (a sweep runs every one)")
         grid = np.linspace(low, high, k)
         levels = tuple(dict.fromkeys(int(round(x)) if kind == "int" else round(float(x), 12) for x in grid))
     else:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..run.experiment_folder import NOISE, SENSITIVITY, ExperimentFolder
+from ..run.design_checks import noise_warnings
 from ..run.results import csv_text, write_text
 from ..scenario import Scenario
 from .designs import Design, problem
@@ -149,6 +150,7 @@ def run_sensitivity(folder: ExperimentFolder, base: Scenario, design: Design, se
     sensitivity_noise.csv, then mark it complete."""
     result = run_design(folder, base, design, seed, replications, workers, kind="sensitivity", **kw)
     if not result.reused:
-        write_sensitivity(result, seed, replications)
+        _, noise = write_sensitivity(result, seed, replications)
+        result.manifest["warnings"] = [*result.manifest.get("warnings", []), *noise_warnings(noise)]
         finish(result)
     return result

@@ -105,7 +105,8 @@ def experiment_digest(kind: str, base: Scenario, design: Design, seed: int, repl
 def run_design(folder: ExperimentFolder, base: Scenario, design: Design, seed: int, replications: int,
                workers: int, *, kind: str = "sweep", resume: bool = False, force: bool = False,
                scheduler: str | None = None, on_start: Callable[[int], None] | None = None,
-               on_trains: Callable[[int], None] | None = None) -> ExperimentResult:
+               on_trains: Callable[[int], None] | None = None,
+               extra: Mapping[str, Any] | None = None) -> ExperimentResult:
     """Run every point of a design for ``replications`` replications on ``seed``; write the
     folder (sweep.csv, sweep_summary.csv) and return what it holds.
 
@@ -120,7 +121,8 @@ def run_design(folder: ExperimentFolder, base: Scenario, design: Design, seed: i
         "description": base.description, "scenario_digest": base.digest(), "experiment_digest": identity,
         "design": design.describe(), "keys": list(design.keys), "seed": seed, "replications": replications,
         "workers": workers, "scheduler": scheduler, "trains_per_replication": base.network.trains,
-        "command": command_line(), "python": platform.python_version(), "platform": platform.platform()}
+        "command": command_line(), "python": platform.python_version(), "platform": platform.platform(),
+        **(extra or {})}
     if folder.complete():
         result = load_experiment(folder.path)
         result.reused = True

@@ -13,13 +13,13 @@ from __future__ import annotations
 import io
 import math
 import os
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.lines
 import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
@@ -29,6 +29,9 @@ from ..experiments import (OPTIN_EXPOSURE, OVERFLOW_KEY, OVERFLOW_METRICS, Exper
 from ..model.onboard import ENDERS
 from ..model.params import KINDS
 from ..run.experiment_folder import SENSITIVITY
+from ..run.integrity import kind_of, verify
+from ..run.paths import safe_name
+from .labels import LABELS, bounds, is_share, label  # noqa: F401  (LABELS: re-exported for the report)
 from ..run.results import RunFolder, write_bytes
 
 # --- style ----------------------------------------------------------------------------------------
@@ -47,30 +50,6 @@ STYLE = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labe
 WIDTH = 7.5  # inches: an A4 page's text width with margins
 DPI = 200
 
-#: metric -> (what it is, unit) for titles and axes.
-LABELS: dict[str, tuple[str, str]] = {
-    "uptake_rate": ("Uptake of the agreement", "accepted / offered"),
-    "quiet_load_factor": ("Quiet-car load", "seat-km used / offered"),
-    "overflow_share": ("Overflow (not opted in)", "share of quiet-car pax-km"),
-    "refused_share": ("Refused booking requests", "share of requests"),
-    "violations_per_100_pax_h": ("Violation rate", "starts per 100 pax-h"),
-    "noisy_time_share": ("Noisy time", "share of running time"),
-    "mean_violation_min": ("Length of a violation", "minutes"),
-    "disturbed_pax_min_per_pax_h": ("Disturbance", "disturbed min per pax-h"),
-    "staff_interventions_per_train": ("Staff interventions", "per train"),
-    "staff_min_per_train": ("Crew time on the quiet car", "minutes per train"),
-    "complaints_per_1000_pax": ("Complaints", "per 1,000 passengers"),
-    "contagion_lift": ("Contagion lift", "rate when noisy / rate when calm"),
-    "control.violations_per_100_pax_h": ("Violation rate, control car", "starts per 100 pax-h"),
-    "control.noisy_time_share": ("Noisy time, control car", "share of running time"),
-    "control.disturbed_pax_min_per_pax_h": ("Disturbance, control car", "disturbed min per pax-h"),
-    OPTIN_EXPOSURE: ("Opt-in passengers' exposure", "disturbed min per opt-in pax-h"),
-}
-for _k in KINDS:
-    LABELS[f"violation_mix.{_k}"] = (f"Share of violations: {_k}", "share of violations")
-for _w in ENDERS:
-    LABELS[f"ended_by.{_w}"] = (f"Violations ended by {_w}", "share of violations")
-
 #: The metrics of the headline bar chart (one panel each).
 HEADLINE_FIGURE = ("uptake_rate", "quiet_load_factor", "overflow_share", "violations_per_100_pax_h",
                    "noisy_time_share", "disturbed_pax_min_per_pax_h", "mean_violation_min", "staff_min_per_train",
@@ -78,15 +57,6 @@ HEADLINE_FIGURE = ("uptake_rate", "quiet_load_factor", "overflow_share", "violat
 #: The metrics of sweep curves and of the sensitivity chart, in order of preference.
 FOCUS = ("overflow_share", "violations_per_100_pax_h", "noisy_time_share", "disturbed_pax_min_per_pax_h",
          OPTIN_EXPOSURE, "staff_min_per_train", "complaints_per_1000_pax", "uptake_rate", "quiet_load_factor")
-
-
-def label(metric: str) -> tuple[str, str]:
-    return LABELS.get(metric, (metric, ""))
-
-
-def is_share(metric: str) -> bool:
-    """Whether a metric is a share (drawn in per cent)."""
-    return label(metric)[1].startswith("share")
 
 
 def _percent(axis, metric: str) -> None:
@@ -135,7 +105,8 @@ def save(fig: Figure, folder: str | Path, name: str) -> list[Path]:
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+    """A file name part made from a run's or key's name (see sim.run.paths.safe_name)."""
+    return safe_name(text)
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -166,19 +137,19 @@ class Run:
 
 
 def load_run(path: str | Path, name: str | None = None) -> Run:
+    """A finished run folder, checked against its manifest (ResultsError naming a damaged file)."""
     folder = RunFolder(path)
-    try:
-        summary = folder.summary()
-    except Exception as e:  # ResultsError or unreadable JSON
-        raise PlotError(str(e)) from None
+    summary = folder.summary()
     return Run(name or Path(path).name, Path(path), folder.manifest() or {}, summary)
 
 
-def compare_members(path: Path) -> list[Path]:
-    """The run folders of a ``quietcar compare`` folder, in the order of comparison.csv."""
-    import pandas as pd
-    names = list(dict.fromkeys(pd.read_csv(path / "comparison.csv")["scenario"].astype(str)))
-    return [path / n for n in names if (path / n / "summary.json").exists()]
+def compare_members(path: Path) -> list[Run]:
+    """The runs of a ``quietcar compare`` folder, in order, with their names (checked first:
+    see integrity.verify)."""
+    m = verify(path)
+    dirs = m.get("members") or []
+    names = m.get("names") or dirs
+    return [load_run(path / d, str(n)) for d, n in zip(dirs, names)]
 
 
 @dataclass
@@ -195,10 +166,10 @@ def collect(paths: Iterable[str | Path]) -> Collection:
     for p in map(Path, paths):
         if is_experiment(p):
             exps.append(load_experiment(p))
-        elif (p / "summary.json").exists():
+        elif kind_of(p) == "compare":
+            runs += compare_members(p)
+        elif (p / "summary.json").exists() or kind_of(p) == "run":
             runs.append(load_run(p))
-        elif (p / "comparison.csv").exists():
-            runs += [load_run(q) for q in compare_members(p)]
         else:
             raise PlotError(f"{p}: not a finished quietcar run, comparison, sweep or sensitivity folder "
                             f"(no summary.json, comparison.csv or sweep_summary.csv)")
@@ -206,12 +177,25 @@ def collect(paths: Iterable[str | Path]) -> Collection:
     for r in runs:
         if names.count(r.name) > 1:
             r.name = f"{r.path.parent.name}/{r.name}"
+    seen: set[str] = set()
+    for i, r in enumerate(runs):  # a run named by long overrides: shortened to fit axes and legends
+        if len(r.name) > MAX_NAME:
+            r.name = r.name[:MAX_NAME - 1] + "…"
+        if r.name in seen:
+            r.name = f"{r.name[:MAX_NAME - 5]} ({i + 1})"
+        seen.add(r.name)
     return Collection(runs, exps)
+
+
+#: The longest run name drawn in a figure.
+MAX_NAME = 40
 
 
 # --- figures of runs ------------------------------------------------------------------------------
 def _legend(fig: Figure, handles, labels, ncol: int | None = None) -> None:
-    """A legend below the panels (constrained layout keeps it clear of the title and axes)."""
+    """A legend below the panels (constrained layout keeps it clear of the title and axes);
+    long names (a run named by its overrides) are shortened to fit the page."""
+    labels = [x if len(x) <= 60 else x[:59] + "…" for x in labels]
     fig.legend(handles, labels, loc="outside lower center", ncol=ncol or min(len(labels), 4), frameon=False)
 
 
@@ -225,11 +209,16 @@ def fig_headline(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) 
     axes = fig.subplots(rows, cols, squeeze=False)
     x = np.arange(len(runs))
     handles = []
+    cut = False
     for ax, m in zip(axes.flat, metrics):
         title, unit = label(m)
+        low_bound, high_bound = bounds(m)
         for i, r in enumerate(runs):
             s = r.summary[m]
             mean, lo, hi = s["mean"], s["ci_low"], s["ci_high"]
+            if lo == lo and (lo < low_bound or hi > high_bound):  # a t interval reaching past what is possible
+                cut = True
+                lo, hi = max(lo, low_bound), min(hi, high_bound)
             err = None if lo != lo else [[max(mean - lo, 0)], [max(hi - mean, 0)]]
             h = ax.bar(x[i], mean if mean == mean else 0, 0.7, color=SERIES[i % len(SERIES)], yerr=err,
                        capsize=3, error_kw={"elinewidth": 1, "ecolor": "#333333"})
@@ -243,7 +232,69 @@ def fig_headline(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) 
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_visible(False)
     _legend(fig, handles, [r.name for r in runs], ncol=min(len(runs), 3))
-    fig.suptitle("Headline metrics: mean across replications with 95 % interval")
+    fig.suptitle("Headline metrics: mean across replications with 95 % interval"
+                 + ("\n(intervals cut at the metric's possible range: with few replications the t interval "
+                    "reaches past it)" if cut else ""))
+    return fig
+
+
+def paired_with(a: Run, b: Run) -> bool:
+    """Whether two runs can be compared replication by replication (same network and demand,
+    same seed: common random numbers)."""
+    from ..run.runner import same_demand
+    try:
+        same = same_demand(a.scenario(), b.scenario())
+    except Exception:  # an unreadable scenario: do not pair
+        return False
+    return same and a.manifest.get("seed") == b.manifest.get("seed")
+
+
+def differences(a: Sequence[Mapping], b: Sequence[Mapping], metric: str, paired: bool) -> dict[str, float]:
+    """b - a of a metric over replications: paired on the replications both ran (runs of
+    different lengths on one seed share their first ones), Welch's otherwise."""
+    from ..run.metrics import difference
+    if paired:
+        bv = {r["replication"]: r[metric] for r in b}
+        common = [r for r in a if r["replication"] in bv]
+        return difference([r[metric] for r in common], [bv[r["replication"]] for r in common], paired=True)
+    return difference([r[metric] for r in a], [r[metric] for r in b], paired=False)
+
+
+@_styled
+def fig_differences(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) -> Figure:
+    """A forest plot: each run's difference from the first, with its 95 % interval (paired by
+    replication where the runs share network, demand and seed; Welch's otherwise), one panel
+    per metric, a line at no difference. Shares in percentage points."""
+    reps = [RunFolder(r.path).replications() for r in runs]
+    paired = [paired_with(runs[0], r) for r in runs[1:]]
+    metrics = [m for m in metrics if any(r.summary.get(m, {}).get("n", 0) for r in runs)]
+    cols = 3
+    rows = math.ceil(len(metrics) / cols)
+    fig = new_figure(1.5 * rows + 1.0 + 0.15 * len(runs))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    y = np.arange(len(runs) - 1)[::-1]
+    for ax, m in zip(axes.flat, metrics):
+        k = 100.0 if is_share(m) else 1.0
+        for i in range(1, len(runs)):
+            d = differences(reps[0], reps[i], m, paired[i - 1])
+            mean, lo, hi = (k * d[c] for c in ("mean", "ci_low", "ci_high"))
+            colour = SERIES[i % len(SERIES)]
+            if lo == lo:
+                ax.plot([lo, hi], [y[i - 1]] * 2, color=colour, lw=1.6)
+            ax.plot([mean], [y[i - 1]], "o" if paired[i - 1] else "s", color=colour, ms=4)
+        ax.axvline(0, color="#333333", lw=0.8)
+        ax.set_title(label(m)[0])
+        ax.set_xlabel("percentage points" if k == 100 else label(m)[1])
+        ax.set_yticks([])
+        ax.grid(axis="y", visible=False)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    handles = [matplotlib.lines.Line2D([], [], color=SERIES[i % len(SERIES)], marker="o" if paired[i - 1] else "s",
+                                       lw=1.6) for i in range(1, len(runs))]
+    names = [f"{r.name} − {runs[0].name} ({'paired' if p else 'Welch'})" for r, p in zip(runs[1:], paired)]
+    _legend(fig, handles, names, ncol=min(len(names), 2))
+    fig.suptitle(f"Differences from {runs[0].name} with 95 % intervals\n"
+                 f"(an interval clear of the line: a difference the replications resolve)")
     return fig
 
 
@@ -633,11 +684,18 @@ def figures(coll: Collection, train: int | None = None) -> list[tuple[str, Figur
         out.append(("ended_by", fig_ended_by(runs)))
         out.append(("violation_mix", fig_violation_mix(runs)))
         out.append(("noisy_time_ecdf", fig_noisy_ecdf(runs)))
+        if len(runs) > 1:
+            out.append(("differences", fig_differences(runs)))
+        # the same train in every run's timeline: the first run's typical eventful train
+        with_quiet = [r for r in runs if (r.trains["quiet_passengers"] > 0).any()]
+        same = train if train is not None else pick_train(with_quiet[0]) if with_quiet else None
         for r in runs:
             name = "timeline" if len(runs) == 1 else f"timeline-{slug(r.name)}"
             if train is None and not (r.trains["quiet_passengers"] > 0).any():
                 continue  # no quiet-car traveller at all (e.g. no quiet car): no journey to draw
-            out.append((name, fig_timeline(run_timeline(r, train), r.name if len(runs) > 1 else "")))
+            ids = set(r.trains.loc[r.trains["replication"] == 0, "train"])
+            out.append((name, fig_timeline(run_timeline(r, same if same in ids else None),
+                                           r.name if len(runs) > 1 else "")))
     for exp in coll.experiments:
         prefix = "" if len(coll.experiments) == 1 and not runs else f"{slug(exp.folder.path.name)}-"
         keys = list(exp.design.keys)

@@ -21,9 +21,11 @@ from typing import Any
 from .. import __version__
 from ..experiments import key_info
 from ..run.experiment_folder import SENSITIVITY
-from ..run.metrics import METRIC_NAMES, difference
+from ..run.metrics import METRIC_NAMES
 from ..run.results import RunFolder, write_text
-from .plots import FOCUS, Collection, Run, collect, figure_bytes, figures, label, slug
+from .plots import (FOCUS, Collection, Run, collect, differences, figure_bytes, figures, label, paired_with,
+                    slug)
+from . import labels
 
 QUESTIONS: tuple[tuple[str, str], ...] = (
     ("Who accepts the silence agreement when it is offered?", "uptake_rate"),
@@ -173,12 +175,7 @@ def _show(v: Any) -> str:
 
 
 def _paired(a: Run, b: Run) -> bool:
-    from ..run.runner import same_demand
-    try:
-        same = same_demand(a.scenario(), b.scenario())
-    except Exception:  # an unreadable scenario: do not pair
-        return False
-    return same and a.manifest.get("seed") == b.manifest.get("seed")
+    return paired_with(a, b)
 
 
 def section_headline(coll: Collection) -> str:
@@ -193,15 +190,15 @@ def section_headline(coll: Collection) -> str:
     for m in TABLE_METRICS:
         if m not in METRIC_NAMES or all(r.summary[m]["n"] == 0 for r in runs):
             continue
-        title, unit = label(m)
-        cells = [f"{esc(title)}<br><code>{esc(m)}</code> <span class='unit'>{esc(unit)}</span>"]
+        title = label(m)[0]
+        cells = [f"{esc(title)}<br><code>{esc(m)}</code> <span class='unit'>{esc(labels.unit(m))}</span>"]
         for r in runs:
             s = r.summary[m]
-            cells.append(esc(interval(s["mean"], s["ci_low"], s["ci_high"])))
+            cells.append(esc(labels.interval(m, s["mean"], s["ci_low"], s["ci_high"])))
         for i in range(1, len(runs)):
-            d = difference([x[m] for x in reps[0]], [x[m] for x in reps[i]], paired=paired[i])
+            d = differences(reps[0], reps[i], m, paired[i])
             sig = d["ci_low"] > 0 or d["ci_high"] < 0
-            text = esc(interval(d["mean"], d["ci_low"], d["ci_high"]))
+            text = esc(labels.interval(m, d["mean"], d["ci_low"], d["ci_high"], difference=True))
             cells.append(f"<b>{text}</b>" if sig else text)
         rows.append(cells)
     how = ""
@@ -321,6 +318,16 @@ def section_manifests(coll: Collection) -> str:
     return "\n".join(out)
 
 
+def section_warnings(coll: Collection) -> str:
+    """The warnings the runs and experiments recorded (designs too small for what they show)."""
+    items = [(r.name, w) for r in coll.runs for w in r.manifest.get("warnings") or []]
+    items += [(e.folder.path.name, w) for e in coll.experiments for w in e.manifest.get("warnings") or []]
+    if not items:
+        return ""
+    return ("<div class='note'><p><b>Read with care:</b></p><ul>"
+            + "".join(f"<li>{esc(n)}: {esc(w)}</li>" for n, w in items) + "</ul></div>")
+
+
 def render(paths: Sequence[str | Path], title: str | None = None, train: int | None = None) -> str:
     """The report of some results folders as one HTML string."""
     coll = collect(paths)
@@ -338,7 +345,7 @@ def render(paths: Sequence[str | Path], title: str | None = None, train: int | N
             f"{'s' if len(paths) != 1 else ''}. Self-contained: figures are embedded; nothing is loaded from "
             f"elsewhere.</p>",
             "<nav><ul>" + "".join(f"<li><a href='#{a}'>{esc(t)}</a></li>" for a, t in nav) + "</ul></nav>",
-            section_question(coll), section_scenarios(coll), section_headline(coll), section_figures(coll, train),
+            section_question(coll), section_warnings(coll), section_scenarios(coll), section_headline(coll), section_figures(coll, train),
             section_assumptions(coll), section_manifests(coll)]
     return ("<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>\n<title>{esc(title)}</title>\n"

@@ -4,16 +4,20 @@ What the files hold is documented in :mod:`sim.experiments.sweep` and docs/outpu
 module only reads and writes them."""
 from __future__ import annotations
 
-import json
 import math
+import re
 import shutil
 from pathlib import Path
 
-from .results import ResultsError, read_manifest, write_json
+from .integrity import LOCK, FolderLock, ResultsError, records, seal, unseal, verify
+from .results import _json_safe, check_target, clear_folder, read_manifest, write_json
 
 MANIFEST, SCENARIO, SWEEP, SWEEP_SUMMARY, SENSITIVITY, NOISE, PARTIAL = (
     "manifest.json", "scenario.toml", "sweep.csv", "sweep_summary.csv", "sensitivity.csv",
     "sensitivity_noise.csv", "partial")
+#: The data files of a finished experiment, recorded with their checksums in its manifest.
+EXPERIMENT_FILES = (SCENARIO, SWEEP, SWEEP_SUMMARY, SENSITIVITY, NOISE)
+_POINT_FILE = re.compile(r"point-(\d{6})\.json$")
 
 
 class ExperimentFolder:
@@ -22,6 +26,7 @@ class ExperimentFolder:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.lock = FolderLock(self.path)
 
     def manifest(self) -> dict | None:
         return read_manifest(self.path)
@@ -34,14 +39,15 @@ class ExperimentFolder:
         """Make the folder ready; return the points already finished. Refuses a folder that
         holds something else (unless ``force``) or this experiment (unless ``resume``)."""
         p = self.path
-        if p.exists() and not p.is_dir():
-            raise ResultsError(f"{p}: exists and is not a folder")
-        if p.exists() and any(p.iterdir()):
-            old = self.manifest()
-            if old is None:
-                raise ResultsError(f"{p}: folder is not empty and holds no quietcar experiment; choose another --out")
+        check_target(p, force)
+        if self._occupied() and self.manifest() is None:
+            raise ResultsError(f"{p}: folder is not empty and holds no quietcar experiment; choose another --out")
+        p.mkdir(parents=True, exist_ok=True)
+        self.lock.acquire()  # held until finish() or release()
+        if self._occupied():
+            old = self.manifest() or {}
             if force:
-                shutil.rmtree(p)
+                clear_folder(p)
             elif old.get("experiment_digest") != identity:
                 raise ResultsError(f"{p}: holds a different {old.get('kind', 'run')}; "
                                   f"choose another --out or use --force to overwrite it")
@@ -50,32 +56,52 @@ class ExperimentFolder:
                                else ("unfinished", "--resume to complete it"))
                 raise ResultsError(f"{p}: already holds this experiment ({state}); use {hint}")
             elif self.complete():
+                verify(p)
                 return []
+            else:
+                for i in self.finished():
+                    self.point_rows(i)  # every finished point checked before it is trusted
         (p / PARTIAL).mkdir(parents=True, exist_ok=True)
         return self.finished()
 
+    def _occupied(self) -> bool:
+        return self.path.is_dir() and any(q.name != LOCK for q in self.path.iterdir())
+
+    def release(self) -> None:
+        """Let another writer in (finish() does it; also called on every way out of a run)."""
+        self.lock.release()
+
     def finished(self) -> list[int]:
         d = self.path / PARTIAL
-        return sorted(int(q.stem.split("-")[1]) for q in d.glob("point-*.json")) if d.is_dir() else []
+        return sorted(int(m.group(1)) for q in d.iterdir() if (m := _POINT_FILE.fullmatch(q.name))) \
+            if d.is_dir() else []
 
     def write_point(self, point: int, rows: list[dict]) -> None:
-        write_json(self.path / PARTIAL / f"point-{point:06d}.json", {"point": point, "rows": rows})
+        write_json(self.path / PARTIAL / f"point-{point:06d}.json",
+                   seal(_json_safe({"point": point, "rows": rows})))
 
     def finish(self, manifest: dict) -> None:
-        """Write the final manifest, then remove the partial files (after every output is written)."""
-        write_json(self.path / MANIFEST, manifest)
+        """Write the final manifest with the checksums of every file, then remove the partial
+        files (after every output is written) and the lock."""
+        write_json(self.path / MANIFEST, {**manifest, "files": records(self.path, EXPERIMENT_FILES)})
         shutil.rmtree(self.path / PARTIAL, ignore_errors=True)
+        self.release()
 
     def point_rows(self, point: int) -> list[dict]:
-        data = json.loads((self.path / PARTIAL / f"point-{point:06d}.json").read_text(encoding="utf-8"))
-        return [{k: (math.nan if v is None else v) for k, v in r.items()} for r in data["rows"]]
+        path = self.path / PARTIAL / f"point-{point:06d}.json"
+        data = unseal(path)
+        rows = data.get("rows")
+        if data.get("point") != point or not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ResultsError(f"{path}: damaged (not point {point}'s record); delete it to redo that point, "
+                               f"then --resume")
+        return [{k: (math.nan if v is None else v) for k, v in r.items()} for r in rows]
 
 
 def read_tables(path: str | Path) -> tuple[dict, list[dict], list[dict]]:
     """A finished experiment folder's manifest, sweep rows and point summaries (as dicts)."""
     import pandas as pd
     folder = ExperimentFolder(path)
-    m = folder.manifest() or {}
+    m = verify(folder.path)
     if not (folder.path / SWEEP_SUMMARY).exists():
         raise ResultsError(f"{folder.path}: no {SWEEP_SUMMARY}; not a finished quietcar experiment")
     summary = pd.read_csv(folder.path / SWEEP_SUMMARY).to_dict("records")
@@ -84,4 +110,9 @@ def read_tables(path: str | Path) -> tuple[dict, list[dict], list[dict]]:
 
 
 def is_experiment(path: str | Path) -> bool:
-    return (Path(path) / SWEEP_SUMMARY).exists()
+    """Whether a folder holds a sweep or sensitivity experiment (finished or not)."""
+    try:
+        m = read_manifest(Path(path))
+    except ResultsError:
+        m = None
+    return (Path(path) / SWEEP_SUMMARY).exists() or bool(m) and m.get("kind") in ("sweep", "sensitivity")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
@@ -17,7 +18,9 @@ from numba import njit
 from ..model.booking import OPTIN, OUTCOMES, OVERFLOW
 from ..model.onboard import ENDERS
 from ..model.params import KINDS
-from ..model.train import TrainResult
+
+if TYPE_CHECKING:  # the compiled core is not imported with the metrics (nor with the CLI)
+    from ..model.train import TrainResult
 
 Tally = dict[str, float]
 REFUSED = OUTCOMES.index("refused")

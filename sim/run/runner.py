@@ -15,16 +15,22 @@ import math
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from .denominators import denominators
 from .metrics import Tally, add, metrics, tally
 from ..model.network import draw_day
 from ..model.params import Params, TrainSpec
-from ..model.train import TrainResult, simulate_train
 from ..rng import NETWORK_TRAIN, stream, train_streams
 from ..scenario import Scenario
+
+if TYPE_CHECKING:  # the compiled core is imported when a train first runs, not with the CLI
+    from ..model.train import TrainResult
 
 TRAIN_COLUMNS: tuple[str, ...] = ("replication", "train", "type", "formation", "run_min", "stops", "seats",
                                   "quiet_cars", "quiet_seats", "crew", "load_factor", "requests",
@@ -39,17 +45,19 @@ def network_day(scenario: Scenario, seed: int, replication: int) -> tuple[TrainS
 def simulate_one(scenario: Scenario, spec: TrainSpec, seed: int, replication: int,
                  trace: list | None = None) -> TrainResult:
     """One train of one replication, with its own named streams."""
+    from ..model.train import simulate_train  # the compiled core: loaded when a train first runs
     return simulate_train(spec, scenario.params, train_streams(seed, replication, spec.train_id), trace)
 
 
 def train_row(replication: int, result: TrainResult, t: Tally) -> dict:
     """One row of trains.csv: what the train was, then its per-train metrics."""
     s = result.spec
-    row = {"replication": replication, "train": s.train_id, "type": s.kind, "formation": s.formation,
+    row = {"replication": replication, "train": s.train_id, "type": s.kind, "formation": f"{s.formation}-car",
            "run_min": round(s.run_min, 6), "stops": s.stops, "seats": s.seats, "quiet_cars": len(s.quiet_seats),
            "quiet_seats": sum(s.quiet_seats), "crew": s.crew, "load_factor": round(s.load_factor, 6),
            "requests": result.requests.n, "quiet_passengers": result.passengers.n}
     row.update(metrics(t))
+    row.update(denominators(t))
     return row
 
 
@@ -129,6 +137,7 @@ def warm_up() -> None:
     of the default model. On the first use after installing they are compiled (about a minute
     on the project's machine) and cached on disk; done before a pool starts, its workers then
     load them instead of each compiling them."""
+    from ..model.train import simulate_train
     tally(simulate_train(TrainSpec(), Params(), train_streams(0, 0, 0)))
 
 
@@ -140,11 +149,43 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     """Workers leave Ctrl-C to the parent, which stops the run and keeps what is finished,
-    and freeze what they imported so that a full garbage collection per chunk is cheap."""
+    die with the run (:func:`_die_with`), and freeze what they imported so that a full
+    garbage collection per chunk is cheap."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
     gc.freeze()
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the run that started it ends, however it ends (even by SIGKILL,
+    which gives the pool no chance to stop its workers).
+
+    A worker's parent is the forkserver, which exits when the run's process is gone; the
+    kernel then kills the worker (``PR_SET_PDEATHSIG``, Linux). A watcher thread covers the
+    rest: it ends the worker within half a second of the run's process or its own parent
+    disappearing."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    own_parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - the pid now belongs to someone else
+                os._exit(1)
+            if os.getppid() != own_parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 @contextlib.contextmanager
@@ -161,11 +202,34 @@ def local_pool(workers: int) -> Iterator[MapFn | None]:
             gc.unfreeze()
         return
     ctx = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(os.getpid(),))
     try:
         yield pool.map
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: Seconds to wait for a Dask scheduler before giving up (environment: QUIETCAR_SCHEDULER_TIMEOUT).
+SCHEDULER_TIMEOUT = 5.0
+
+
+class SchedulerError(RuntimeError):
+    """--scheduler names a scheduler that cannot be reached (the message says which and why)."""
+
+
+def scheduler_timeout() -> float:
+    """The connect timeout: QUIETCAR_SCHEDULER_TIMEOUT seconds if set (a positive number), else 5."""
+    text = os.environ.get("QUIETCAR_SCHEDULER_TIMEOUT")
+    if text is None:
+        return SCHEDULER_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise SchedulerError(f"QUIETCAR_SCHEDULER_TIMEOUT={text!r}: must be a positive number of seconds")
+    return value
 
 
 class DaskMissing(RuntimeError):
@@ -200,7 +264,14 @@ def dask_pool(address: str, workers: int) -> Iterator[MapFn]:
                                dashboard_address=None)
         client = Client(cluster)
     else:
-        client = Client(address)
+        timeout = scheduler_timeout()
+        try:
+            client = Client(address, timeout=timeout)
+        except Exception as e:  # unreachable (OSError, TimeoutError), unknown scheme (ValueError), ...
+            why = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            raise SchedulerError(f"--scheduler {address}: no Dask scheduler reached within {timeout:g} s ({why}); "
+                                 f"give its address as tcp://HOST:8786, or 'local' (wait longer: "
+                                 f"QUIETCAR_SCHEDULER_TIMEOUT=SECONDS)") from None
 
     def mapper(fn: Callable, items: Sequence) -> Iterator:
         futures = client.map(fn, list(items), pure=False)
