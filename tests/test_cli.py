@@ -53,6 +53,27 @@ def test_every_bundled_scenario_runs(name, tmp_path):
     assert not (out / "partial").exists()
 
 
+@pytest.mark.parametrize("name", BUNDLED)
+def test_the_simpy_engine_gives_the_files_of_the_compiled_default(name, tmp_path):
+    """--engine simpy runs every journey in SimPy: the very files of the default (compiled)
+    engine, and the manifest says which engine ran; the engine is no part of the run's
+    identity, so a finished run is reused whichever engine is asked for."""
+    a, b = tmp_path / "compiled", tmp_path / "simpy"
+    assert invoke("run", name, "-n", 2, "--out", a, *SMALL).exit_code == 0
+    assert invoke("run", name, "-n", 2, "--out", b, "--engine", "simpy", *SMALL).exit_code == 0
+    assert files(a) == files(b)
+    engines = [json.loads((f / "manifest.json").read_text())["engine"] for f in (a, b)]
+    assert engines == ["compiled", "simpy"]
+    r = invoke("run", name, "-n", 2, "--out", b, *SMALL)
+    assert r.exit_code == 0 and "already held this run" in r.output
+
+
+def test_an_unknown_engine_is_refused_before_anything_runs(tmp_path):
+    r = invoke("run", "pilot", "--out", tmp_path / "x", "--engine", "fast", *SMALL)
+    assert r.exit_code == 2 and "'fast' is not one of 'compiled', 'simpy'" in r.output
+    assert not (tmp_path / "x").exists()
+
+
 def test_every_bundled_scenario_has_a_description():
     r = invoke("scenarios")
     assert r.exit_code == 0

@@ -196,6 +196,16 @@ def test_interrupted_sweep_resumes_to_the_same_numbers(tmp_path, monkeypatch):
         assert (whole / name).read_bytes() == (broken / name).read_bytes()
 
 
+def test_a_sweep_in_the_simpy_engine_gives_the_files_of_the_default(tmp_path):
+    args = ["pilot", "--vary", "behaviour.contagion=0,0.5", "-n", 2, "--no-plots", *TINY]
+    a, b = tmp_path / "compiled", tmp_path / "simpy"
+    assert invoke(sweep, *args, "--out", a).exit_code == 0
+    assert invoke(sweep, *args, "--out", b, "--engine", "simpy").exit_code == 0
+    for name in ("sweep.csv", "sweep_summary.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    assert json.loads((b / "manifest.json").read_text())["engine"] == "simpy"
+
+
 # --- sensitivity -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method, samples, points", [("morris", 2, 2 * 3), ("sobol", 4, 4 * 4)])
 def test_sensitivity_writes_indices_with_intervals(method, samples, points, tmp_path):

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
+from ..model.train import ENGINES
 from ..run.runner import warm_up
 from ..scenario import Scenario, ScenarioError, load, resolve
 
@@ -82,6 +83,8 @@ SEED_HELP = "Root seed: the same scenario and seed give the same numbers [defaul
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
 SCHEDULER_HELP = ("Run the trains on a Dask cluster: a scheduler ADDRESS (tcp://host:8786) or 'local' for a "
                   "LocalCluster of --workers processes. Needs pip install -e '.[dask]'. Same results.")
+ENGINE_HELP = ("Which engine runs the journeys: compiled (the Numba event loop, fast) or simpy (the SimPy "
+               "statement of the model, ~4x slower on board: to prototype a mechanism). Same results.")
 SET_HELP = "Override a scenario key, e.g. --set booking.overflow=never (repeatable; validated like the file)."
 
 
@@ -89,7 +92,14 @@ PRECISION_HELP = ("Keep adding replications (after the first -n) until every hea
                   "half-width is at most R x |mean|, or --max-replications are done (then said plainly).")
 
 
+def engine_option(f: Callable) -> Callable:
+    """--engine compiled|simpy (compiled by default)."""
+    return click.option("--engine", type=click.Choice(ENGINES), default="compiled", show_default=True,
+                        help=ENGINE_HELP)(f)
+
+
 def common_options(f: Callable) -> Callable:
+    f = engine_option(f)
     f = click.option("--max-replications", type=click.IntRange(2, 100_000), default=100, show_default=True,
                      help="With --precision: the most replications to run.")(f)
     f = click.option("--precision", type=click.FloatRange(0, min_open=True), default=None, metavar="R",

@@ -20,7 +20,8 @@ from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, fm
 
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
             resume: bool, force: bool, label: str, scheduler: str | None = None,
-            precision: float | None = None, max_replications: int | None = None) -> dict[str, dict]:
+            precision: float | None = None, max_replications: int | None = None,
+            engine: str = "compiled") -> dict[str, dict]:
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
@@ -29,7 +30,7 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         prepare_core()
         summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
                            scheduler=scheduler, precision=precision, max_replications=max_replications,
-                           on_trains=progress, on_start=progress.start)
+                           on_trains=progress, on_start=progress.start, engine=engine)
         progress.close()
         if precision is not None:
             click.echo(precision_note(folder, precision), err=True)
@@ -91,8 +92,8 @@ def summary_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAME
 @click.option("--force", is_flag=True, help="Overwrite a results folder that holds another run.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (results/<run>/figures/).")
 def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
-        overrides: tuple[str, ...], precision: float | None, max_replications: int, out: Path | None,
-        resume: bool, force: bool, no_plots: bool) -> None:
+        overrides: tuple[str, ...], precision: float | None, max_replications: int, engine: str,
+        out: Path | None, resume: bool, force: bool, no_plots: bool) -> None:
     """Run SCENARIO and write a results folder.
 
     The folder holds manifest.json, scenario.toml (every value used), replications.csv
@@ -109,7 +110,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-{tag}"
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
-                      precision=precision, max_replications=max_replications,
+                      precision=precision, max_replications=max_replications, engine=engine,
                       label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains")
     if finished_before:  # a finished folder is accepted only when it holds this very run
         click.echo(f"{out} already held this run, finished: shown as it is (--force runs it again)", err=True)
@@ -177,7 +178,7 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
               help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
             scheduler: str | None, overrides: tuple[str, ...], precision: float | None, max_replications: int,
-            out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...]) -> None:
+            engine: str, out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...]) -> None:
     """Run SCENARIOS on the same seeds and compare them with the first.
 
     Prints, per metric, each scenario's mean with its 95 % interval and the difference from
@@ -204,7 +205,7 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     folders = [RunFolder(out / name) for name in names]
     for sc, name, folder in zip(scs, names, folders):
         execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
-                precision=precision, max_replications=max_replications,
+                precision=precision, max_replications=max_replications, engine=engine,
                 label=f"{name}: {n} x {sc.network.trains}")
     paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
     rows = comparison_rows(names, folders, paired)

@@ -20,7 +20,7 @@ from ..experiments import (OVERFLOW_KEY, DesignError, ExperimentFolder, Experime
 from ..run.results import ResultsError
 from ..run.runner import default_workers
 from ..scenario import Scenario
-from .common import CONTEXT, InputError, Progress, fmt, load_scenario
+from .common import CONTEXT, InputError, Progress, engine_option, fmt, load_scenario
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
@@ -43,7 +43,8 @@ SHOWN = (("overflow_share", "overflow share"), ("violations_per_100_pax_h", "vio
 
 
 def experiment_options(f: Callable) -> Callable:
-    """-n, --seed, --workers, --scheduler and --set, as on run and compare (-n per point)."""
+    """-n, --seed, --workers, --scheduler, --engine and --set, as on run and compare (-n per point)."""
+    f = engine_option(f)
     f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
     f = click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="Run the trains on a Dask cluster: a scheduler ADDRESS or 'local' (needs the dask "
@@ -81,11 +82,11 @@ def _design_error(fn: Callable) -> Callable:
 
 def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentFolder, base: Scenario, design,
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
-                    scheduler: str | None = None) -> ExperimentResult:
+                    scheduler: str | None = None, engine: str = "compiled") -> ExperimentResult:
     progress = Progress(label)
     try:
         return runner(folder, base, design, seed, n, workers, resume=resume, force=force, scheduler=scheduler,
-                      on_start=progress.start, on_trains=progress)
+                      on_start=progress.start, on_trains=progress, engine=engine)
     except (DesignError, ResultsError) as e:
         raise input_error(str(e)) from None
     except RuntimeError as e:
@@ -154,7 +155,7 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
 @_design_error
 def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curve: bool, replications: int | None,
           seed: int | None, workers: int | None, overrides: tuple[str, ...], out: Path | None, resume: bool,
-          force: bool, no_plots: bool, scheduler: str | None = None) -> None:
+          force: bool, no_plots: bool, scheduler: str | None = None, engine: str = "compiled") -> None:
     """Run SCENARIO at many points, varying some keys, on the same seeds at every point.
 
     Every point runs the same replications (-n) with the same seed, so differences between
@@ -194,7 +195,8 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
     click.echo(f"{sc.source}: {len(design.points)} points x {n} replications x {sc.network.trains} trains "
                f"= {total:,} trains, seed {seed}, {workers} workers", err=True)
     result = _run_experiment(run_sweep, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
-                             force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler)
+                             force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler,
+                             engine=engine)
     click.echo(_point_table(result))
     if not no_plots:
         figs = _plots([out])
@@ -250,7 +252,7 @@ def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: 
 def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: int | None, levels: int,
                 second_order: bool, replications: int | None, seed: int | None, workers: int | None,
                 overrides: tuple[str, ...], out: Path | None, resume: bool, force: bool, no_plots: bool,
-                scheduler: str | None = None) -> None:
+                scheduler: str | None = None, engine: str = "compiled") -> None:
     """Global sensitivity of every metric to some parameters of SCENARIO (SALib).
 
     The parameters are sampled over their ranges by a Morris or Sobol' design; every point
@@ -282,7 +284,8 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
     click.echo(f"{sc.source}: {method}, {len(factors)} parameters, {len(design.points)} points x {n} replications "
                f"x {sc.network.trains} trains = {total:,} trains, seed {seed}, {workers} workers", err=True)
     result = _run_experiment(run_sensitivity, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
-                             force=force, label=f"sensitivity: {len(design.points)} points", scheduler=scheduler)
+                             force=force, label=f"sensitivity: {len(design.points)} points", scheduler=scheduler,
+                             engine=engine)
     import pandas as pd
     rows = pd.read_csv(out / "sensitivity.csv").to_dict("records")
     noise = pd.read_csv(out / "sensitivity_noise.csv").to_dict("records")
