@@ -118,15 +118,15 @@ def test_a_train_with_two_quiet_cars_draws_the_first_and_counts_both():
 
 
 def test_every_reminder_complaint_and_patrol_is_on_screen(base_run, frames):
-    trace = [e for e in base_run.trace if e[2] == 0 and not e[3]]
+    trace = [e for e in base_run.trace if e.car == 0 and not e.control]
     seat = base_run.result.passengers.seat
-    for t, what, _, _, pax, _ in trace:
-        if what in ("reminder_ok", "reminder_failed", "complaint", "intervene", "moved"):
-            assert any(b.what == what and b.seat == seat[pax] for f in frames for b in f.bubbles
-                       if t <= f.minute), (t, what)
-        if what == "patrol":
-            assert any(f.staff for f in frames if t <= f.minute <= t + 3), t
-    assert sum(what == "patrol" for _, what, *_ in trace) >= 3
+    for e in trace:
+        if e.what in ("reminder_ok", "reminder_failed", "complaint", "intervene", "moved"):
+            assert any(b.what == e.what and b.seat == seat[e.pax] for f in frames for b in f.bubbles
+                       if e.minute <= f.minute), e
+        if e.what == "patrol":
+            assert any(f.staff for f in frames if e.minute <= f.minute <= e.minute + 3), e
+    assert sum(e.what == "patrol" for e in trace) >= 3
 
 
 def test_halo_covers_the_rows_a_violation_reaches(base_run, frames):
@@ -244,7 +244,7 @@ def test_levers_change_the_run(base_run):
     assert busy.tally["passengers"] > base_run.tally["passengers"]
     assert busy.metrics["overflow_share"] > base_run.metrics["overflow_share"]
     often = demo.run(classroom("staff.patrol_interval=10"), SEED)
-    assert sum(e[1] == "patrol" for e in often.trace) > sum(e[1] == "patrol" for e in base_run.trace)
+    assert sum(e.what == "patrol" for e in often.trace) > sum(e.what == "patrol" for e in base_run.trace)
     deaf = demo.run(classroom(demo.LEVERS[3].override(0.0)), SEED)
     assert deaf.tally["ended_peer"] == 0
     no_family = demo.run(classroom("network.load_factor_mean=1.3", "booking.family_advice=exclude"), SEED)

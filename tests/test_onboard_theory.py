@@ -94,7 +94,7 @@ def test_patrol_detection_delay_is_half_the_interval(walk):
     for s in range(runs):
         log: list = []
         ob = journey(one_leg(T), params, full_car(n), s, trace=log)
-        passes = np.array([t for t, what, *_ in log if what == "patrol"])
+        passes = np.array([e.minute for e in log if e.what == "patrol"])
         assert np.allclose(np.diff(passes), P)  # a free crew keeps the schedule exactly
         rows = 18
         for v in ob.violations:
@@ -189,8 +189,8 @@ def test_busy_crew_delays_patrols_as_an_m_m_1_queue():
     for s in range(runs):
         log: list = []
         journey(one_leg(T, crew=1), params, full_car(10), s, trace=log)
-        due = [t for t, what, *_ in log if what == "patrol_due"]
-        went = [t for t, what, *_ in log if what == "patrol"]
+        due = [e.minute for e in log if e.what == "patrol_due"]
+        went = [e.minute for e in log if e.what == "patrol"]
         waits = np.asarray([b - a for a, b in zip(due, went)][1:])
         mean_wait.append(waits.mean())
         share_waiting.append((waits > 0).mean())

@@ -15,9 +15,9 @@ events, and every random number taken from the same stream in the same order:
   array of the staff stream. Should an array run short, it is drawn longer (the stream's
   continuation, so nothing changes) and the journey is run again.
 
-So a journey gives the very records of `onboard._Journey`, checked on thousands of trains in
-`tests/test_onboard_loop.py`. Traces (the classroom demo) use `onboard`; this is the engine of
-network runs. Times are minutes after departure; the model records, never prints or writes.
+So a journey gives the very records and trace (`onboard.Event`) of `onboard._Journey`, checked on
+thousands of trains in `tests/test_onboard_loop.py`; this is the default engine of every run
+(``--engine compiled``). Times are minutes after departure; the model records, never prints or writes.
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ import numpy as np
 from numba import njit, typeof, types
 
 from .booking import QuietPassengers
-from .onboard import ENDERS, CarTotals, OnboardResult, Violation, _constants, draw_duties, passenger_rates
+from .onboard import (ENDERS, EVENTS, CarTotals, Event, OnboardResult, Violation, _constants, draw_duties,
+                      passenger_rates)
 from .params import KINDS, SEATS_PER_ROW, Params, TrainSpec, per_params
 
 BLOCK = 256  # uniforms per block, as onboard._Uniforms takes them
@@ -37,6 +38,14 @@ URGENT, NORMAL = 0, 1  # SimPy's priorities: process initialisation before every
 E_CAR, E_PATROL, E_RESPOND, E_DUTY, E_HOLD, E_RELEASE, E_GRANT = 0, 1, 2, 3, 4, 5, 6
 E_END, E_FAILED, E_COMPLAINT, E_CAR_DONE, E_STOP = 7, 8, 9, 10, 11
 SELF, PEER, STAFF, ALIGHTING = 0, 1, 2, 3  # enders, as onboard.ENDERS
+# what the trace records: codes of onboard.EVENTS (X_END + ender for the ends)
+(X_BOARD, X_ALIGHT, X_START, X_END, X_DISTURBED, X_REMINDER_OK, X_REMINDER_FAILED, X_COMPLAINT, X_CALLED,
+ X_INTERVENE, X_MOVED, X_PATROL_DUE, X_PATROL, X_PATROL_AT, X_PATROL_OUT) = (
+    EVENTS.index(w) for w in ("board", "alight", "start", "end_" + ENDERS[0], "disturbed", "reminder_ok",
+                              "reminder_failed", "complaint", "called", "intervene", "moved", "patrol_due",
+                              "patrol", "patrol_at", "patrol_out"))
+TR_WHAT, TR_CAR, TR_PAX, TR_KIND, TR_ROW, TR_STAFF, TR_BY, TR_REACH = range(8)  # trace, integers (Event fields)
+TR_MINUTE, TR_UNTIL = range(2)  # trace, floats
 # where a process waits
 S_LOOP, S_STOP, S_CAND, S_DONE = 0, 1, 2, 3  # car
 P_INIT, P_TOP, P_DUE, P_GRANTED, P_SWEEP, P_WALK, P_ROW, P_ITER, P_SWEPT = range(9)  # patrol
@@ -66,20 +75,22 @@ PF_PHASE, PF_DUE = range(2)  # patrollers, floats
 H_PRIO, H_SEQ, H_EV, H_IDX = range(4)  # heap entries, after their time h_t
 # counters (gi) and clock (gf)
 (G_SEQ, G_FREE, G_INTERVENTIONS, G_COMPLAINTS, G_NV, G_SPTR, G_DONE, G_SHORT, G_NREC, G_HEAD, G_TAIL,
- G_HN, G_EVENTS, G_ENFORCED, G_BLOCKS) = range(15)  # G_BLOCKS, +1: blocks taken per stream
-N_GI = 17
+ G_HN, G_EVENTS, G_ENFORCED, G_NTR, G_TRACING, G_BLOCKS) = range(17)  # G_BLOCKS, +1: blocks taken per stream
+N_GI = G_BLOCKS + 2  # two streams: behaviour and control
 NOW, STAFF_MIN = 0, 1
-SHORT_CAR, SHORT_STAFF, SHORT_ROOM = 1, 2, 3  # what ran short
-SHORT_NAMES = ("short_uniforms", "short_staff", "short_room")
+SHORT_CAR, SHORT_STAFF, SHORT_ROOM, SHORT_TRACE = 1, 2, 3, 4  # what ran short
+SHORT_NAMES = ("short_uniforms", "short_staff", "short_room", "short_trace")
 # first sizes of the arrays that may run short (any size gives the same journey; the tests
 # set them to their least to run the redraw path)
-FIRST_BLOCKS, FIRST_STAFF, FIRST_ROOM = 2, 64, 64  # extra blocks per stream, staff uniforms, room
+FIRST_BLOCKS, FIRST_STAFF, FIRST_ROOM, FIRST_TRACE = 2, 64, 64, 256  # extra blocks per stream, staff uniforms,
+# room, trace events
 
 # One journey's state, shared by the compiled functions below: inputs (fp, ip, stops, cand_*,
 # u_streams, staff_u, duties; read-only) and tables the loop changes.
 Journey = namedtuple("Journey", [
     "fp", "ip", "stops", "car_i", "car_f", "pax_i", "pax_f", "cand_f", "cand_i", "u_streams", "staff_u",
-    "duties", "gi", "gf", "v_i", "v_f", "records", "buf", "ctimes", "pat_i", "pat_f", "h_t", "h_i", "queue"])
+    "duties", "gi", "gf", "v_i", "v_f", "records", "buf", "ctimes", "pat_i", "pat_f", "h_t", "h_i", "queue",
+    "tr_i", "tr_f"])
 
 
 def _state_type():
@@ -87,7 +98,7 @@ def _state_type():
     f1, f2, i1, i2 = np.zeros(1), np.zeros((1, 1)), np.zeros(1, np.int64), np.zeros((1, 1), np.int64)
     like = dict(fp=f1, ip=i1, stops=f1, car_i=i2, car_f=f2, pax_i=i2, pax_f=f2, cand_f=f2, cand_i=i2,
                 u_streams=f2, staff_u=f1, duties=f2, gi=i1, gf=f1, v_i=i2, v_f=f2, records=i1, buf=i2,
-                ctimes=f1, pat_i=i2, pat_f=f2, h_t=f1, h_i=i2, queue=i2)
+                ctimes=f1, pat_i=i2, pat_f=f2, h_t=f1, h_i=i2, queue=i2, tr_i=i2, tr_f=f2)
     return typeof(Journey(**like))
 
 
@@ -193,6 +204,26 @@ def _staff_uniform(s):
     return s.staff_u[k]
 
 
+@_compiled(i64, i64, i64, i64, i64)
+def _log(s, what, c, i, kind):
+    """onboard._Car._log: trace event ``what`` now, in car c (-1: the train), about traveller i
+    and a violation of ``kind`` (each -1: none), in the traveller's row. Returns its slot, for
+    the caller to set the Event's other fields, or -1 when not tracing."""
+    if not s.gi[G_TRACING]:
+        return -1
+    x = s.gi[G_NTR]
+    if x == len(s.tr_f):
+        s.gi[G_SHORT] = SHORT_TRACE
+        return -1
+    s.gi[G_NTR] = x + 1
+    tr = s.tr_i[x]
+    tr[TR_WHAT], tr[TR_CAR], tr[TR_PAX], tr[TR_KIND] = what, c, i, kind
+    tr[TR_ROW] = s.pax_i[i, T_ROW] if i >= 0 else -1
+    tr[TR_STAFF], tr[TR_BY], tr[TR_REACH] = -1, -1, 0
+    s.tr_f[x, TR_MINUTE], s.tr_f[x, TR_UNTIL] = s.gf[NOW], -1.0
+    return x
+
+
 @_compiled(void, i64)
 def _advance(s, c):
     """onboard._Car._advance: the time-weighted levels of car c up to now."""
@@ -261,16 +292,22 @@ def _end(s, v, by, move):
     car[CI_QUIET] += 1
     s.pax_i[i, T_NOISY] = -1
     pax_i, pax_f = s.pax_i, s.pax_f  # arrays bound once: each s.<field> costs a reference count
-    t, start, reach, r = s.gf[NOW], vf[VF_START], s.ip[I_REACH + vi[VI_KIND]], pax_i[i, T_ROW]
+    kind = vi[VI_KIND]
+    t, start, reach, r = s.gf[NOW], vf[VF_START], s.ip[I_REACH + kind], pax_i[i, T_ROW]
+    _log(s, X_END + by, c, i, kind)
     disturbed = disturbed_optin = 0.0
     for j in range(car[CI_START], car[CI_END]):  # the overlap with each neighbour's stay
         if abs(pax_i[j, T_ROW] - r) <= reach:
             off, on = pax_f[j, T_ALIGHT], pax_f[j, T_BOARD]
-            d = (off if off < t else t) - (on if on > start else start)
+            a, b = (on if on > start else start), (off if off < t else t)
+            d = b - a
             if d > 0.0 and j != i:
                 disturbed += d
                 if pax_i[j, T_OPTIN]:
                     disturbed_optin += d
+                x = _log(s, X_DISTURBED, c, j, kind)
+                if x >= 0:
+                    s.tr_f[x, TR_MINUTE], s.tr_f[x, TR_UNTIL], s.tr_i[x, TR_BY] = a, b, i
     vf[VF_END], vf[VF_DIST], vf[VF_DIST_OPTIN] = t, disturbed, disturbed_optin
     vi[VI_ENDER], vi[VI_MOVED] = by, move
     s.records[s.gi[G_NREC]] = v
@@ -281,6 +318,7 @@ def _end(s, v, by, move):
         s.pax_f[i, T_ALIGHT] = t
         car[CI_ON] -= 1
         car[CI_QUIET] -= 1
+        _log(s, X_MOVED, c, i, kind)
 
 
 @_compiled(void, i64, i64, i64, f64)
@@ -303,6 +341,9 @@ def _start(s, c, i, kind, length):
     car[CI_V] += 1
     car[CI_QUIET] -= 1
     s.pax_i[i, T_NOISY] = v
+    x = _log(s, X_START, c, i, kind)
+    if x >= 0:
+        s.tr_i[x, TR_REACH] = reach
     end_t, ender, n_c = t + length, SELF, 0
     here = s.ip[I_COMPLAINTS] and car[CI_ENFORCED]
     if s.ip[I_PEERS] and k:
@@ -349,11 +390,13 @@ def _stop(s, c, k):
                 _end(s, pax[j, T_NOISY], ALIGHTING, False)
             pax[j, T_ON] = 0
             gone += 1
+            _log(s, X_ALIGHT, c, j, -1)
     for j in range(car[CI_START], car[CI_END]):
         if pax[j, T_ORIGIN] == k:
             pax[j, T_ON] = 1
             pax[j, T_BOARDINGS] += 1
             boarded += 1
+            _log(s, X_BOARD, c, j, -1)
     car[CI_ON] += boarded - gone
     car[CI_QUIET] += boarded - gone
 
@@ -428,7 +471,8 @@ def _release(s):
 
 @_compiled(boolean, i64, i64, i64)
 def _intervene(s, v, ev, idx):
-    """onboard._Journey.intervene; True if the crew member is then held (until event ev of idx)."""
+    """onboard._Journey.intervene; True if the crew member is then held (until event ev of idx:
+    patroller idx's, or the response to a complaint's)."""
     fp, vi = s.fp, s.v_i[v]
     s.gi[G_INTERVENTIONS] += 1
     s.gf[STAFF_MIN] += fp[F_INTERVENTION]
@@ -437,6 +481,10 @@ def _intervene(s, v, ev, idx):
     s.pax_i[i, T_CONTACTS] += 1
     if fp[F_DAMPING] > 0 and fp[F_DAMPING_MIN] > 0:
         s.car_f[vi[VI_CAR], CF_DAMP] = s.gf[NOW] + fp[F_DAMPING_MIN]
+    x = _log(s, X_INTERVENE, vi[VI_CAR], i, vi[VI_KIND])
+    if x >= 0:
+        s.tr_f[x, TR_UNTIL] = s.gf[NOW] + fp[F_INTERVENTION]
+        s.tr_i[x, TR_STAFF] = idx if ev == E_PATROL else -1
     if _staff_uniform(s) < fp[F_STAFF_SUCCESS]:
         s.pax_i[i, T_WARNED] = 1
         _end(s, v, STAFF, False)
@@ -462,6 +510,9 @@ def _respond(s, v):
     if st == R_GRANTED:
         walk = s.fp[F_RESPONSE_WALK]
         s.gf[STAFF_MIN] += walk
+        x = _log(s, X_CALLED, vi[VI_CAR], vi[VI_PAX], vi[VI_KIND])
+        if x >= 0:
+            s.tr_f[x, TR_UNTIL] = s.gf[NOW] + walk
         vi[VI_RESPOND] = R_WALKED
         if walk > 0:
             _after(s, walk, E_RESPOND, v)
@@ -472,6 +523,14 @@ def _respond(s, v):
         if not vi[VI_ENDED] and _intervene(s, v, E_RESPOND, v):
             return
     _release(s)
+
+
+@_compiled(void, i64, i64, i64)
+def _log_patrol(s, what, p, row):
+    """Trace patroller p's event ``what`` in its car, at ``row`` (-1: the door)."""
+    x = _log(s, what, s.pat_i[p, PI_CAR], -1, -1)
+    if x >= 0:
+        s.tr_i[x, TR_ROW], s.tr_i[x, TR_STAFF] = row, p
 
 
 @_compiled(void, i64)
@@ -492,11 +551,15 @@ def _patrol(s, p):
                 _after(s, pf[PF_DUE] - now, E_PATROL, p)
                 return
         elif st == P_DUE:
+            x = _log(s, X_PATROL_DUE, -1, -1, -1)
+            if x >= 0:
+                s.tr_i[x, TR_STAFF] = p
             pi[PI_STATE] = P_GRANTED
             _request(s, E_PATROL, p)
             return
         elif st == P_GRANTED:
             pi[PI_CAR], pi[PI_ROW], pi[PI_STATE] = 0, 0, P_SWEEP
+            _log_patrol(s, X_PATROL, p, -1)
         elif st == P_SWEEP:  # at row PI_ROW of car PI_CAR (sweep's loop)
             c = pi[PI_CAR]
             if c == s.gi[G_ENFORCED]:
@@ -528,6 +591,7 @@ def _patrol(s, p):
             pi[PI_STATE] = P_ROW
         elif st == P_WALK:
             pi[PI_ROW], pi[PI_STATE] = pi[PI_TO], P_ROW
+            _log_patrol(s, X_PATROL_AT, p, pi[PI_TO])
         elif st == P_ROW:  # the violations running in this row now, in order of start
             pi[PI_CURSOR], pi[PI_SNAP], pi[PI_STATE] = 0, s.gi[G_NV], P_ITER
         elif st == P_ITER:
@@ -541,7 +605,10 @@ def _patrol(s, p):
                         return
             pi[PI_ROW], pi[PI_STATE] = r + 1, P_SWEEP
         else:  # P_SWEPT: on to the next car
+            _log_patrol(s, X_PATROL_OUT, p, s.car_i[pi[PI_CAR], CI_ROWS] - 1)
             pi[PI_CAR], pi[PI_ROW], pi[PI_STATE] = pi[PI_CAR] + 1, 0, P_SWEEP
+            if pi[PI_CAR] < s.gi[G_ENFORCED]:
+                _log_patrol(s, X_PATROL, p, -1)
 
 
 @_compiled(void)
@@ -563,10 +630,12 @@ def _run_loop(s):
         if ev == E_CAR:
             _car(s, idx)
         elif ev == E_END:  # onboard._Car._natural_end
-            if not s.v_i[idx, VI_ENDED]:
-                if s.v_i[idx, VI_ENDER] == PEER:
-                    s.pax_i[s.v_i[idx, VI_PAX], T_WARNED] = 1
-                _end(s, idx, s.v_i[idx, VI_ENDER], False)
+            vi = s.v_i[idx]
+            if not vi[VI_ENDED]:
+                if vi[VI_ENDER] == PEER:
+                    s.pax_i[vi[VI_PAX], T_WARNED] = 1
+                    _log(s, X_REMINDER_OK, vi[VI_CAR], vi[VI_PAX], vi[VI_KIND])
+                _end(s, idx, vi[VI_ENDER], False)
         elif ev == E_PATROL:
             _patrol(s, idx)
         elif ev == E_DUTY:
@@ -582,14 +651,17 @@ def _run_loop(s):
             if not vi[VI_ENDED]:
                 vi[VI_COMPLAINTS] += 1
                 s.gi[G_COMPLAINTS] += 1
+                _log(s, X_COMPLAINT, vi[VI_CAR], vi[VI_PAX], vi[VI_KIND])
                 if not vi[VI_CALLED]:
                     vi[VI_CALLED] = 1
                     _push(s, s.gf[NOW], URGENT, E_RESPOND, idx)
         elif ev == E_RESPOND:
             _respond(s, idx)
         elif ev == E_FAILED:  # onboard._Car._failed_reminder
-            if not s.v_i[idx, VI_ENDED]:
-                s.pax_i[s.v_i[idx, VI_PAX], T_WARNED] = 1
+            vi = s.v_i[idx]
+            if not vi[VI_ENDED]:
+                s.pax_i[vi[VI_PAX], T_WARNED] = 1
+                _log(s, X_REMINDER_FAILED, vi[VI_CAR], vi[VI_PAX], vi[VI_KIND])
         elif ev == E_CAR_DONE:  # env.run(until=all_of(cars))
             s.gi[G_DONE] += 1
             if s.gi[G_DONE] == n_cars:
@@ -601,12 +673,13 @@ def _run_loop(s):
 @njit(cache=True)
 def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, row, optin, segment, peer_q_table,
              groups, cand_time, cand_who, cand_accept, cand_kind, cand_len, cand_first, u_streams, staff_u,
-             duty_t, duty_len, room):
+             duty_t, duty_len, room, trace_room):
     """Build one journey's tables from the travellers (``order``: car by car, ``bounds`` per car)
     and the candidates of each car of each group (the enforced cars, then the control cars), run
     it, and return its counters (shortfall, interventions, complaints, events scheduled and
     processed), the staff minutes, the records sorted as `onboard` sorts them (integer and float
-    fields), the cars' tallies and the travellers' tables."""
+    fields), the cars' tallies, the travellers' tables and the trace (integer and float fields;
+    traced when ``trace_room`` > 0)."""
     n, n_cars = len(order), len(rows)
     n_all = groups * n_cars
     fp, ip = fp.copy(), ip.copy()
@@ -640,10 +713,12 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
     gi = np.zeros(N_GI, np.int64)
     gi[G_FREE], gi[G_SPTR] = crew, n_pat  # the first staff uniforms are the patrol phases
     gi[G_ENFORCED] = n_cars
+    gi[G_TRACING] = trace_room > 0
     s = Journey(fp, ip, stops, car_i, car_f, pax_i, pax_f, cand_f, cand_i, u_streams, staff_u, duties, gi,
                 np.zeros(2), np.zeros((cap, 13), np.int64), np.zeros((cap, 4)), np.zeros(cap, np.int64),
                 np.zeros((2, n + 1), np.int64), np.zeros(n + 2), np.zeros((n_pat, 6), np.int64),
-                np.zeros((n_pat, 2)), np.zeros(room), np.zeros((room, 4), np.int64), np.zeros((room, 2), np.int64))
+                np.zeros((n_pat, 2)), np.zeros(room), np.zeros((room, 4), np.int64), np.zeros((room, 2), np.int64),
+                np.zeros((trace_room, TR_REACH + 1), np.int64), np.zeros((trace_room, TR_UNTIL + 1)))
     _run_loop(s)
     # the records, by (control, start, car, traveller) as onboard._Journey._result sorts them
     nrec = gi[G_NREC]
@@ -668,7 +743,8 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
             y -= 1
         rec_i[y + 1], rec_f[y + 1] = ki, kf
     counts = np.array([gi[G_SHORT], gi[G_INTERVENTIONS], gi[G_COMPLAINTS], gi[G_SEQ], gi[G_EVENTS]])
-    return counts, s.gf[STAFF_MIN], rec_i, rec_f, s.car_f, s.pax_i, s.pax_f
+    ntr = gi[G_NTR]
+    return counts, s.gf[STAFF_MIN], rec_i, rec_f, s.car_f, s.pax_i, s.pax_f, s.tr_i[:ntr], s.tr_f[:ntr]
 
 
 @njit(cache=True)
@@ -747,6 +823,8 @@ def _parameters(params: Params) -> tuple:
 
 
 _KIND_NAMES, _ENDER_NAMES = np.array(KINDS, dtype=object), np.array(ENDERS, dtype=object)
+_EVENT_NAMES = np.array(EVENTS, dtype=object)
+_KIND_OR_NONE = np.array([*KINDS, ""], dtype=object)  # index -1: no kind
 
 
 def _columns(rec_i: np.ndarray, rec_f: np.ndarray) -> list[list]:
@@ -759,13 +837,32 @@ def _columns(rec_i: np.ndarray, rec_f: np.ndarray) -> list[list]:
             i[11].tolist()]
 
 
+def _trace(tr_i: np.ndarray, tr_f: np.ndarray, order: np.ndarray, n_cars: int) -> list[Event]:
+    """The loop's trace as the Events `onboard` traces (travellers by their index in the train)."""
+    n = len(order)
+    i, f = tr_i.T, tr_f.T
+    car = i[TR_CAR]
+    who = []
+    for col in (TR_PAX, TR_BY):  # the loop's travellers are car by car, enforced cars then control cars
+        local = i[col]
+        mapped = np.full(len(local), -1, dtype=np.int64)
+        some = local >= 0
+        mapped[some] = order[local[some] % n] if n else -1
+        who.append(mapped.tolist())
+    return list(map(Event, f[TR_MINUTE].tolist(), _EVENT_NAMES[i[TR_WHAT]].tolist(),
+                    np.where(car >= 0, car % n_cars, -1).tolist(), (car >= n_cars).tolist(), who[0],
+                    _KIND_OR_NONE[i[TR_KIND]].tolist(), i[TR_ROW].tolist(), f[TR_UNTIL].tolist(),
+                    i[TR_STAFF].tolist(), who[1], i[TR_REACH].tolist()))
+
+
 def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
-                counts: dict | None = None) -> OnboardResult:
-    """Simulate the journey of one train's quiet car(s): what `onboard.run_onboard` gives without
-    a trace. ``rngs`` holds the ``behaviour``, ``staff`` and ``control`` generators. If ``counts``
-    is a dict, the events scheduled and processed are added to it (``events``, ``processed``), and
-    how often each array ran short and the journey was run again (``short_uniforms``,
-    ``short_staff``, ``short_room``)."""
+                counts: dict | None = None, trace: list | None = None) -> OnboardResult:
+    """Simulate the journey of one train's quiet car(s): what `onboard.run_onboard` gives.
+    ``rngs`` holds the ``behaviour``, ``staff`` and ``control`` generators. If ``trace`` is a
+    list, the journey's events are appended to it (`onboard.Event`, the very events
+    `onboard.run_onboard` traces). If ``counts`` is a dict, the events scheduled and processed
+    are added to it (``events``, ``processed``), and how often each array ran short and the
+    journey was run again (``short_uniforms``, ``short_staff``, ``short_room``, ``short_trace``)."""
     st, sw = params.staff, params.switches
     m_max, dur_mu, dur_sigma = _constants(params)[:3]
     fp, ip, peer_q_table = _parameters(params)
@@ -801,12 +898,13 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     staff_u = rngs["staff"].random(ip[I_PATROLLERS] + FIRST_STAFF)
     rows = np.array([-(-q // SEATS_PER_ROW) for q in spec.quiet_seats], dtype=np.int64)
     room = max(1, FIRST_ROOM + 2 * (len(duty_t) + len(cand[0])))
-    reruns = [0, 0, 0]
+    trace_room = 0 if trace is None else max(1, FIRST_TRACE + 2 * len(groups) * pax.n + 20 * len(cand[0]))
+    reruns = [0] * len(SHORT_NAMES)
     while True:  # should an array run short: draw it longer (the stream goes on) and run again
         u = uniforms[0][None, :] if len(uniforms) == 1 else np.stack(uniforms)
         out = _journey(spec.run_min, spec.crew, stops, fp, ip, order, np.asarray(bounds), rows, pax.origin,
                        pax.dest, pax.row, pax.optin, pax.segment, peer_q_table, len(groups), *cand,
-                       np.asarray(first), u, staff_u, duty_t, duty_len, room)
+                       np.asarray(first), u, staff_u, duty_t, duty_len, room, trace_room)
         short = out[0][0]
         if short == 0:
             break
@@ -815,9 +913,13 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
             uniforms = [np.concatenate((x, rng.random(len(x) + BLOCK))) for x, (_, rng) in zip(uniforms, groups)]
         elif short == SHORT_STAFF:
             staff_u = np.concatenate((staff_u, rngs["staff"].random(len(staff_u) + 1)))
-        else:
+        elif short == SHORT_ROOM:
             room = 2 * room + 1
-    tallies, staff_min, rec_i, rec_f, car_f, pax_i, pax_f = out
+        else:
+            trace_room = 2 * trace_room + 1
+    tallies, staff_min, rec_i, rec_f, car_f, pax_i, pax_f, tr_i, tr_f = out
+    if trace is not None:
+        trace.extend(_trace(tr_i, tr_f, order, n_cars))
     if counts is not None:
         for key, value in (("events", tallies[3]), ("processed", tallies[4]), *zip(SHORT_NAMES, reruns)):
             counts[key] = counts.get(key, 0) + int(value)

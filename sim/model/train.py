@@ -36,15 +36,14 @@ def simulate_train(spec: TrainSpec, params: Params, rngs: dict[str, np.random.Ge
 
     ``demand`` draws the requests (the same whatever the policy), ``booking`` seats the quiet
     car, ``behaviour``, ``staff`` and ``control`` drive the journey. The journey runs in the
-    ``engine`` named (one of ENGINES): the same records either way.
+    ``engine`` named (one of ENGINES): the same records, and if ``trace`` is a list the same
+    events appended to it (`onboard.Event`), either way.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     req, booked, pax = book_train(spec, params, rngs)
-    if engine == "compiled" and trace is None:
-        onboard = run_journey(spec, params, pax, rngs)
-    else:
-        onboard = run_onboard(spec, params, pax, rngs, trace)
+    journey = run_journey if engine == "compiled" else run_onboard
+    onboard = journey(spec, params, pax, rngs, trace=trace)
     return TrainResult(spec=spec, params=params, requests=req, booking=booked, passengers=pax,
                        onboard=onboard)
 
