@@ -15,14 +15,22 @@ events, and every random number taken from the same stream in the same order:
   array of the staff stream. Should an array run short, it is drawn longer (the stream's
   continuation, so nothing changes) and the journey is run again.
 
+The state is declared once, below: each table is a structured numpy array whose row type
+(PARAMETERS, TRAVELLER, CAR, VIOLATION, ...) names its fields, per-kind fields as wide as
+`KINDS`, the output records' and trace's fields taken from `onboard.Violation` and
+`onboard.Event`. Compiled code reads ``s.pax[j].alight``, never a column number. A rule of
+`onboard` has its counterpart here under the same name (``_Car.start`` is `_start`, ...).
+
 So a journey gives the very records and trace (`onboard.Event`) of `onboard._Journey`, checked on
 thousands of trains in `tests/test_onboard_loop.py`; this is the default engine of every run
-(``--engine compiled``). Times are minutes after departure; the model records, never prints or writes.
+(``--engine compiled``). Times are minutes after departure; the model records, never prints or
+writes.
 """
 from __future__ import annotations
 
 import math
 from collections import namedtuple
+from typing import get_type_hints
 
 import numpy as np
 from numba import njit, typeof, types
@@ -34,72 +42,114 @@ from .params import KINDS, SEATS_PER_ROW, Params, TrainSpec, per_params
 
 BLOCK = 256  # uniforms per block, as onboard._Uniforms takes them
 URGENT, NORMAL = 0, 1  # SimPy's priorities: process initialisation before everything else
-# events
-E_CAR, E_PATROL, E_RESPOND, E_DUTY, E_HOLD, E_RELEASE, E_GRANT = 0, 1, 2, 3, 4, 5, 6
-E_END, E_FAILED, E_COMPLAINT, E_CAR_DONE, E_STOP = 7, 8, 9, 10, 11
-SELF, PEER, STAFF, ALIGHTING = 0, 1, 2, 3  # enders, as onboard.ENDERS
+N_KINDS = len(KINDS)
+STREAMS = ("behaviour", "control")  # the cars' streams: the enforced cars', then the control cars'
+
+# --- codes: names declared once, numbered in order --------------------------------------------------
+#: what an entry of the heap resumes (E_END: a violation's planned end; E_STOP: all cars arrived)
+LOOP_EVENTS = ("car", "patrol", "respond", "duty", "hold", "release", "grant", "end", "failed", "complaint",
+               "car_done", "stop")
+(E_CAR, E_PATROL, E_RESPOND, E_DUTY, E_HOLD, E_RELEASE, E_GRANT, E_END, E_FAILED, E_COMPLAINT, E_CAR_DONE,
+ E_STOP) = range(len(LOOP_EVENTS))
+SELF, PEER, STAFF, ALIGHTING = (ENDERS.index(e) for e in ("self", "peer", "staff", "alighting"))
 # what the trace records: codes of onboard.EVENTS (X_END + ender for the ends)
 (X_BOARD, X_ALIGHT, X_START, X_END, X_DISTURBED, X_REMINDER_OK, X_REMINDER_FAILED, X_COMPLAINT, X_CALLED,
  X_INTERVENE, X_MOVED, X_PATROL_DUE, X_PATROL, X_PATROL_AT, X_PATROL_OUT) = (
     EVENTS.index(w) for w in ("board", "alight", "start", "end_" + ENDERS[0], "disturbed", "reminder_ok",
                               "reminder_failed", "complaint", "called", "intervene", "moved", "patrol_due",
                               "patrol", "patrol_at", "patrol_out"))
-TR_WHAT, TR_CAR, TR_PAX, TR_KIND, TR_ROW, TR_STAFF, TR_BY, TR_REACH = range(8)  # trace, integers (Event fields)
-TR_MINUTE, TR_UNTIL = range(2)  # trace, floats
-# where a process waits
-S_LOOP, S_STOP, S_CAND, S_DONE = 0, 1, 2, 3  # car
-P_INIT, P_TOP, P_DUE, P_GRANTED, P_SWEEP, P_WALK, P_ROW, P_ITER, P_SWEPT = range(9)  # patrol
-R_INIT, R_GRANTED, R_WALKED, R_DONE = 0, 1, 2, 3  # response to a complaint
-# parameters: floats (fp) and integers (ip), by position
-(F_RUN, F_CONTAGION, F_DAMPING, F_DAMPING_MIN, F_WARNED, F_PEER_DELAY, F_PEER_SUCCESS,
- F_AFTER_FAILED, F_COMPLAINT_DELAY, F_PERIOD, F_WALK, F_INTERVENTION, F_STAFF_SUCCESS,
- F_RESPONSE_WALK) = range(14)
-F_COMPLAIN, F_DETECT, N_FP = 14, 18, 22  # then 4 per kind each
-I_CREW, I_PATROLLERS, I_CAP, I_CONTAGION, I_PEERS, I_COMPLAINTS, I_ESCALATION, I_ESC_CONTACTS = range(8)
-I_REACH, N_IP = 8, 12  # then 4 per kind
-# columns of the state's tables
-(T_ROW, T_ORIGIN, T_DEST, T_OPTIN, T_ON, T_NOISY, T_WARNED, T_CONTACTS, T_MOVED,
- T_BOARDINGS) = range(10)  # travellers, integers (T_NOISY: the running violation or -1)
-T_BOARD, T_ALIGHT, T_PEER_Q = range(3)  # travellers, floats (T_ALIGHT changes if moved out)
-(CI_START, CI_END, CI_ROWS, CI_ENFORCED, CI_STREAM, CI_CAND1, CI_STATE, CI_NEXT, CI_STOP,
- CI_V, CI_ON, CI_QUIET, CI_UBLK, CI_UK) = range(14)  # cars, integers (CI_NEXT: next candidate, CI_CAND1: past the last)
-(CF_PEER_Q_MAX, CF_LAST, CF_DAMP, CF_PAX_MIN, CF_NOISY_MIN, CF_CALM_QPM, CF_NOISY_QPM, CF_CALM_STARTS,
- CF_NOISY_STARTS) = range(9)  # cars, floats
-A_TIME, A_ACCEPT, A_LEN = range(3)  # candidates, floats
-A_WHO, A_KIND = range(2)  # candidates, integers (A_WHO: the traveller within its car)
-(VI_CAR, VI_PAX, VI_KIND, VI_ROW, VI_BEFORE, VI_NB, VI_ENDED, VI_CALLED, VI_COMPLAINTS, VI_CONTACTS,
- VI_ENDER, VI_MOVED, VI_RESPOND) = range(13)  # violations, integers (VI_ENDER: planned, then actual)
-VF_START, VF_END, VF_DIST, VF_DIST_OPTIN = range(4)  # violations, floats
-PI_STATE, PI_CAR, PI_ROW, PI_TO, PI_CURSOR, PI_SNAP = range(6)  # patrollers, integers
-PF_PHASE, PF_DUE = range(2)  # patrollers, floats
-H_PRIO, H_SEQ, H_EV, H_IDX = range(4)  # heap entries, after their time h_t
-# counters (gi) and clock (gf)
-(G_SEQ, G_FREE, G_INTERVENTIONS, G_COMPLAINTS, G_NV, G_SPTR, G_DONE, G_SHORT, G_NREC, G_HEAD, G_TAIL,
- G_HN, G_EVENTS, G_ENFORCED, G_NTR, G_TRACING, G_BLOCKS) = range(17)  # G_BLOCKS, +1: blocks taken per stream
-N_GI = G_BLOCKS + 2  # two streams: behaviour and control
-NOW, STAFF_MIN = 0, 1
-SHORT_CAR, SHORT_STAFF, SHORT_ROOM, SHORT_TRACE = 1, 2, 3, 4  # what ran short
+# where a process waits: a car, a patroller (its pass and sweep), the response to a complaint
+S_LOOP, S_STOP, S_CAND, S_DONE = range(4)
+P_INIT, P_TOP, P_DUE, P_GRANTED, P_SWEEP, P_WALK, P_ROW, P_ITER, P_SWEPT = range(9)
+R_INIT, R_GRANTED, R_WALKED, R_DONE = range(4)
+#: what may run short (then drawn longer, or given more room, and the journey run again)
 SHORT_NAMES = ("short_uniforms", "short_staff", "short_room", "short_trace")
+SHORT_CAR, SHORT_STAFF, SHORT_ROOM, SHORT_TRACE = range(1, len(SHORT_NAMES) + 1)
 # first sizes of the arrays that may run short (any size gives the same journey; the tests
-# set them to their least to run the redraw path)
-FIRST_BLOCKS, FIRST_STAFF, FIRST_ROOM, FIRST_TRACE = 2, 64, 64, 256  # extra blocks per stream, staff uniforms,
-# room, trace events
+# set them to their least to run the redraw path): extra blocks per stream, staff uniforms,
+# room (heap and crew queue), trace events
+FIRST_BLOCKS, FIRST_STAFF, FIRST_ROOM, FIRST_TRACE = 2, 64, 64, 256
 
-# One journey's state, shared by the compiled functions below: inputs (fp, ip, stops, cand_*,
-# u_streams, staff_u, duties; read-only) and tables the loop changes.
-Journey = namedtuple("Journey", [
-    "fp", "ip", "stops", "car_i", "car_f", "pax_i", "pax_f", "cand_f", "cand_i", "u_streams", "staff_u",
-    "duties", "gi", "gf", "v_i", "v_f", "records", "buf", "ctimes", "pat_i", "pat_f", "h_t", "h_i", "queue",
-    "tr_i", "tr_f"])
+# --- the state: one row type per table -------------------------------------------------------------
+i8, f8 = np.int64, np.float64
+
+
+def _row(*fields) -> np.dtype:
+    """A table's row type: (name, type) or (name, type, width) fields, aligned for compiled code."""
+    return np.dtype(list(fields), align=True)
+
+
+def _like(record: type, codes: tuple[str, ...] = ()) -> np.dtype:
+    """The row type of a NamedTuple's fields (onboard.Violation, onboard.Event): floats as floats,
+    everything else (ints, bools, names coded by their index) as integers; ``codes`` leaves out
+    fields the loop folds into others."""
+    return _row(*((name, f8 if kind is float else i8) for name, kind in get_type_hints(record).items()
+                  if name not in codes))
+
+
+#: the model's parameters for one train (``_parameters``; run_min and crew set per train)
+PARAMETERS = _row(
+    ("run_min", f8), ("contagion", f8), ("damping", f8), ("damping_min", f8), ("warned_factor", f8),
+    ("peer_delay", f8), ("peer_success", f8), ("after_failed", f8), ("complaint_delay", f8), ("period", f8),
+    ("walk", f8), ("intervention", f8), ("staff_success", f8), ("response_walk", f8),
+    ("complain", f8, (N_KINDS,)), ("detect", f8, (N_KINDS,)), ("reach", i8, (N_KINDS,)),
+    ("crew", i8), ("patrollers", i8), ("cap", i8), ("contagion_on", i8), ("peers", i8), ("complaints", i8),
+    ("escalation", i8), ("escalation_contacts", i8))
+#: a traveller: seat row, trip (stops), state (``noisy``: the running violation or -1), board and
+#: alight times (alight changes if moved out), probability of reminding a neighbour
+TRAVELLER = _row(
+    ("row", i8), ("origin", i8), ("dest", i8), ("optin", i8), ("on", i8), ("noisy", i8), ("warned", i8),
+    ("contacts", i8), ("moved", i8), ("boardings", i8), ("board", f8), ("alight", f8), ("peer_q", f8))
+#: a car: its travellers [pax_from, pax_to), candidates [next_cand, cand_end), its process's state,
+#: violations running, travellers on board and quiet, its block of uniforms, its tallies
+CAR = _row(
+    ("pax_from", i8), ("pax_to", i8), ("rows", i8), ("enforced", i8), ("stream", i8), ("next_cand", i8),
+    ("cand_end", i8), ("state", i8), ("next_stop", i8), ("running", i8), ("on", i8), ("quiet", i8),
+    ("u_block", i8), ("u_used", i8), ("calm_starts", i8), ("noisy_starts", i8), ("peer_q_max", f8),
+    ("last", f8), ("damp_until", f8), ("pax_min", f8), ("noisy_min", f8), ("calm_qpm", f8), ("noisy_qpm", f8))
+#: a candidate start (onboard.draw_candidates): ``who`` is the traveller within its car
+CANDIDATE = _row(("time", f8), ("accept", f8), ("length", f8), ("who", i8), ("kind", i8))
+DUTY = _row(("arrival", f8), ("length", f8))
+#: the journey's clock and counters (one row): the crew free, the heap's and the crew queue's
+#: extent, what ran short, the blocks of uniforms taken per stream, ...
+CLOCK = _row(
+    ("now", f8), ("staff_min", f8), ("seq", i8), ("events", i8), ("heap_size", i8), ("free", i8),
+    ("queue_head", i8), ("queue_tail", i8), ("interventions", i8), ("complaints", i8), ("violations", i8),
+    ("ended", i8), ("staff_next", i8), ("cars_done", i8), ("enforced", i8), ("short", i8), ("tracing", i8),
+    ("traced", i8), ("blocks", i8, (len(STREAMS),)))
+#: a violation while it runs and once ended: the fields of onboard.Violation it knows (``ended_by``
+#: planned, then actual) and its state (``ended``, ``called``, its response's ``respond``)
+VIOLATION = _row(
+    ("car", i8), ("pax", i8), ("kind", i8), ("row", i8), ("running_before", i8), ("neighbours", i8),
+    ("ended", i8), ("called", i8), ("complaints", i8), ("staff_contacts", i8), ("ended_by", i8), ("moved", i8),
+    ("respond", i8), ("start", f8), ("end", f8), ("disturbed_pax_min", f8), ("disturbed_optin_pax_min", f8))
+PATROLLER = _row(("state", i8), ("car", i8), ("row", i8), ("to", i8), ("cursor", i8), ("snap", i8),
+                 ("phase", f8), ("due", f8))
+HEAP = _row(("t", f8), ("prio", i8), ("seq", i8), ("ev", i8), ("idx", i8))
+QUEUED = _row(("ev", i8), ("idx", i8))  # a request for a crew member
+RECORD = _like(Violation)  # the output: onboard.Violation's fields, names by their codes
+TRACE = _like(Event, codes=("control",))  # onboard.Event's; ``car`` counts the control cars after the others
+
+# One journey's state, shared by the compiled functions below: inputs (par, stops, cand, uniforms,
+# staff_u, duties; read-only), tables the loop changes, and scratch (near, chosen, ctimes).
+Journey = namedtuple("Journey", "par stops cars pax cand uniforms staff_u duties clock viol ended near chosen ctimes "
+                                "pat heap queue trace")
+# The inputs of `_journey`, grouped:
+Train = namedtuple("Train", "par stops rows bounds groups")  # bounds: travellers per car; groups: 1 or 2 (control)
+Seating = namedtuple("Seating", "order origin dest row optin segment peer_q")  # order: travellers car by car
+Candidates = namedtuple("Candidates", "time who accept kind length first")  # first: each car's first candidate
+Draws = namedtuple("Draws", "uniforms staff_u duty_t duty_len")
+Room = namedtuple("Room", "heap trace")
 
 
 def _state_type():
     """Numba's type of a Journey: every field a C-contiguous, writable array."""
-    f1, f2, i1, i2 = np.zeros(1), np.zeros((1, 1)), np.zeros(1, np.int64), np.zeros((1, 1), np.int64)
-    like = dict(fp=f1, ip=i1, stops=f1, car_i=i2, car_f=f2, pax_i=i2, pax_f=f2, cand_f=f2, cand_i=i2,
-                u_streams=f2, staff_u=f1, duties=f2, gi=i1, gf=f1, v_i=i2, v_f=f2, records=i1, buf=i2,
-                ctimes=f1, pat_i=i2, pat_f=f2, h_t=f1, h_i=i2, queue=i2, tr_i=i2, tr_f=f2)
-    return typeof(Journey(**like))
+    z = np.zeros
+    return typeof(Journey(
+        par=z(1, PARAMETERS), stops=z(1), cars=z(1, CAR), pax=z(1, TRAVELLER), cand=z(1, CANDIDATE),
+        uniforms=z((1, 1)), staff_u=z(1), duties=z(1, DUTY), clock=z(1, CLOCK), viol=z(1, VIOLATION),
+        ended=z(1, i8), near=z(1, i8), chosen=z(1, i8), ctimes=z(1), pat=z(1, PATROLLER), heap=z(1, HEAP),
+        queue=z(1, QUEUED), trace=z(1, TRACE)))
 
 
 _S = _state_type()
@@ -114,93 +164,100 @@ def _compiled(restype, *argtypes):
 i64, f64, boolean, void = types.int64, types.float64, types.boolean, types.void
 
 
+# --- SimPy's queue -----------------------------------------------------------------------------------
 @njit(cache=True, no_cpython_wrapper=True)
-def _earlier(h_t, h_i, a, b):
+def _earlier(heap, a, b):
     """Heap entry a comes before b: by time, then priority, then order of scheduling."""
-    if h_t[a] != h_t[b]:
-        return h_t[a] < h_t[b]
-    if h_i[a, H_PRIO] != h_i[b, H_PRIO]:
-        return h_i[a, H_PRIO] < h_i[b, H_PRIO]
-    return h_i[a, H_SEQ] < h_i[b, H_SEQ]
+    x, y = heap[a], heap[b]
+    if x.t != y.t:
+        return x.t < y.t
+    if x.prio != y.prio:
+        return x.prio < y.prio
+    return x.seq < y.seq
 
 
 @njit(cache=True, no_cpython_wrapper=True)
-def _swap(h_t, h_i, a, b):
-    h_t[a], h_t[b] = h_t[b], h_t[a]
-    for k in range(4):
-        h_i[a, k], h_i[b, k] = h_i[b, k], h_i[a, k]
+def _swap(heap, a, b):
+    x, y = heap[a], heap[b]
+    x.t, y.t = y.t, x.t
+    x.prio, y.prio = y.prio, x.prio
+    x.seq, y.seq = y.seq, x.seq
+    x.ev, y.ev = y.ev, x.ev
+    x.idx, y.idx = y.idx, x.idx
 
 
 @_compiled(void, f64, i64, i64, i64)
 def _push(s, t, prio, ev, idx):
     """Schedule event ``ev`` of ``idx`` at time t: SimPy's queue entry, in its order."""
-    gi, h_t, h_i = s.gi, s.h_t, s.h_i
-    gi[G_SEQ] += 1
-    k = gi[G_HN]
-    if k == len(h_t):
-        gi[G_SHORT] = SHORT_ROOM
+    g, heap = s.clock[0], s.heap
+    g.seq += 1
+    k = g.heap_size
+    if k == len(heap):
+        g.short = SHORT_ROOM
         return
-    gi[G_HN] = k + 1
-    h_t[k] = t
-    h_i[k, H_PRIO], h_i[k, H_SEQ], h_i[k, H_EV], h_i[k, H_IDX] = prio, gi[G_SEQ], ev, idx
+    g.heap_size = k + 1
+    h = heap[k]
+    h.t, h.prio, h.seq, h.ev, h.idx = t, prio, g.seq, ev, idx
     while k > 0:
         up = (k - 1) // 2
-        if not _earlier(h_t, h_i, k, up):
+        if not _earlier(heap, k, up):
             break
-        _swap(h_t, h_i, k, up)
+        _swap(heap, k, up)
         k = up
 
 
 @_compiled(i64)
 def _pop(s):
     """Take the first entry out of the heap; it is left in the slot returned."""
-    gi, h_t, h_i = s.gi, s.h_t, s.h_i
-    last = gi[G_HN] - 1
-    _swap(h_t, h_i, 0, last)
-    gi[G_HN] = last
+    g, heap = s.clock[0], s.heap
+    last = g.heap_size - 1
+    _swap(heap, 0, last)
+    g.heap_size = last
     k = 0
     while True:
         a, b, m = 2 * k + 1, 2 * k + 2, k
-        if a < last and _earlier(h_t, h_i, a, m):
+        if a < last and _earlier(heap, a, m):
             m = a
-        if b < last and _earlier(h_t, h_i, b, m):
+        if b < last and _earlier(heap, b, m):
             m = b
         if m == k:
             return last
-        _swap(h_t, h_i, k, m)
+        _swap(heap, k, m)
         k = m
 
 
 @_compiled(void, f64, i64, i64)
 def _after(s, delay, ev, idx):
     """A SimPy Timeout: due at now + delay."""
-    _push(s, s.gf[NOW] + delay, NORMAL, ev, idx)
+    _push(s, s.clock[0].now + delay, NORMAL, ev, idx)
 
 
+# --- draws and the trace -----------------------------------------------------------------------------
 @_compiled(f64, i64)
 def _uniform(s, c):
     """Car c's next uniform: onboard._Uniforms, block by block from the car's stream."""
-    car = s.car_i[c]
-    if car[CI_UK] == BLOCK:
-        g = car[CI_STREAM]
-        car[CI_UBLK] = s.gi[G_BLOCKS + g] * BLOCK
-        s.gi[G_BLOCKS + g] += 1
-        car[CI_UK] = 0
-        if car[CI_UBLK] + BLOCK > s.u_streams.shape[1]:
-            s.gi[G_SHORT] = SHORT_CAR
-            car[CI_UBLK] = 0
-    car[CI_UK] += 1
-    return s.u_streams[car[CI_STREAM], car[CI_UBLK] + car[CI_UK] - 1]
+    car = s.cars[c]
+    if car.u_used == BLOCK:
+        g = s.clock[0]
+        car.u_block = g.blocks[car.stream] * BLOCK
+        g.blocks[car.stream] += 1
+        car.u_used = 0
+        if car.u_block + BLOCK > s.uniforms.shape[1]:
+            g.short = SHORT_CAR
+            car.u_block = 0
+    car.u_used += 1
+    return s.uniforms[car.stream, car.u_block + car.u_used - 1]
 
 
 @_compiled(f64)
 def _staff_uniform(s):
     """The staff stream's next uniform (its first ones are the patrol phases)."""
-    k = s.gi[G_SPTR]
+    g = s.clock[0]
+    k = g.staff_next
     if k >= len(s.staff_u):
-        s.gi[G_SHORT] = SHORT_STAFF
+        g.short = SHORT_STAFF
         return 0.5
-    s.gi[G_SPTR] = k + 1
+    g.staff_next = k + 1
     return s.staff_u[k]
 
 
@@ -209,54 +266,57 @@ def _log(s, what, c, i, kind):
     """onboard._Car._log: trace event ``what`` now, in car c (-1: the train), about traveller i
     and a violation of ``kind`` (each -1: none), in the traveller's row. Returns its slot, for
     the caller to set the Event's other fields, or -1 when not tracing."""
-    if not s.gi[G_TRACING]:
+    g = s.clock[0]
+    if not g.tracing:
         return -1
-    x = s.gi[G_NTR]
-    if x == len(s.tr_f):
-        s.gi[G_SHORT] = SHORT_TRACE
+    x = g.traced
+    if x == len(s.trace):
+        g.short = SHORT_TRACE
         return -1
-    s.gi[G_NTR] = x + 1
-    tr = s.tr_i[x]
-    tr[TR_WHAT], tr[TR_CAR], tr[TR_PAX], tr[TR_KIND] = what, c, i, kind
-    tr[TR_ROW] = s.pax_i[i, T_ROW] if i >= 0 else -1
-    tr[TR_STAFF], tr[TR_BY], tr[TR_REACH] = -1, -1, 0
-    s.tr_f[x, TR_MINUTE], s.tr_f[x, TR_UNTIL] = s.gf[NOW], -1.0
+    g.traced = x + 1
+    e = s.trace[x]
+    e.minute, e.what, e.car, e.pax, e.kind = g.now, what, c, i, kind
+    e.row = s.pax[i].row if i >= 0 else -1
+    e.until, e.staff, e.by, e.reach = -1.0, -1, -1, 0
     return x
 
 
+# --- a car: onboard._Car -------------------------------------------------------------------------------
 @_compiled(void, i64)
 def _advance(s, c):
     """onboard._Car._advance: the time-weighted levels of car c up to now."""
-    now, car, cf = s.gf[NOW], s.car_i[c], s.car_f[c]
-    dt = now - cf[CF_LAST]
+    now, car = s.clock[0].now, s.cars[c]
+    dt = now - car.last
     if dt > 0:
-        cf[CF_PAX_MIN] += car[CI_ON] * dt
-        if car[CI_V]:
-            cf[CF_NOISY_MIN] += dt
-            cf[CF_NOISY_QPM] += car[CI_QUIET] * dt
+        car.pax_min += car.on * dt
+        if car.running:
+            car.noisy_min += dt
+            car.noisy_qpm += car.quiet * dt
         else:
-            cf[CF_CALM_QPM] += car[CI_QUIET] * dt
-        cf[CF_LAST] = now
+            car.calm_qpm += car.quiet * dt
+        car.last = now
 
 
 @_compiled(f64, i64)
 def _multiplier(s, c):
     """onboard._Car.multiplier: contagion and enforcement damping in car c, now."""
-    if not s.ip[I_CONTAGION]:
+    p = s.par[0]
+    if not p.contagion_on:
         return 1.0
-    m = 1.0 + s.fp[F_CONTAGION] * min(s.car_i[c, CI_V], s.ip[I_CAP])
-    if s.gf[NOW] < s.car_f[c, CF_DAMP]:
-        m *= 1.0 - s.fp[F_DAMPING]
+    car = s.cars[c]
+    m = 1.0 + p.contagion * min(car.running, p.cap)
+    if s.clock[0].now < car.damp_until:
+        m *= 1.0 - p.damping
     return m
 
 
 @_compiled(i64, i64, i64, f64, boolean)
 def _some(s, c, k, p_max, use_p):
-    """onboard._Car._some over the k travellers in buf[0] (with p = their peer_q if use_p), into
-    buf[1]; returns how many."""
+    """onboard._Car._some over the k travellers in ``near`` (with p = their peer_q if use_p),
+    into ``chosen``; returns how many."""
     if p_max <= 0.0:
         return 0
-    people, out, n, pax_f = s.buf[0], s.buf[1], 0, s.pax_f
+    people, out, n, pax = s.near, s.chosen, 0, s.pax
     log_q = 0.0
     if p_max >= 1.0:
         pos = 0
@@ -266,7 +326,7 @@ def _some(s, c, k, p_max, use_p):
         pos = k if x >= k else int(x)
     while pos < k:
         j = people[pos]
-        if not use_p or pax_f[j, T_PEER_Q] >= p_max or _uniform(s, c) * p_max < pax_f[j, T_PEER_Q]:
+        if not use_p or pax[j].peer_q >= p_max or _uniform(s, c) * p_max < pax[j].peer_q:
             out[n] = j
             n += 1
         if p_max >= 1.0:
@@ -280,92 +340,99 @@ def _some(s, c, k, p_max, use_p):
 @_compiled(void, i64, i64, boolean)
 def _end(s, v, by, move):
     """onboard._Car.end: violation v ends now, by ender ``by``; ``move`` takes the violator out."""
-    vi, vf = s.v_i[v], s.v_f[v]
-    if vi[VI_ENDED]:
+    vio = s.viol[v]
+    if vio.ended:
         return
-    c = vi[VI_CAR]
-    car = s.car_i[c]
+    c = vio.car
+    car = s.cars[c]
     _advance(s, c)
-    vi[VI_ENDED] = 1
-    i = vi[VI_PAX]
-    car[CI_V] -= 1
-    car[CI_QUIET] += 1
-    s.pax_i[i, T_NOISY] = -1
-    pax_i, pax_f = s.pax_i, s.pax_f  # arrays bound once: each s.<field> costs a reference count
-    kind = vi[VI_KIND]
-    t, start, reach, r = s.gf[NOW], vf[VF_START], s.ip[I_REACH + kind], pax_i[i, T_ROW]
+    vio.ended = 1
+    i = vio.pax
+    car.running -= 1
+    car.quiet += 1
+    pax, g = s.pax, s.clock[0]  # arrays bound once: each s.<field> costs a reference count
+    pax[i].noisy = -1
+    kind = vio.kind
+    t, start, reach, r = g.now, vio.start, s.par[0].reach[kind], pax[i].row
     _log(s, X_END + by, c, i, kind)
     disturbed = disturbed_optin = 0.0
-    for j in range(car[CI_START], car[CI_END]):  # the overlap with each neighbour's stay
-        if abs(pax_i[j, T_ROW] - r) <= reach:
-            off, on = pax_f[j, T_ALIGHT], pax_f[j, T_BOARD]
-            a, b = (on if on > start else start), (off if off < t else t)
+    for j in range(car.pax_from, car.pax_to):  # the overlap with each neighbour's stay
+        near = pax[j]
+        if abs(near.row - r) <= reach:
+            a = near.board if near.board > start else start
+            b = near.alight if near.alight < t else t
             d = b - a
             if d > 0.0 and j != i:
                 disturbed += d
-                if pax_i[j, T_OPTIN]:
+                if near.optin:
                     disturbed_optin += d
-                x = _log(s, X_DISTURBED, c, j, kind)
-                if x >= 0:
-                    s.tr_f[x, TR_MINUTE], s.tr_f[x, TR_UNTIL], s.tr_i[x, TR_BY] = a, b, i
-    vf[VF_END], vf[VF_DIST], vf[VF_DIST_OPTIN] = t, disturbed, disturbed_optin
-    vi[VI_ENDER], vi[VI_MOVED] = by, move
-    s.records[s.gi[G_NREC]] = v
-    s.gi[G_NREC] += 1
+                slot = _log(s, X_DISTURBED, c, j, kind)
+                if slot >= 0:
+                    e = s.trace[slot]
+                    e.minute, e.until, e.by = a, b, i
+    vio.end, vio.disturbed_pax_min, vio.disturbed_optin_pax_min = t, disturbed, disturbed_optin
+    vio.ended_by, vio.moved = by, move
+    s.ended[g.ended] = v
+    g.ended += 1
     if move:
-        s.pax_i[i, T_ON] = 0
-        s.pax_i[i, T_MOVED] = 1
-        s.pax_f[i, T_ALIGHT] = t
-        car[CI_ON] -= 1
-        car[CI_QUIET] -= 1
+        pax[i].on = 0
+        pax[i].moved = 1
+        pax[i].alight = t
+        car.on -= 1
+        car.quiet -= 1
         _log(s, X_MOVED, c, i, kind)
 
 
 @_compiled(void, i64, i64, i64, f64)
 def _start(s, c, i, kind, length):
     """onboard._Car.start: traveller i of car c starts a violation of ``kind`` lasting ``length``."""
-    t, car, fp = s.gf[NOW], s.car_i[c], s.fp
+    g, car, p = s.clock[0], s.cars[c], s.par[0]
+    t = g.now
     _advance(s, c)
-    s.car_f[c, CF_NOISY_STARTS if car[CI_V] else CF_CALM_STARTS] += 1
-    near, k, pax_i, pax_f, sel = s.buf[0], 0, s.pax_i, s.pax_f, s.buf[1]
-    r, reach = pax_i[i, T_ROW], s.ip[I_REACH + kind]
-    for j in range(car[CI_START], car[CI_END]):
-        if pax_i[j, T_ON] and j != i and abs(pax_i[j, T_ROW] - r) <= reach:
+    if car.running:
+        car.noisy_starts += 1
+    else:
+        car.calm_starts += 1
+    pax, near, chosen = s.pax, s.near, s.chosen
+    r, reach = pax[i].row, p.reach[kind]
+    k = 0
+    for j in range(car.pax_from, car.pax_to):
+        if pax[j].on and j != i and abs(pax[j].row - r) <= reach:
             near[k] = j
             k += 1
-    v = s.gi[G_NV]
-    s.gi[G_NV] += 1
-    vi = s.v_i[v]
-    vi[VI_CAR], vi[VI_PAX], vi[VI_KIND], vi[VI_ROW], vi[VI_BEFORE], vi[VI_NB] = c, i, kind, r, car[CI_V], k
-    s.v_f[v, VF_START] = t
-    car[CI_V] += 1
-    car[CI_QUIET] -= 1
-    s.pax_i[i, T_NOISY] = v
-    x = _log(s, X_START, c, i, kind)
-    if x >= 0:
-        s.tr_i[x, TR_REACH] = reach
+    v = g.violations
+    g.violations += 1
+    vio = s.viol[v]
+    vio.car, vio.pax, vio.kind, vio.row, vio.running_before, vio.neighbours = c, i, kind, r, car.running, k
+    vio.start = t
+    car.running += 1
+    car.quiet -= 1
+    pax[i].noisy = v
+    slot = _log(s, X_START, c, i, kind)
+    if slot >= 0:
+        s.trace[slot].reach = reach
     end_t, ender, n_c = t + length, SELF, 0
-    here = s.ip[I_COMPLAINTS] and car[CI_ENFORCED]
-    if s.ip[I_PEERS] and k:
+    here = p.complaints and car.enforced
+    if p.peers and k:
         tp = np.inf
-        for x in range(_some(s, c, k, s.car_f[c, CF_PEER_Q_MAX], True)):
-            j = sel[x]
-            tj = t + -fp[F_PEER_DELAY] * math.log1p(-_uniform(s, c))
-            if tj < pax_f[j, T_ALIGHT] and tj < tp:
+        for x in range(_some(s, c, k, car.peer_q_max, True)):
+            j = chosen[x]
+            tj = t + -p.peer_delay * math.log1p(-_uniform(s, c))
+            if tj < pax[j].alight and tj < tp:
                 tp = tj
         if tp < end_t:
-            if _uniform(s, c) < fp[F_PEER_SUCCESS]:
+            if _uniform(s, c) < p.peer_success:
                 end_t, ender = tp, PEER
             else:
                 _after(s, tp - t, E_FAILED, v)
-                if here and _uniform(s, c) < fp[F_AFTER_FAILED]:
+                if here and _uniform(s, c) < p.after_failed:
                     s.ctimes[n_c] = tp
                     n_c += 1
     if here and k:
-        for x in range(_some(s, c, k, fp[F_COMPLAIN + kind], False)):
-            j = sel[x]
-            tj = t + -fp[F_COMPLAINT_DELAY] * math.log1p(-_uniform(s, c))
-            if tj < pax_f[j, T_ALIGHT]:
+        for x in range(_some(s, c, k, p.complain[kind], False)):
+            j = chosen[x]
+            tj = t + -p.complaint_delay * math.log1p(-_uniform(s, c))
+            if tj < pax[j].alight:
                 s.ctimes[n_c] = tj
                 n_c += 1
     if n_c:
@@ -374,7 +441,7 @@ def _start(s, c, i, kind, length):
             if times[x] < end_t:
                 _after(s, times[x] - t, E_COMPLAINT, v)
     if end_t < np.inf:
-        vi[VI_ENDER] = ender
+        vio.ended_by = ender
         _after(s, end_t - t, E_END, v)
 
 
@@ -382,56 +449,56 @@ def _start(s, c, i, kind, length):
 def _stop(s, c, k):
     """onboard._Car._stop: at stop k, travellers of car c alight (ending their violations), then board."""
     _advance(s, c)
-    car, pax = s.car_i[c], s.pax_i
+    car, pax = s.cars[c], s.pax
     gone = boarded = 0
-    for j in range(car[CI_START], car[CI_END]):
-        if pax[j, T_DEST] == k and not pax[j, T_MOVED]:
-            if pax[j, T_NOISY] >= 0:
-                _end(s, pax[j, T_NOISY], ALIGHTING, False)
-            pax[j, T_ON] = 0
+    for j in range(car.pax_from, car.pax_to):
+        if pax[j].dest == k and not pax[j].moved:
+            if pax[j].noisy >= 0:
+                _end(s, pax[j].noisy, ALIGHTING, False)
+            pax[j].on = 0
             gone += 1
             _log(s, X_ALIGHT, c, j, -1)
-    for j in range(car[CI_START], car[CI_END]):
-        if pax[j, T_ORIGIN] == k:
-            pax[j, T_ON] = 1
-            pax[j, T_BOARDINGS] += 1
+    for j in range(car.pax_from, car.pax_to):
+        if pax[j].origin == k:
+            pax[j].on = 1
+            pax[j].boardings += 1
             boarded += 1
             _log(s, X_BOARD, c, j, -1)
-    car[CI_ON] += boarded - gone
-    car[CI_QUIET] += boarded - gone
+    car.on += boarded - gone
+    car.quiet += boarded - gone
 
 
 @_compiled(void, i64)
 def _car(s, c):
     """onboard._Car.process, from where car c waits to its next wait."""
-    stops, now, car = s.stops, s.gf[NOW], s.car_i[c]
+    stops, now, car = s.stops, s.clock[0].now, s.cars[c]
     while True:
-        st = car[CI_STATE]
+        st = car.state
         if st == S_STOP:
-            _stop(s, c, car[CI_STOP])
-            car[CI_STOP] += 1
+            _stop(s, c, car.next_stop)
+            car.next_stop += 1
         elif st == S_CAND:
-            x = car[CI_NEXT]
-            car[CI_NEXT] += 1
-            i = car[CI_START] + s.cand_i[x, A_WHO]
-            if s.pax_i[i, T_NOISY] < 0 and s.pax_i[i, T_ON]:
+            cand = s.cand[car.next_cand]
+            car.next_cand += 1
+            i = car.pax_from + cand.who
+            if s.pax[i].noisy < 0 and s.pax[i].on:
                 m = _multiplier(s, c)
-                if s.pax_i[i, T_WARNED]:
-                    m *= s.fp[F_WARNED]
-                if s.cand_f[x, A_ACCEPT] < m:
-                    _start(s, c, i, s.cand_i[x, A_KIND], s.cand_f[x, A_LEN])
-        x, k = car[CI_NEXT], car[CI_STOP]
-        if x < car[CI_CAND1]:  # stops up to the next candidate, then the candidate
-            t = s.cand_f[x, A_TIME]
+                if s.pax[i].warned:
+                    m *= s.par[0].warned_factor
+                if cand.accept < m:
+                    _start(s, c, i, cand.kind, cand.length)
+        x, k = car.next_cand, car.next_stop
+        if x < car.cand_end:  # stops up to the next candidate, then the candidate
+            t = s.cand[x].time
             stop_first = k < len(stops) and stops[k] <= t
-            car[CI_STATE] = S_STOP if stop_first else S_CAND
+            car.state = S_STOP if stop_first else S_CAND
             due = stops[k] if stop_first else t
         elif k < len(stops):  # the remaining stops
-            car[CI_STATE] = S_STOP
+            car.state = S_STOP
             due = stops[k]
         else:
             _advance(s, c)
-            car[CI_STATE] = S_DONE
+            car.state = S_DONE
             _push(s, now, NORMAL, E_CAR_DONE, c)
             return
         if due > now:
@@ -439,33 +506,38 @@ def _car(s, c):
             return
 
 
+# --- the crew: onboard._Crew and onboard._Journey's staff processes -----------------------------------
 @_compiled(void)
 def _grant(s):
     """onboard._Crew._grant: a free crew member goes to the first request waiting."""
-    if s.gi[G_FREE] and s.gi[G_HEAD] < s.gi[G_TAIL]:
-        s.gi[G_FREE] -= 1
-        h = s.gi[G_HEAD]
-        s.gi[G_HEAD] = h + 1
-        _push(s, s.gf[NOW], NORMAL, s.queue[h, 0], s.queue[h, 1])
+    g = s.clock[0]
+    if g.free and g.queue_head < g.queue_tail:
+        g.free -= 1
+        q = s.queue[g.queue_head]
+        g.queue_head += 1
+        _push(s, g.now, NORMAL, q.ev, q.idx)
 
 
 @_compiled(void, i64, i64)
 def _request(s, ev, idx):
     """onboard._Crew.request: event ev of idx is scheduled when a crew member is its."""
-    k = s.gi[G_TAIL]
+    g = s.clock[0]
+    k = g.queue_tail
     if k == len(s.queue):
-        s.gi[G_SHORT] = SHORT_ROOM
+        g.short = SHORT_ROOM
         return
-    s.queue[k, 0], s.queue[k, 1] = ev, idx
-    s.gi[G_TAIL] = k + 1
+    q = s.queue[k]
+    q.ev, q.idx = ev, idx
+    g.queue_tail = k + 1
     _grant(s)
 
 
 @_compiled(void)
 def _release(s):
     """onboard._Crew.release."""
-    s.gi[G_FREE] += 1
-    if s.gi[G_HEAD] < s.gi[G_TAIL]:
+    g = s.clock[0]
+    g.free += 1
+    if g.queue_head < g.queue_tail:
         _after(s, 0.0, E_GRANT, 0)
 
 
@@ -473,27 +545,28 @@ def _release(s):
 def _intervene(s, v, ev, idx):
     """onboard._Journey.intervene; True if the crew member is then held (until event ev of idx:
     patroller idx's, or the response to a complaint's)."""
-    fp, vi = s.fp, s.v_i[v]
-    s.gi[G_INTERVENTIONS] += 1
-    s.gf[STAFF_MIN] += fp[F_INTERVENTION]
-    vi[VI_CONTACTS] += 1
-    i = vi[VI_PAX]
-    s.pax_i[i, T_CONTACTS] += 1
-    if fp[F_DAMPING] > 0 and fp[F_DAMPING_MIN] > 0:
-        s.car_f[vi[VI_CAR], CF_DAMP] = s.gf[NOW] + fp[F_DAMPING_MIN]
-    x = _log(s, X_INTERVENE, vi[VI_CAR], i, vi[VI_KIND])
-    if x >= 0:
-        s.tr_f[x, TR_UNTIL] = s.gf[NOW] + fp[F_INTERVENTION]
-        s.tr_i[x, TR_STAFF] = idx if ev == E_PATROL else -1
-    if _staff_uniform(s) < fp[F_STAFF_SUCCESS]:
-        s.pax_i[i, T_WARNED] = 1
+    p, vio, g = s.par[0], s.viol[v], s.clock[0]
+    g.interventions += 1
+    g.staff_min += p.intervention
+    vio.staff_contacts += 1
+    i = vio.pax
+    who = s.pax[i]
+    who.contacts += 1
+    if p.damping > 0 and p.damping_min > 0:
+        s.cars[vio.car].damp_until = g.now + p.damping_min
+    slot = _log(s, X_INTERVENE, vio.car, i, vio.kind)
+    if slot >= 0:
+        e = s.trace[slot]
+        e.until, e.staff = g.now + p.intervention, idx if ev == E_PATROL else -1
+    if _staff_uniform(s) < p.staff_success:
+        who.warned = 1
         _end(s, v, STAFF, False)
-    elif s.ip[I_ESCALATION] and s.pax_i[i, T_CONTACTS] >= s.ip[I_ESC_CONTACTS]:
+    elif p.escalation and who.contacts >= p.escalation_contacts:
         _end(s, v, STAFF, True)
     else:
-        s.pax_i[i, T_WARNED] = 1
-    if fp[F_INTERVENTION] > 0:
-        _after(s, fp[F_INTERVENTION], ev, idx)
+        who.warned = 1
+    if p.intervention > 0:
+        _after(s, p.intervention, ev, idx)
         return True
     return False
 
@@ -501,26 +574,27 @@ def _intervene(s, v, ev, idx):
 @_compiled(void, i64)
 def _respond(s, v):
     """onboard._Journey.respond to violation v, from where it waits to its next wait."""
-    vi = s.v_i[v]
-    st = vi[VI_RESPOND]
+    vio = s.viol[v]
+    st = vio.respond
     if st == R_INIT:
-        vi[VI_RESPOND] = R_GRANTED
+        vio.respond = R_GRANTED
         _request(s, E_RESPOND, v)
         return
     if st == R_GRANTED:
-        walk = s.fp[F_RESPONSE_WALK]
-        s.gf[STAFF_MIN] += walk
-        x = _log(s, X_CALLED, vi[VI_CAR], vi[VI_PAX], vi[VI_KIND])
-        if x >= 0:
-            s.tr_f[x, TR_UNTIL] = s.gf[NOW] + walk
-        vi[VI_RESPOND] = R_WALKED
+        g = s.clock[0]
+        walk = s.par[0].response_walk
+        g.staff_min += walk
+        slot = _log(s, X_CALLED, vio.car, vio.pax, vio.kind)
+        if slot >= 0:
+            s.trace[slot].until = g.now + walk
+        vio.respond = R_WALKED
         if walk > 0:
             _after(s, walk, E_RESPOND, v)
             return
         st = R_WALKED
     if st == R_WALKED:
-        vi[VI_RESPOND] = R_DONE
-        if not vi[VI_ENDED] and _intervene(s, v, E_RESPOND, v):
+        vio.respond = R_DONE
+        if not vio.ended and _intervene(s, v, E_RESPOND, v):
             return
     _release(s)
 
@@ -528,223 +602,231 @@ def _respond(s, v):
 @_compiled(void, i64, i64, i64)
 def _log_patrol(s, what, p, row):
     """Trace patroller p's event ``what`` in its car, at ``row`` (-1: the door)."""
-    x = _log(s, what, s.pat_i[p, PI_CAR], -1, -1)
-    if x >= 0:
-        s.tr_i[x, TR_ROW], s.tr_i[x, TR_STAFF] = row, p
+    slot = _log(s, what, s.pat[p].car, -1, -1)
+    if slot >= 0:
+        e = s.trace[slot]
+        e.row, e.staff = row, p
 
 
 @_compiled(void, i64)
 def _patrol(s, p):
     """onboard._Journey.patrol and .sweep for patroller p, from where it waits to its next wait."""
-    period, walk, pi, pf = s.fp[F_PERIOD], s.fp[F_WALK], s.pat_i[p], s.pat_f[p]
+    par, pat = s.par[0], s.pat[p]
+    period, walk = par.period, par.walk
     while True:
-        st, now = pi[PI_STATE], s.gf[NOW]
+        st, now = pat.state, s.clock[0].now
         if st == P_INIT:
-            pf[PF_PHASE] = period * s.staff_u[p]
-            pf[PF_DUE] = pf[PF_PHASE]
-            pi[PI_STATE] = P_TOP
+            pat.phase = period * s.staff_u[p]
+            pat.due = pat.phase
+            pat.state = P_TOP
         elif st == P_TOP:
-            if pf[PF_DUE] >= s.fp[F_RUN]:
+            if pat.due >= par.run_min:
                 return
-            pi[PI_STATE] = P_DUE
-            if pf[PF_DUE] > now:
-                _after(s, pf[PF_DUE] - now, E_PATROL, p)
+            pat.state = P_DUE
+            if pat.due > now:
+                _after(s, pat.due - now, E_PATROL, p)
                 return
         elif st == P_DUE:
-            x = _log(s, X_PATROL_DUE, -1, -1, -1)
-            if x >= 0:
-                s.tr_i[x, TR_STAFF] = p
-            pi[PI_STATE] = P_GRANTED
+            slot = _log(s, X_PATROL_DUE, -1, -1, -1)
+            if slot >= 0:
+                s.trace[slot].staff = p
+            pat.state = P_GRANTED
             _request(s, E_PATROL, p)
             return
         elif st == P_GRANTED:
-            pi[PI_CAR], pi[PI_ROW], pi[PI_STATE] = 0, 0, P_SWEEP
+            pat.car, pat.row, pat.state = 0, 0, P_SWEEP
             _log_patrol(s, X_PATROL, p, -1)
-        elif st == P_SWEEP:  # at row PI_ROW of car PI_CAR (sweep's loop)
-            c = pi[PI_CAR]
-            if c == s.gi[G_ENFORCED]:
+        elif st == P_SWEEP:  # at row pat.row of car pat.car (sweep's loop)
+            c = pat.car
+            if c == s.clock[0].enforced:
                 _release(s)
-                pf[PF_DUE] = pf[PF_PHASE] + math.ceil((now - pf[PF_PHASE]) / period + 1e-12) * period
-                pi[PI_STATE] = P_TOP
+                pat.due = pat.phase + math.ceil((now - pat.phase) / period + 1e-12) * period
+                pat.state = P_TOP
                 continue
-            car = s.car_i[c]
-            rows, r = car[CI_ROWS], pi[PI_ROW]
+            car = s.cars[c]
+            rows, r = car.rows, pat.row
             if r >= rows:
-                pi[PI_STATE] = P_SWEPT
+                pat.state = P_SWEPT
                 continue
             step = walk / rows
             if step > 0:
-                k, v_i = rows, s.v_i
-                for v in range(s.gi[G_NV]):
-                    if v_i[v, VI_CAR] == c and not v_i[v, VI_ENDED] and r <= v_i[v, VI_ROW] < k:
-                        k = v_i[v, VI_ROW]
-                if car[CI_NEXT] < car[CI_CAND1]:  # rows reached at or after the next candidate
-                    nxt = s.cand_f[car[CI_NEXT], A_TIME]
+                k, viol = rows, s.viol
+                for v in range(s.clock[0].violations):
+                    x = viol[v]
+                    if x.car == c and not x.ended and r <= x.row < k:
+                        k = x.row
+                if car.next_cand < car.cand_end:  # rows reached at or after the next candidate
+                    nxt = s.cand[car.next_cand].time
                     k = min(k, r + max(0, math.ceil((nxt - now) / step - 1.0)))
                 if k >= rows:
-                    pi[PI_STATE] = P_SWEPT
+                    pat.state = P_SWEPT
                     _after(s, (rows - r) * step, E_PATROL, p)
                     return
-                pi[PI_TO], pi[PI_STATE] = k, P_WALK
+                pat.to, pat.state = k, P_WALK
                 _after(s, (k - r + 1) * step, E_PATROL, p)
                 return
-            pi[PI_STATE] = P_ROW
+            pat.state = P_ROW
         elif st == P_WALK:
-            pi[PI_ROW], pi[PI_STATE] = pi[PI_TO], P_ROW
-            _log_patrol(s, X_PATROL_AT, p, pi[PI_TO])
+            pat.row, pat.state = pat.to, P_ROW
+            _log_patrol(s, X_PATROL_AT, p, pat.to)
         elif st == P_ROW:  # the violations running in this row now, in order of start
-            pi[PI_CURSOR], pi[PI_SNAP], pi[PI_STATE] = 0, s.gi[G_NV], P_ITER
+            pat.cursor, pat.snap, pat.state = 0, s.clock[0].violations, P_ITER
         elif st == P_ITER:
-            c, r, v_i = pi[PI_CAR], pi[PI_ROW], s.v_i
-            while pi[PI_CURSOR] < pi[PI_SNAP]:
-                v = pi[PI_CURSOR]
-                pi[PI_CURSOR] += 1
-                vi = v_i[v]
-                if vi[VI_CAR] == c and vi[VI_ROW] == r and not vi[VI_ENDED]:
-                    if _staff_uniform(s) < s.fp[F_DETECT + vi[VI_KIND]] and _intervene(s, v, E_PATROL, p):
+            c, r, viol = pat.car, pat.row, s.viol
+            while pat.cursor < pat.snap:
+                v = pat.cursor
+                pat.cursor += 1
+                x = viol[v]
+                if x.car == c and x.row == r and not x.ended:
+                    if _staff_uniform(s) < par.detect[x.kind] and _intervene(s, v, E_PATROL, p):
                         return
-            pi[PI_ROW], pi[PI_STATE] = r + 1, P_SWEEP
+            pat.row, pat.state = r + 1, P_SWEEP
         else:  # P_SWEPT: on to the next car
-            _log_patrol(s, X_PATROL_OUT, p, s.car_i[pi[PI_CAR], CI_ROWS] - 1)
-            pi[PI_CAR], pi[PI_ROW], pi[PI_STATE] = pi[PI_CAR] + 1, 0, P_SWEEP
-            if pi[PI_CAR] < s.gi[G_ENFORCED]:
+            _log_patrol(s, X_PATROL_OUT, p, s.cars[pat.car].rows - 1)
+            pat.car, pat.row, pat.state = pat.car + 1, 0, P_SWEEP
+            if pat.car < s.clock[0].enforced:
                 _log_patrol(s, X_PATROL, p, -1)
 
 
+# --- the loop --------------------------------------------------------------------------------------------
 @_compiled(void)
 def _run_loop(s):
     """SimPy's start (the cars' and patrollers' processes, then the duties' arrivals) and event
     loop, until every car has arrived (or an array has run short)."""
-    n_cars = len(s.car_i)
+    g = s.clock[0]
+    n_cars = len(s.cars)
     for c in range(n_cars):
         _push(s, 0.0, URGENT, E_CAR, c)
-    for p in range(len(s.pat_i)):
+    for p in range(len(s.pat)):
         _push(s, 0.0, URGENT, E_PATROL, p)
     for d in range(len(s.duties)):
-        _push(s, s.duties[d, 0], NORMAL, E_DUTY, d)
-    while s.gi[G_HN] and not s.gi[G_SHORT]:
-        k = _pop(s)
-        s.gf[NOW] = s.h_t[k]
-        ev, idx = s.h_i[k, H_EV], s.h_i[k, H_IDX]
-        s.gi[G_EVENTS] += 1
+        _push(s, s.duties[d].arrival, NORMAL, E_DUTY, d)
+    while g.heap_size and not g.short:
+        h = s.heap[_pop(s)]
+        g.now = h.t
+        ev, idx = h.ev, h.idx
+        g.events += 1
         if ev == E_CAR:
             _car(s, idx)
         elif ev == E_END:  # onboard._Car._natural_end
-            vi = s.v_i[idx]
-            if not vi[VI_ENDED]:
-                if vi[VI_ENDER] == PEER:
-                    s.pax_i[vi[VI_PAX], T_WARNED] = 1
-                    _log(s, X_REMINDER_OK, vi[VI_CAR], vi[VI_PAX], vi[VI_KIND])
-                _end(s, idx, vi[VI_ENDER], False)
+            vio = s.viol[idx]
+            if not vio.ended:
+                if vio.ended_by == PEER:
+                    s.pax[vio.pax].warned = 1
+                    _log(s, X_REMINDER_OK, vio.car, vio.pax, vio.kind)
+                _end(s, idx, vio.ended_by, False)
         elif ev == E_PATROL:
             _patrol(s, idx)
         elif ev == E_DUTY:
             _request(s, E_HOLD, idx)
         elif ev == E_HOLD:
-            _after(s, s.duties[idx, 1], E_RELEASE, idx)
+            _after(s, s.duties[idx].length, E_RELEASE, idx)
         elif ev == E_RELEASE:
             _release(s)
         elif ev == E_GRANT:
             _grant(s)
         elif ev == E_COMPLAINT:  # onboard._Car._complaint
-            vi = s.v_i[idx]
-            if not vi[VI_ENDED]:
-                vi[VI_COMPLAINTS] += 1
-                s.gi[G_COMPLAINTS] += 1
-                _log(s, X_COMPLAINT, vi[VI_CAR], vi[VI_PAX], vi[VI_KIND])
-                if not vi[VI_CALLED]:
-                    vi[VI_CALLED] = 1
-                    _push(s, s.gf[NOW], URGENT, E_RESPOND, idx)
+            vio = s.viol[idx]
+            if not vio.ended:
+                vio.complaints += 1
+                g.complaints += 1
+                _log(s, X_COMPLAINT, vio.car, vio.pax, vio.kind)
+                if not vio.called:
+                    vio.called = 1
+                    _push(s, g.now, URGENT, E_RESPOND, idx)
         elif ev == E_RESPOND:
             _respond(s, idx)
         elif ev == E_FAILED:  # onboard._Car._failed_reminder
-            vi = s.v_i[idx]
-            if not vi[VI_ENDED]:
-                s.pax_i[vi[VI_PAX], T_WARNED] = 1
-                _log(s, X_REMINDER_FAILED, vi[VI_CAR], vi[VI_PAX], vi[VI_KIND])
+            vio = s.viol[idx]
+            if not vio.ended:
+                s.pax[vio.pax].warned = 1
+                _log(s, X_REMINDER_FAILED, vio.car, vio.pax, vio.kind)
         elif ev == E_CAR_DONE:  # env.run(until=all_of(cars))
-            s.gi[G_DONE] += 1
-            if s.gi[G_DONE] == n_cars:
-                _push(s, s.gf[NOW], NORMAL, E_STOP, 0)
+            g.cars_done += 1
+            if g.cars_done == n_cars:
+                _push(s, g.now, NORMAL, E_STOP, 0)
         else:  # E_STOP
             break
 
 
+# --- one journey -----------------------------------------------------------------------------------------
+@njit(cache=True, no_cpython_wrapper=True)
+def _before(a, b) -> bool:
+    """Record a sorts before record b as onboard._Journey._result sorts them: by (control, start,
+    car, traveller)."""
+    if a.control != b.control:
+        return a.control < b.control
+    if a.start != b.start:
+        return a.start < b.start
+    if a.car != b.car:
+        return a.car < b.car
+    return a.pax < b.pax
+
+
 @njit(cache=True)
-def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, row, optin, segment, peer_q_table,
-             groups, cand_time, cand_who, cand_accept, cand_kind, cand_len, cand_first, u_streams, staff_u,
-             duty_t, duty_len, room, trace_room):
-    """Build one journey's tables from the travellers (``order``: car by car, ``bounds`` per car)
-    and the candidates of each car of each group (the enforced cars, then the control cars), run
-    it, and return its counters (shortfall, interventions, complaints, events scheduled and
-    processed), the staff minutes, the records sorted as `onboard` sorts them (integer and float
-    fields), the cars' tallies, the travellers' tables and the trace (integer and float fields;
-    traced when ``trace_room`` > 0)."""
-    n, n_cars = len(order), len(rows)
-    n_all = groups * n_cars
-    fp, ip = fp.copy(), ip.copy()
-    fp[F_RUN], ip[I_CREW] = run_min, crew
-    pax_i, pax_f = np.zeros((groups * n, 10), np.int64), np.zeros((groups * n, 3))
+def _journey(train, seating, candidates, draws, room):
+    """Build one journey's tables from the travellers (``seating.order``: car by car,
+    ``train.bounds`` per car) and the candidates of each car of each group (the enforced cars,
+    then the control cars), run it, and return its clock (what ran short, counters, staff
+    minutes), the records sorted as `onboard` sorts them, the cars, the travellers and the
+    trace (traced when ``room.trace`` > 0)."""
+    n, n_cars, groups, stops = len(seating.order), len(train.rows), train.groups, train.stops
+    pax = np.zeros(groups * n, TRAVELLER)
     for g in range(groups):
         for x in range(n):
-            j, src = g * n + x, order[x]
-            o, d, opt = origin[src], dest[src], optin[src]
-            pax_i[j, T_ROW], pax_i[j, T_ORIGIN], pax_i[j, T_DEST], pax_i[j, T_OPTIN] = row[src], o, d, opt
-            pax_i[j, T_NOISY] = -1
-            pax_f[j, T_BOARD], pax_f[j, T_ALIGHT] = stops[o], stops[d]
-            pax_f[j, T_PEER_Q] = peer_q_table[segment[src], 1 if opt else 0]
-    car_i, car_f = np.zeros((n_all, CI_UK + 1), np.int64), np.zeros((n_all, CF_NOISY_STARTS + 1))
-    for c in range(n_all):
+            t, src = pax[g * n + x], seating.order[x]
+            o, d, opt = seating.origin[src], seating.dest[src], seating.optin[src]
+            t.row, t.origin, t.dest, t.optin, t.noisy = seating.row[src], o, d, opt, -1
+            t.board, t.alight = stops[o], stops[d]
+            t.peer_q = seating.peer_q[seating.segment[src], 1 if opt else 0]
+    cars = np.zeros(groups * n_cars, CAR)
+    for c in range(len(cars)):
         g, k = c // n_cars, c % n_cars
-        car = car_i[c]
-        car[CI_START], car[CI_END] = g * n + bounds[k], g * n + bounds[k + 1]
-        car[CI_ROWS], car[CI_ENFORCED], car[CI_STREAM], car[CI_STATE] = rows[k], g == 0, g, S_LOOP
-        car[CI_CAND1], car[CI_NEXT], car[CI_UK] = cand_first[c + 1], cand_first[c], BLOCK
-        car_f[c, CF_DAMP] = -np.inf
-        for j in range(car[CI_START], car[CI_END]):
-            car_f[c, CF_PEER_Q_MAX] = max(car_f[c, CF_PEER_Q_MAX], pax_f[j, T_PEER_Q])
-    m = len(cand_time)
-    cand_f, cand_i = np.empty((m, 3)), np.empty((m, 2), np.int64)
-    cand_f[:, A_TIME], cand_f[:, A_ACCEPT], cand_f[:, A_LEN] = cand_time, cand_accept, cand_len
-    cand_i[:, A_WHO], cand_i[:, A_KIND] = cand_who, cand_kind
-    duties = np.empty((len(duty_t), 2))
-    duties[:, 0], duties[:, 1] = duty_t, duty_len
-    cap, n_pat = m + 1, ip[I_PATROLLERS]  # at most one violation per candidate
-    gi = np.zeros(N_GI, np.int64)
-    gi[G_FREE], gi[G_SPTR] = crew, n_pat  # the first staff uniforms are the patrol phases
-    gi[G_ENFORCED] = n_cars
-    gi[G_TRACING] = trace_room > 0
-    s = Journey(fp, ip, stops, car_i, car_f, pax_i, pax_f, cand_f, cand_i, u_streams, staff_u, duties, gi,
-                np.zeros(2), np.zeros((cap, 13), np.int64), np.zeros((cap, 4)), np.zeros(cap, np.int64),
-                np.zeros((2, n + 1), np.int64), np.zeros(n + 2), np.zeros((n_pat, 6), np.int64),
-                np.zeros((n_pat, 2)), np.zeros(room), np.zeros((room, 4), np.int64), np.zeros((room, 2), np.int64),
-                np.zeros((trace_room, TR_REACH + 1), np.int64), np.zeros((trace_room, TR_UNTIL + 1)))
+        car = cars[c]
+        car.pax_from, car.pax_to = g * n + train.bounds[k], g * n + train.bounds[k + 1]
+        car.rows, car.enforced, car.stream, car.state = train.rows[k], g == 0, g, S_LOOP
+        car.next_cand, car.cand_end, car.u_used = candidates.first[c], candidates.first[c + 1], BLOCK
+        car.damp_until = -np.inf
+        for j in range(car.pax_from, car.pax_to):
+            car.peer_q_max = max(car.peer_q_max, pax[j].peer_q)
+    m = len(candidates.time)
+    cand = np.empty(m, CANDIDATE)
+    for x in range(m):
+        e = cand[x]
+        e.time, e.accept, e.length = candidates.time[x], candidates.accept[x], candidates.length[x]
+        e.who, e.kind = candidates.who[x], candidates.kind[x]
+    duties = np.empty(len(draws.duty_t), DUTY)
+    for x in range(len(duties)):
+        duties[x].arrival, duties[x].length = draws.duty_t[x], draws.duty_len[x]
+    par = train.par[0]
+    cap, n_pat = m + 1, par.patrollers  # at most one violation per candidate
+    clock = np.zeros(1, CLOCK)
+    g0 = clock[0]
+    g0.free, g0.staff_next, g0.enforced, g0.tracing = par.crew, n_pat, n_cars, room.trace > 0  # the
+    # first staff uniforms are the patrol phases
+    s = Journey(train.par, stops, cars, pax, cand, draws.uniforms, draws.staff_u, duties, clock,
+                np.zeros(cap, VIOLATION), np.zeros(cap, i8), np.zeros(n + 1, i8), np.zeros(n + 1, i8),
+                np.zeros(n + 2), np.zeros(n_pat, PATROLLER), np.zeros(room.heap, HEAP),
+                np.zeros(room.heap, QUEUED), np.zeros(room.trace, TRACE))
     _run_loop(s)
-    # the records, by (control, start, car, traveller) as onboard._Journey._result sorts them
-    nrec = gi[G_NREC]
-    rec_i, rec_f = np.empty((nrec, 12), np.int64), np.empty((nrec, 4))
-    for x in range(nrec):
-        v = s.records[x]
-        vi, vf = s.v_i[v], s.v_f[v]
-        c = vi[VI_CAR]
-        src = order[vi[VI_PAX] % n]
-        rec_i[x, 0], rec_i[x, 1], rec_i[x, 2], rec_i[x, 3] = c >= n_cars, c % n_cars, src, segment[src]
-        rec_i[x, 4], rec_i[x, 5], rec_i[x, 6], rec_i[x, 7] = optin[src], vi[VI_KIND], vi[VI_ENDER], vi[VI_MOVED]
-        rec_i[x, 8], rec_i[x, 9], rec_i[x, 10], rec_i[x, 11] = (vi[VI_BEFORE], vi[VI_NB], vi[VI_COMPLAINTS],
-                                                                 vi[VI_CONTACTS])
-        rec_f[x, 0], rec_f[x, 1], rec_f[x, 2], rec_f[x, 3] = vf[VF_START], vf[VF_END], vf[VF_DIST], vf[VF_DIST_OPTIN]
-    for x in range(1, nrec):  # insertion sort: the records come nearly in order
-        ki, kf = rec_i[x].copy(), rec_f[x].copy()
-        y = x - 1
-        while y >= 0 and (rec_i[y, 0] > ki[0] or (rec_i[y, 0] == ki[0] and (
-                rec_f[y, 0] > kf[0] or (rec_f[y, 0] == kf[0] and (
-                    rec_i[y, 1] > ki[1] or (rec_i[y, 1] == ki[1] and rec_i[y, 2] > ki[2])))))):
-            rec_i[y + 1], rec_f[y + 1] = rec_i[y], rec_f[y]
+    records = np.empty(g0.ended, RECORD)
+    for x in range(len(records)):  # in the order they ended, as onboard._Car.end records them
+        vio, r = s.viol[s.ended[x]], records[x]
+        c, src = vio.car, seating.order[vio.pax % n]
+        r.control, r.car, r.pax, r.segment, r.optin = c >= n_cars, c % n_cars, src, seating.segment[src], \
+            seating.optin[src]
+        r.kind, r.start, r.end, r.ended_by, r.moved = vio.kind, vio.start, vio.end, vio.ended_by, vio.moved
+        r.running_before, r.neighbours, r.complaints, r.staff_contacts = (vio.running_before, vio.neighbours,
+                                                                           vio.complaints, vio.staff_contacts)
+        r.disturbed_pax_min, r.disturbed_optin_pax_min = vio.disturbed_pax_min, vio.disturbed_optin_pax_min
+    order = np.arange(len(records))
+    for x in range(1, len(order)):  # insertion sort (stable): the records come nearly in order
+        k, y = order[x], x - 1
+        while y >= 0 and _before(records[k], records[order[y]]):
+            order[y + 1] = order[y]
             y -= 1
-        rec_i[y + 1], rec_f[y + 1] = ki, kf
-    counts = np.array([gi[G_SHORT], gi[G_INTERVENTIONS], gi[G_COMPLAINTS], gi[G_SEQ], gi[G_EVENTS]])
-    ntr = gi[G_NTR]
-    return counts, s.gf[STAFF_MIN], rec_i, rec_f, s.car_f, s.pax_i, s.pax_f, s.tr_i[:ntr], s.tr_f[:ntr]
+        order[y + 1] = k
+    return clock, records[order], cars, pax, s.trace[:g0.traced]
 
 
 @njit(cache=True)
@@ -763,12 +845,18 @@ def _bounds(rates, weight, board, alight, m_max):
     return kind_cum, lam
 
 
+# one car's travellers as draw_candidates needs them: planned stays, kind shares, the bound
+# multiplier and the log-normal lengths' parameters per kind
+CarDraw = namedtuple("CarDraw", "board alight kind_cum m_max mu sigma")
+
+
 @njit(cache=True)
-def _assemble(count, u, z, board, alight, kind_cum, m_max, mu, sigma):
+def _assemble(count, u, z, car):
     """onboard.draw_candidates after its draws (``count`` per traveller, ``u`` its 3n uniforms,
-    ``z`` its n normals): times in order, traveller, acceptance draw, kind and the log-normal's
-    exponent (numpy takes the exp, as onboard does)."""
+    ``z`` its n normals) for ``car`` (a CarDraw): times in order, traveller, acceptance draw, kind
+    and the log-normal's exponent (numpy takes the exp, as onboard does)."""
     n = len(z)
+    board, alight, kind_cum = car.board, car.alight, car.kind_cum
     who = np.empty(n, np.int64)
     x = 0
     for j in range(len(count)):
@@ -784,13 +872,13 @@ def _assemble(count, u, z, board, alight, kind_cum, m_max, mu, sigma):
     kind, exponent = np.empty(n, np.int64), np.empty(n)
     for x in range(n):
         j = who[order[x]]
-        t_out[x], w_out[x], accept[x] = times[order[x]], j, u[n + x] * m_max
+        t_out[x], w_out[x], accept[x] = times[order[x]], j, u[n + x] * car.m_max
         k = 0
         for c in range(kind_cum.shape[1] - 1):
             if u[2 * n + x] >= kind_cum[j, c]:
                 k += 1
         kind[x] = k
-        exponent[x] = mu[k] + sigma[k] * z[x]
+        exponent[x] = car.mu[k] + car.sigma[k] * z[x]
     return t_out, w_out, accept, kind, exponent
 
 
@@ -801,58 +889,66 @@ def _candidates(rng, rates, board, alight, m_max, mu, sigma) -> tuple:
     count = rng.poisson(lam)
     n = int(count.sum())
     u = rng.random(3 * n)
-    times, who, accept, kind, exponent = _assemble(count, u, rng.standard_normal(n), board, alight, kind_cum,
-                                                   m_max, mu, sigma)
+    times, who, accept, kind, exponent = _assemble(count, u, rng.standard_normal(n),
+                                                   CarDraw(board, alight, kind_cum, m_max, mu, sigma))
     return times, who, accept, kind, np.exp(exponent)
 
 
 @per_params
-def _parameters(params: Params) -> tuple:
-    """The loop's parameter arrays (fp, ip; F_RUN and I_CREW set per train) and the
+def _parameters(params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """The loop's parameters (one PARAMETERS row; run_min and crew are set per train) and the
     peer-reminder table, computed once per Params object."""
     b, st, sw = params.behaviour, params.staff, params.switches
     reach, peer_q = _constants(params)[3:]
-    fp = np.array([0.0, b.contagion, b.enforcement_damping, b.damping_min,
-                   b.warned_factor if sw.warned else 1.0, b.peer_delay_mean, b.peer_success,
-                   b.complain_after_failed, b.complaint_delay_mean, st.patrol_interval, st.patrol_walk,
-                   st.intervention_min, st.staff_success, st.response_walk, *b.complain, *st.detect], dtype=float)
-    ip = np.array([0, st.patrol_staff if sw.patrols else 0, b.contagion_cap, sw.contagion, sw.peers,
-                   sw.complaints, st.escalation, st.escalation_contacts, *reach], dtype=np.int64)
-    assert len(fp) == N_FP and len(ip) == N_IP, "the parameter layout above and these arrays disagree"
-    return fp, ip, np.asarray(peer_q, dtype=float)
+    par = np.zeros(1, PARAMETERS)
+    for name, value in dict(
+            contagion=b.contagion, damping=b.enforcement_damping, damping_min=b.damping_min,
+            warned_factor=b.warned_factor if sw.warned else 1.0, peer_delay=b.peer_delay_mean,
+            peer_success=b.peer_success, after_failed=b.complain_after_failed,
+            complaint_delay=b.complaint_delay_mean, period=st.patrol_interval, walk=st.patrol_walk,
+            intervention=st.intervention_min, staff_success=st.staff_success, response_walk=st.response_walk,
+            complain=b.complain, detect=st.detect, reach=reach, patrollers=st.patrol_staff if sw.patrols else 0,
+            cap=b.contagion_cap, contagion_on=sw.contagion, peers=sw.peers, complaints=sw.complaints,
+            escalation=st.escalation, escalation_contacts=st.escalation_contacts).items():
+        par[name] = value
+    unset = set(PARAMETERS.names) - {"run_min", "crew"} - set(par.dtype.names)
+    assert not unset, unset
+    return par, np.asarray(peer_q, dtype=float)
 
 
-_KIND_NAMES, _ENDER_NAMES = np.array(KINDS, dtype=object), np.array(ENDERS, dtype=object)
-_EVENT_NAMES = np.array(EVENTS, dtype=object)
+_NAMES = {"kind": np.array(KINDS, dtype=object), "ended_by": np.array(ENDERS, dtype=object),
+          "what": np.array(EVENTS, dtype=object)}
 _KIND_OR_NONE = np.array([*KINDS, ""], dtype=object)  # index -1: no kind
 
 
-def _columns(rec_i: np.ndarray, rec_f: np.ndarray) -> list[list]:
-    """The fields of the Violation records, column by column, as Python bools, ints, floats and
-    strings (as onboard makes them)."""
-    i, f = rec_i.T, rec_f.T
-    return [(i[0] > 0).tolist(), i[1].tolist(), i[2].tolist(), i[3].tolist(), (i[4] > 0).tolist(),
-            _KIND_NAMES[i[5]].tolist(), f[0].tolist(), f[1].tolist(), _ENDER_NAMES[i[6]].tolist(),
-            (i[7] > 0).tolist(), i[8].tolist(), i[9].tolist(), f[2].tolist(), f[3].tolist(), i[10].tolist(),
-            i[11].tolist()]
+def _fields(table: np.ndarray, record: type) -> list[list]:
+    """The fields of ``record`` (a NamedTuple) from the table's columns of the same names, as
+    Python bools, ints, floats and strings (as onboard makes them)."""
+    out = []
+    for name, kind in get_type_hints(record).items():
+        col = table[name]
+        out.append((col > 0).tolist() if kind is bool else _NAMES[name][col].tolist() if kind is str
+                   else col.tolist())
+    return out
 
 
-def _trace(tr_i: np.ndarray, tr_f: np.ndarray, order: np.ndarray, n_cars: int) -> list[Event]:
-    """The loop's trace as the Events `onboard` traces (travellers by their index in the train)."""
+def _trace(trace: np.ndarray, order: np.ndarray, n_cars: int) -> list[Event]:
+    """The loop's trace as the Events `onboard` traces (travellers by their index in the train;
+    the loop counts the control cars after the enforced ones)."""
     n = len(order)
-    i, f = tr_i.T, tr_f.T
-    car = i[TR_CAR]
-    who = []
-    for col in (TR_PAX, TR_BY):  # the loop's travellers are car by car, enforced cars then control cars
-        local = i[col]
+    fields = {}
+    for name in ("pax", "by"):  # the loop's travellers are car by car, enforced cars then control cars
+        local = trace[name]
         mapped = np.full(len(local), -1, dtype=np.int64)
         some = local >= 0
         mapped[some] = order[local[some] % n] if n else -1
-        who.append(mapped.tolist())
-    return list(map(Event, f[TR_MINUTE].tolist(), _EVENT_NAMES[i[TR_WHAT]].tolist(),
-                    np.where(car >= 0, car % n_cars, -1).tolist(), (car >= n_cars).tolist(), who[0],
-                    _KIND_OR_NONE[i[TR_KIND]].tolist(), i[TR_ROW].tolist(), f[TR_UNTIL].tolist(),
-                    i[TR_STAFF].tolist(), who[1], i[TR_REACH].tolist()))
+        fields[name] = mapped.tolist()
+    car = trace["car"]
+    fields.update(minute=trace["minute"].tolist(), what=_NAMES["what"][trace["what"]].tolist(),
+                  car=np.where(car >= 0, car % n_cars, -1).tolist(), control=(car >= n_cars).tolist(),
+                  kind=_KIND_OR_NONE[trace["kind"]].tolist(),
+                  **{name: trace[name].tolist() for name in ("row", "until", "staff", "reach")})
+    return list(map(Event, *(fields[name] for name in Event._fields)))
 
 
 def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
@@ -865,7 +961,9 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     journey was run again (``short_uniforms``, ``short_staff``, ``short_room``, ``short_trace``)."""
     st, sw = params.staff, params.switches
     m_max, dur_mu, dur_sigma = _constants(params)[:3]
-    fp, ip, peer_q_table = _parameters(params)
+    par, peer_q_table = _parameters(params)
+    par = par.copy()
+    par["run_min"], par["crew"] = spec.run_min, spec.crew
     stops = np.asarray(spec.stop_times())
     n_cars = len(spec.quiet_seats)
     # one car (most trains): travellers are already in car order, and skipping the reordering
@@ -891,21 +989,23 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
             first.append(first[-1] + len(cands[-1][0]))
         uniforms.append(rng.random(BLOCK * (n_cars + FIRST_BLOCKS)))
     cand = [np.concatenate([d[f] for d in cands]) for f in range(5)] if len(cands) > 1 else cands[0]
+    candidates = Candidates(*cand, np.asarray(first))
     # the staff stream: the other duties (drawn before the run), then the patrol phases
     duty_t = duty_len = np.zeros(0)
     if sw.other_duties and st.other_duty_load > 0:
         duty_t, duty_len = draw_duties(st, spec, rngs["staff"])
-    staff_u = rngs["staff"].random(ip[I_PATROLLERS] + FIRST_STAFF)
+    staff_u = rngs["staff"].random(int(par["patrollers"][0]) + FIRST_STAFF)
     rows = np.array([-(-q // SEATS_PER_ROW) for q in spec.quiet_seats], dtype=np.int64)
-    room = max(1, FIRST_ROOM + 2 * (len(duty_t) + len(cand[0])))
-    trace_room = 0 if trace is None else max(1, FIRST_TRACE + 2 * len(groups) * pax.n + 20 * len(cand[0]))
+    train = Train(par, stops, rows, np.asarray(bounds), len(groups))
+    seating = Seating(order, pax.origin, pax.dest, pax.row, pax.optin, pax.segment, peer_q_table)
+    room = Room(heap=max(1, FIRST_ROOM + 2 * (len(duty_t) + len(cand[0]))),
+                trace=0 if trace is None else max(1, FIRST_TRACE + 2 * len(groups) * pax.n + 20 * len(cand[0])))
     reruns = [0] * len(SHORT_NAMES)
     while True:  # should an array run short: draw it longer (the stream goes on) and run again
         u = uniforms[0][None, :] if len(uniforms) == 1 else np.stack(uniforms)
-        out = _journey(spec.run_min, spec.crew, stops, fp, ip, order, np.asarray(bounds), rows, pax.origin,
-                       pax.dest, pax.row, pax.optin, pax.segment, peer_q_table, len(groups), *cand,
-                       np.asarray(first), u, staff_u, duty_t, duty_len, room, trace_room)
-        short = out[0][0]
+        clock, records, cars, travellers, traced = _journey(train, seating, candidates,
+                                                            Draws(u, staff_u, duty_t, duty_len), room)
+        short = int(clock["short"][0])
         if short == 0:
             break
         reruns[short - 1] += 1
@@ -914,34 +1014,37 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
         elif short == SHORT_STAFF:
             staff_u = np.concatenate((staff_u, rngs["staff"].random(len(staff_u) + 1)))
         elif short == SHORT_ROOM:
-            room = 2 * room + 1
+            room = room._replace(heap=2 * room.heap + 1)
         else:
-            trace_room = 2 * trace_room + 1
-    tallies, staff_min, rec_i, rec_f, car_f, pax_i, pax_f, tr_i, tr_f = out
-    if trace is not None:
-        trace.extend(_trace(tr_i, tr_f, order, n_cars))
+            room = room._replace(trace=2 * room.trace + 1)
     if counts is not None:
-        for key, value in (("events", tallies[3]), ("processed", tallies[4]), *zip(SHORT_NAMES, reruns)):
+        for key, value in (("events", clock["seq"][0]), ("processed", clock["events"][0]),
+                           *zip(SHORT_NAMES, reruns)):
             counts[key] = counts.get(key, 0) + int(value)
-    records = tuple(map(Violation, *_columns(rec_i, rec_f)))
+    if trace is not None:
+        trace.extend(_trace(traced, order, n_cars))
     n = len(order)
-    cars = []
-    for c, cf in enumerate(car_f.tolist()):
+    totals = []
+    for c in range(len(cars)):
         a, z = (c // n_cars) * n + bounds[c % n_cars], (c // n_cars) * n + bounds[c % n_cars + 1]
-        cars.append(CarTotals(
-            car_min=spec.run_min, pax_min=cf[CF_PAX_MIN], noisy_min=cf[CF_NOISY_MIN],
-            calm_quiet_pax_min=cf[CF_CALM_QPM], noisy_quiet_pax_min=cf[CF_NOISY_QPM],
-            calm_starts=int(cf[CF_CALM_STARTS]), noisy_starts=int(cf[CF_NOISY_STARTS]),
-            passengers=int(pax_i[a:z, T_BOARDINGS].sum()),
-            optin_pax_min=float((pax_f[a:z, T_ALIGHT] - pax_f[a:z, T_BOARD])[pax_i[a:z, T_OPTIN] > 0].sum())))
+        car, seated = cars[c], travellers[a:z]
+        totals.append(CarTotals(
+            car_min=spec.run_min, pax_min=float(car["pax_min"]), noisy_min=float(car["noisy_min"]),
+            calm_quiet_pax_min=float(car["calm_qpm"]), noisy_quiet_pax_min=float(car["noisy_qpm"]),
+            calm_starts=int(car["calm_starts"]), noisy_starts=int(car["noisy_starts"]),
+            passengers=int(seated["boardings"].sum()),
+            optin_pax_min=float((seated["alight"] - seated["board"])[seated["optin"] > 0].sum())))
+    first_group = travellers[:n]
     if n_cars == 1:
-        board_time, alight_time = pax_f[:n, T_BOARD].copy(), pax_f[:n, T_ALIGHT].copy()
-        boardings, moved = pax_i[:n, T_BOARDINGS].copy(), pax_i[:n, T_MOVED] > 0
+        board_time, alight_time = first_group["board"].copy(), first_group["alight"].copy()
+        boardings, moved = first_group["boardings"].copy(), first_group["moved"] > 0
     else:
         board_time, alight_time = np.empty(n), np.empty(n)
         boardings, moved = np.empty(n, dtype=np.int64), np.empty(n, dtype=bool)
-        board_time[order], alight_time[order] = pax_f[:n, T_BOARD], pax_f[:n, T_ALIGHT]
-        boardings[order], moved[order] = pax_i[:n, T_BOARDINGS], pax_i[:n, T_MOVED] > 0
-    return OnboardResult(violations=records, cars=tuple(cars[:n_cars]), control=tuple(cars[n_cars:]),
-                         board_time=board_time, alight_time=alight_time, boardings=boardings, moved=moved,
-                         interventions=int(tallies[1]), staff_min=float(staff_min), complaints=int(tallies[2]))
+        board_time[order], alight_time[order] = first_group["board"], first_group["alight"]
+        boardings[order], moved[order] = first_group["boardings"], first_group["moved"] > 0
+    return OnboardResult(violations=tuple(map(Violation, *_fields(records, Violation))),
+                         cars=tuple(totals[:n_cars]), control=tuple(totals[n_cars:]), board_time=board_time,
+                         alight_time=alight_time, boardings=boardings, moved=moved,
+                         interventions=int(clock["interventions"][0]), staff_min=float(clock["staff_min"][0]),
+                         complaints=int(clock["complaints"][0]))
