@@ -79,12 +79,13 @@ def _row(*fields) -> np.dtype:
     return np.dtype(list(fields), align=True)
 
 
-def _like(record: type, codes: tuple[str, ...] = ()) -> np.dtype:
-    """The row type of a NamedTuple's fields (onboard.Violation, onboard.Event): floats as floats,
-    everything else (ints, bools, names coded by their index) as integers; ``codes`` leaves out
-    fields the loop folds into others."""
-    return _row(*((name, f8 if kind is float else i8) for name, kind in get_type_hints(record).items()
-                  if name not in codes))
+def _like(record: type, leave_out: tuple[str, ...] = ()) -> np.dtype:
+    """The row type of a NamedTuple's fields (onboard.Violation, onboard.Event): floats, bools,
+    and integers for everything else (names coded by their index); ``leave_out`` names fields the
+    loop folds into others."""
+    kinds = {float: f8, bool: np.bool_}
+    return _row(*((name, kinds.get(kind, i8)) for name, kind in get_type_hints(record).items()
+                  if name not in leave_out))
 
 
 #: the model's parameters for one train (``_parameters``; run_min and crew set per train)
@@ -128,14 +129,15 @@ PATROLLER = _row(("state", i8), ("car", i8), ("row", i8), ("to", i8), ("cursor",
 HEAP = _row(("t", f8), ("prio", i8), ("seq", i8), ("ev", i8), ("idx", i8))
 QUEUED = _row(("ev", i8), ("idx", i8))  # a request for a crew member
 RECORD = _like(Violation)  # the output: onboard.Violation's fields, names by their codes
-TRACE = _like(Event, codes=("control",))  # onboard.Event's; ``car`` counts the control cars after the others
+TRACE = _like(Event, leave_out=("control",))  # onboard.Event's; ``car`` counts the control cars after the others
 
 # One journey's state, shared by the compiled functions below: inputs (par, stops, cand, uniforms,
 # staff_u, duties; read-only), tables the loop changes, and scratch (near, chosen, ctimes).
 Journey = namedtuple("Journey", "par stops cars pax cand uniforms staff_u duties clock viol ended near chosen ctimes "
                                 "pat heap queue trace")
 # The inputs of `_journey`, grouped:
-Train = namedtuple("Train", "par stops rows bounds groups")  # bounds: travellers per car; groups: 1 or 2 (control)
+# Train: par the Params' parameters; bounds: travellers per car; groups: 1, or 2 with the control cars
+Train = namedtuple("Train", "par run_min crew stops rows bounds groups")
 Seating = namedtuple("Seating", "order origin dest row optin segment peer_q")  # order: travellers car by car
 Candidates = namedtuple("Candidates", "time who accept kind length first")  # first: each car's first candidate
 Draws = namedtuple("Draws", "uniforms staff_u duty_t duty_len")
@@ -798,13 +800,15 @@ def _journey(train, seating, candidates, draws, room):
     duties = np.empty(len(draws.duty_t), DUTY)
     for x in range(len(duties)):
         duties[x].arrival, duties[x].length = draws.duty_t[x], draws.duty_len[x]
-    par = train.par[0]
+    pars = train.par.copy()  # the Params' parameters, and this train's
+    par = pars[0]
+    par.run_min, par.crew = train.run_min, train.crew
     cap, n_pat = m + 1, par.patrollers  # at most one violation per candidate
     clock = np.zeros(1, CLOCK)
     g0 = clock[0]
     g0.free, g0.staff_next, g0.enforced, g0.tracing = par.crew, n_pat, n_cars, room.trace > 0  # the
     # first staff uniforms are the patrol phases
-    s = Journey(train.par, stops, cars, pax, cand, draws.uniforms, draws.staff_u, duties, clock,
+    s = Journey(pars, stops, cars, pax, cand, draws.uniforms, draws.staff_u, duties, clock,
                 np.zeros(cap, VIOLATION), np.zeros(cap, i8), np.zeros(n + 1, i8), np.zeros(n + 1, i8),
                 np.zeros(n + 2), np.zeros(n_pat, PATROLLER), np.zeros(room.heap, HEAP),
                 np.zeros(room.heap, QUEUED), np.zeros(room.trace, TRACE))
@@ -895,9 +899,9 @@ def _candidates(rng, rates, board, alight, m_max, mu, sigma) -> tuple:
 
 
 @per_params
-def _parameters(params: Params) -> tuple[np.ndarray, np.ndarray]:
-    """The loop's parameters (one PARAMETERS row; run_min and crew are set per train) and the
-    peer-reminder table, computed once per Params object."""
+def _parameters(params: Params) -> tuple[np.ndarray, np.ndarray, int]:
+    """The loop's parameters (one PARAMETERS row; run_min and crew are set per train), the
+    peer-reminder table and the number of patrollers, computed once per Params object."""
     b, st, sw = params.behaviour, params.staff, params.switches
     reach, peer_q = _constants(params)[3:]
     par = np.zeros(1, PARAMETERS)
@@ -913,23 +917,22 @@ def _parameters(params: Params) -> tuple[np.ndarray, np.ndarray]:
         par[name] = value
     unset = set(PARAMETERS.names) - {"run_min", "crew"} - set(par.dtype.names)
     assert not unset, unset
-    return par, np.asarray(peer_q, dtype=float)
+    return par, np.asarray(peer_q, dtype=float), int(par["patrollers"][0])
 
 
 _NAMES = {"kind": np.array(KINDS, dtype=object), "ended_by": np.array(ENDERS, dtype=object),
           "what": np.array(EVENTS, dtype=object)}
 _KIND_OR_NONE = np.array([*KINDS, ""], dtype=object)  # index -1: no kind
+_NAMED = [(k, name) for k, (name, kind) in enumerate(get_type_hints(Violation).items()) if kind is str]
 
 
-def _fields(table: np.ndarray, record: type) -> list[list]:
-    """The fields of ``record`` (a NamedTuple) from the table's columns of the same names, as
-    Python bools, ints, floats and strings (as onboard makes them)."""
-    out = []
-    for name, kind in get_type_hints(record).items():
-        col = table[name]
-        out.append((col > 0).tolist() if kind is bool else _NAMES[name][col].tolist() if kind is str
-                   else col.tolist())
-    return out
+def _records(table: np.ndarray) -> tuple[Violation, ...]:
+    """The Violation records of a RECORD table, with Python bools, ints, floats and strings (as
+    onboard makes them; the names from their codes)."""
+    columns = list(zip(*table.tolist())) or [()] * len(RECORD.names)
+    for k, name in _NAMED:
+        columns[k] = _NAMES[name][list(columns[k])].tolist()
+    return tuple(map(Violation, *columns))
 
 
 def _trace(trace: np.ndarray, order: np.ndarray, n_cars: int) -> list[Event]:
@@ -961,9 +964,7 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     journey was run again (``short_uniforms``, ``short_staff``, ``short_room``, ``short_trace``)."""
     st, sw = params.staff, params.switches
     m_max, dur_mu, dur_sigma = _constants(params)[:3]
-    par, peer_q_table = _parameters(params)
-    par = par.copy()
-    par["run_min"], par["crew"] = spec.run_min, spec.crew
+    par, peer_q_table, patrollers = _parameters(params)
     stops = np.asarray(spec.stop_times())
     n_cars = len(spec.quiet_seats)
     # one car (most trains): travellers are already in car order, and skipping the reordering
@@ -994,9 +995,9 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     duty_t = duty_len = np.zeros(0)
     if sw.other_duties and st.other_duty_load > 0:
         duty_t, duty_len = draw_duties(st, spec, rngs["staff"])
-    staff_u = rngs["staff"].random(int(par["patrollers"][0]) + FIRST_STAFF)
+    staff_u = rngs["staff"].random(patrollers + FIRST_STAFF)
     rows = np.array([-(-q // SEATS_PER_ROW) for q in spec.quiet_seats], dtype=np.int64)
-    train = Train(par, stops, rows, np.asarray(bounds), len(groups))
+    train = Train(par, spec.run_min, spec.crew, stops, rows, np.asarray(bounds), len(groups))
     seating = Seating(order, pax.origin, pax.dest, pax.row, pax.optin, pax.segment, peer_q_table)
     room = Room(heap=max(1, FIRST_ROOM + 2 * (len(duty_t) + len(cand[0]))),
                 trace=0 if trace is None else max(1, FIRST_TRACE + 2 * len(groups) * pax.n + 20 * len(cand[0])))
@@ -1005,7 +1006,8 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
         u = uniforms[0][None, :] if len(uniforms) == 1 else np.stack(uniforms)
         clock, records, cars, travellers, traced = _journey(train, seating, candidates,
                                                             Draws(u, staff_u, duty_t, duty_len), room)
-        short = int(clock["short"][0])
+        clock = dict(zip(CLOCK.names, clock.tolist()[0]))
+        short = clock["short"]
         if short == 0:
             break
         reruns[short - 1] += 1
@@ -1018,22 +1020,23 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
         else:
             room = room._replace(trace=2 * room.trace + 1)
     if counts is not None:
-        for key, value in (("events", clock["seq"][0]), ("processed", clock["events"][0]),
+        for key, value in (("events", clock["seq"]), ("processed", clock["events"]),
                            *zip(SHORT_NAMES, reruns)):
             counts[key] = counts.get(key, 0) + int(value)
     if trace is not None:
         trace.extend(_trace(traced, order, n_cars))
     n = len(order)
     totals = []
-    for c in range(len(cars)):
+    stay, boardings_all, optin_all = travellers["alight"] - travellers["board"], travellers["boardings"], \
+        travellers["optin"] > 0
+    for c, row in enumerate(cars.tolist()):
+        car = dict(zip(CAR.names, row))
         a, z = (c // n_cars) * n + bounds[c % n_cars], (c // n_cars) * n + bounds[c % n_cars + 1]
-        car, seated = cars[c], travellers[a:z]
         totals.append(CarTotals(
-            car_min=spec.run_min, pax_min=float(car["pax_min"]), noisy_min=float(car["noisy_min"]),
-            calm_quiet_pax_min=float(car["calm_qpm"]), noisy_quiet_pax_min=float(car["noisy_qpm"]),
-            calm_starts=int(car["calm_starts"]), noisy_starts=int(car["noisy_starts"]),
-            passengers=int(seated["boardings"].sum()),
-            optin_pax_min=float((seated["alight"] - seated["board"])[seated["optin"] > 0].sum())))
+            car_min=spec.run_min, pax_min=car["pax_min"], noisy_min=car["noisy_min"],
+            calm_quiet_pax_min=car["calm_qpm"], noisy_quiet_pax_min=car["noisy_qpm"],
+            calm_starts=car["calm_starts"], noisy_starts=car["noisy_starts"],
+            passengers=int(boardings_all[a:z].sum()), optin_pax_min=float(stay[a:z][optin_all[a:z]].sum())))
     first_group = travellers[:n]
     if n_cars == 1:
         board_time, alight_time = first_group["board"].copy(), first_group["alight"].copy()
@@ -1043,8 +1046,8 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
         boardings, moved = np.empty(n, dtype=np.int64), np.empty(n, dtype=bool)
         board_time[order], alight_time[order] = first_group["board"], first_group["alight"]
         boardings[order], moved[order] = first_group["boardings"], first_group["moved"] > 0
-    return OnboardResult(violations=tuple(map(Violation, *_fields(records, Violation))),
+    return OnboardResult(violations=_records(records),
                          cars=tuple(totals[:n_cars]), control=tuple(totals[n_cars:]), board_time=board_time,
                          alight_time=alight_time, boardings=boardings, moved=moved,
-                         interventions=int(clock["interventions"][0]), staff_min=float(clock["staff_min"][0]),
-                         complaints=int(clock["complaints"][0]))
+                         interventions=clock["interventions"], staff_min=clock["staff_min"],
+                         complaints=clock["complaints"])
