@@ -91,7 +91,8 @@ def test_arrays_that_run_short_are_drawn_longer_without_changing_the_journey(mon
     for spec, pax in travellers(sc, 40):
         simpy_trace, loop_trace = [], []
         a = run_onboard(spec, sc.params, pax, train_streams(SEED, 0, spec.train_id), trace=simpy_trace)
-        b = run_journey(spec, sc.params, pax, train_streams(SEED, 0, spec.train_id), counts, trace=loop_trace)
+        b = run_journey(spec, sc.params, pax, train_streams(SEED, 0, spec.train_id), counts=counts,
+                        trace=loop_trace)
         assert_same(a, b, spec.train_id)
         assert loop_trace == simpy_trace, spec.train_id
     assert all(counts[name] > 0 for name in onboard_loop.SHORT_NAMES), counts  # each path was taken

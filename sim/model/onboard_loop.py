@@ -886,9 +886,10 @@ def _assemble(count, u, z, car):
     return t_out, w_out, accept, kind, exponent
 
 
-def _candidates(rng, rates, board, alight, m_max, mu, sigma) -> tuple:
+def _candidates(rng, rates, board, alight, lengths: tuple) -> tuple:
     """onboard.draw_candidates for one car (the same draws, the same arrays), its arithmetic
-    compiled."""
+    compiled; ``lengths`` is (m_max, mu, sigma) of `onboard._constants`."""
+    m_max, mu, sigma = lengths
     kind_cum, lam = _bounds(rates, rates.sum(axis=1), board, alight, m_max)
     count = rng.poisson(lam)
     n = int(count.sum())
@@ -954,7 +955,7 @@ def _trace(trace: np.ndarray, order: np.ndarray, n_cars: int) -> list[Event]:
     return list(map(Event, *(fields[name] for name in Event._fields)))
 
 
-def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
+def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs, *,
                 counts: dict | None = None, trace: list | None = None) -> OnboardResult:
     """Simulate the journey of one train's quiet car(s): what `onboard.run_onboard` gives.
     ``rngs`` holds the ``behaviour``, ``staff`` and ``control`` generators. If ``trace`` is a
@@ -963,7 +964,7 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     are added to it (``events``, ``processed``), and how often each array ran short and the
     journey was run again (``short_uniforms``, ``short_staff``, ``short_room``, ``short_trace``)."""
     st, sw = params.staff, params.switches
-    m_max, dur_mu, dur_sigma = _constants(params)[:3]
+    lengths = _constants(params)[:3]  # m_max and the log-normal lengths' mu and sigma per kind
     par, peer_q_table, patrollers = _parameters(params)
     stops = np.asarray(spec.stop_times())
     n_cars = len(spec.quiet_seats)
@@ -986,7 +987,7 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
             rates = rates[order]
         for c in range(n_cars):
             a, z = bounds[c], bounds[c + 1]
-            cands.append(_candidates(rng, rates[a:z], board[a:z], alight[a:z], m_max, dur_mu, dur_sigma))
+            cands.append(_candidates(rng, rates[a:z], board[a:z], alight[a:z], lengths))
             first.append(first[-1] + len(cands[-1][0]))
         uniforms.append(rng.random(BLOCK * (n_cars + FIRST_BLOCKS)))
     cand = [np.concatenate([d[f] for d in cands]) for f in range(5)] if len(cands) > 1 else cands[0]
