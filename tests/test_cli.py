@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -141,10 +142,24 @@ def test_python_dash_m_sim_works_like_quietcar():
     assert "Usage: quietcar" in r.stdout and "compare" in r.stdout
 
 
+def documented(command, output: str) -> list[str]:
+    """What ``command``'s --help ``output`` fails to explain: each option must have a help text of
+    its own and be shown, each argument be named in the usage line."""
+    missing = []
+    for p in command.params:
+        if isinstance(p, click.Option) and not p.hidden and (not p.help or p.opts[-1] not in output):
+            missing.append(p.opts[-1])
+        if isinstance(p, click.Argument) and p.human_readable_name not in output.splitlines()[0]:
+            missing.append(p.human_readable_name)
+    return missing
+
+
 def test_every_command_explains_itself():
     for cmd in ("run", "compare", "validate", "scenarios", "show"):
         r = invoke(cmd, "--help")
-        assert r.exit_code == 0 and len(r.output) > 200, cmd
+        assert r.exit_code == 0 and r.output.startswith(f"Usage: main {cmd}"), cmd
+        assert documented(main.commands[cmd], r.output) == [], cmd
+        assert main.commands[cmd].help.split(".")[0].split()[0] in r.output, cmd  # its description
 
 
 # --- bad input: a clear message naming file and key, exit status 2, nothing written ----------

@@ -65,7 +65,8 @@ def test_one_thing_at_a_time_renewal_count():
 @pytest.mark.parametrize("lam_h, dmean", [(0.2, 3.0), (0.05, 10.0)])
 def test_noisy_time_share_is_m_g_infinity(lam_h, dmean):
     """Steady state: P(car calm) = (1 + lambda E[D])^-N for N independent alternating
-    travellers, which tends to the M/G/inf value exp(-lambda N E[D]) as lambda E[D] -> 0."""
+    travellers, which tends to the M/G/inf value exp(-lambda N E[D]) as lambda E[D] -> 0 (within
+    0.01 for both cases here: a property of the parameters, not of the code, so not asserted)."""
     n, T, runs, cv = 90, 1200.0, 40, 1.0
     params = isolated(lam_h, behaviour=dict(duration_mean=(dmean,) * 4, duration_cv=(cv,) * 4))
     shares = np.array([onboard_tally(one_leg(T), params, full_car(n), s)[0]["noisy_min"] / T
@@ -73,7 +74,6 @@ def test_noisy_time_share_is_m_g_infinity(lam_h, dmean):
     lam = lam_h / 60.0
     rho = lam * dmean
     expected = 1.0 - (1.0 + rho) ** -n
-    assert abs(expected - (1.0 - math.exp(-lam * n * dmean))) < 0.01  # the M/G/inf limit
     # start-up: the car starts empty; the M/G/inf deficit integrates to N lam E[D^2]/2 minutes
     bias = n * lam * lognormal_second_moment(dmean, cv) / 2.0 / T
     se = shares.std(ddof=1) / math.sqrt(runs)
