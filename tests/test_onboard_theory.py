@@ -84,7 +84,9 @@ def test_noisy_time_share_is_m_g_infinity(lam_h, dmean):
 @pytest.mark.parametrize("walk", [0.0, 6.0])
 def test_patrol_detection_delay_is_half_the_interval(walk):
     """Violations that never end alone, patrols every P with random phase, detection and
-    success 1: each ends at the patroller's next pass of its row; mean length P/2."""
+    success 1: each ends at the patroller's next pass of its row; mean length P/2. The trace
+    (which the demo draws) puts the patroller at row r of a pass (r + 1) x walk / rows after
+    it entered the car, and at the violator's row when it intervenes."""
     P, n, T, lam_h, runs = 30.0, 90, 3000.0, 0.05, 20
     params = isolated(lam_h, behaviour=dict(duration_mean=(1e9,) * 4, duration_cv=(0.0,) * 4),
                       switches=dict(patrols=True),
@@ -97,6 +99,11 @@ def test_patrol_detection_delay_is_half_the_interval(walk):
         passes = np.array([e.minute for e in log if e.what == "patrol"])
         assert np.allclose(np.diff(passes), P)  # a free crew keeps the schedule exactly
         rows = 18
+        for e in log:
+            if e.what == "patrol_at":
+                entered = passes[passes <= e.minute].max()
+                assert e.minute == pytest.approx(entered + walk * (e.row + 1) / rows), e
+        at = {(e.minute, e.row) for e in log if e.what == "intervene"}
         for v in ob.violations:
             assert v.ended_by in ("staff", "alighting")
             if v.start < passes[0]:
@@ -105,6 +112,7 @@ def test_patrol_detection_delay_is_half_the_interval(walk):
             nxt = reach[reach >= v.start]
             if v.ended_by == "staff":
                 assert v.end == pytest.approx(nxt[0])
+                assert (v.end, v.pax // 5) in at  # the patroller stands at the violator's row
                 lengths.append(v.end - v.start)
             else:
                 assert len(nxt) == 0 or nxt[0] >= T
