@@ -921,18 +921,21 @@ def _parameters(params: Params) -> tuple[np.ndarray, np.ndarray, int]:
     return par, np.asarray(peer_q, dtype=float), int(par["patrollers"][0])
 
 
-_NAMES = {"kind": np.array(KINDS, dtype=object), "ended_by": np.array(ENDERS, dtype=object),
-          "what": np.array(EVENTS, dtype=object)}
+_NAMES = {"kind": KINDS, "ended_by": ENDERS, "what": EVENTS}  # names by their codes
 _KIND_OR_NONE = np.array([*KINDS, ""], dtype=object)  # index -1: no kind
-_NAMED = [(k, name) for k, (name, kind) in enumerate(get_type_hints(Violation).items()) if kind is str]
+_HINTS = tuple(get_type_hints(Violation).items())
 
 
 def _records(table: np.ndarray) -> tuple[Violation, ...]:
-    """The Violation records of a RECORD table, with Python bools, ints, floats and strings (as
-    onboard makes them; the names from their codes)."""
-    columns = list(zip(*table.tolist())) or [()] * len(RECORD.names)
-    for k, name in _NAMED:
-        columns[k] = _NAMES[name][list(columns[k])].tolist()
+    """The Violation records of a RECORD table, field by field, with Python bools, ints, floats and
+    strings (as onboard makes them; the names from their codes)."""
+    columns = []
+    for name, kind in _HINTS:
+        column = table[name].tolist()
+        if kind is str:
+            names = _NAMES[name]
+            column = [names[code] for code in column]
+        columns.append(column)
     return tuple(map(Violation, *columns))
 
 
@@ -948,7 +951,7 @@ def _trace(trace: np.ndarray, order: np.ndarray, n_cars: int) -> list[Event]:
         mapped[some] = order[local[some] % n] if n else -1
         fields[name] = mapped.tolist()
     car = trace["car"]
-    fields.update(minute=trace["minute"].tolist(), what=_NAMES["what"][trace["what"]].tolist(),
+    fields.update(minute=trace["minute"].tolist(), what=[EVENTS[code] for code in trace["what"].tolist()],
                   car=np.where(car >= 0, car % n_cars, -1).tolist(), control=(car >= n_cars).tolist(),
                   kind=_KIND_OR_NONE[trace["kind"]].tolist(),
                   **{name: trace[name].tolist() for name in ("row", "until", "staff", "reach")})
