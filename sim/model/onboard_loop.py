@@ -44,6 +44,9 @@ BLOCK = 256  # uniforms per block, as onboard._Uniforms takes them
 URGENT, NORMAL = 0, 1  # SimPy's priorities: process initialisation before everything else
 N_KINDS = len(KINDS)
 STREAMS = ("behaviour", "control")  # the cars' streams: the enforced cars', then the control cars'
+#: a car's states for the starts and expected starts (onboard.CarTotals): calm or noisy (another
+#: violation running), outside or inside a damping window; state = noisy + 2 x damped
+STATES = ("calm", "noisy", "calm_damped", "noisy_damped")
 
 # --- codes: names declared once, numbered in order --------------------------------------------------
 #: what an entry of the heap resumes (E_END: a violation's planned end; E_STOP: all cars arrived)
@@ -97,17 +100,19 @@ PARAMETERS = _row(
     ("crew", i8), ("patrollers", i8), ("cap", i8), ("contagion_on", i8), ("peers", i8), ("complaints", i8),
     ("escalation", i8), ("escalation_contacts", i8))
 #: a traveller: seat row, trip (stops), state (``noisy``: the running violation or -1), board and
-#: alight times (alight changes if moved out), probability of reminding a neighbour
+#: alight times (alight changes if moved out), probability of reminding a neighbour, unwarned rate
 TRAVELLER = _row(
     ("row", i8), ("origin", i8), ("dest", i8), ("optin", i8), ("on", i8), ("noisy", i8), ("warned", i8),
-    ("contacts", i8), ("moved", i8), ("boardings", i8), ("board", f8), ("alight", f8), ("peer_q", f8))
+    ("contacts", i8), ("moved", i8), ("boardings", i8), ("board", f8), ("alight", f8), ("peer_q", f8),
+    ("rate", f8))
 #: a car: its travellers [pax_from, pax_to), candidates [next_cand, cand_end), its process's state,
-#: violations running, travellers on board and quiet, its block of uniforms, its tallies
+#: violations running, travellers on board and quiet (``q_rate``: their summed own rates), its
+#: block of uniforms, its tallies (``starts`` and ``expected`` starts per state of STATES)
 CAR = _row(
     ("pax_from", i8), ("pax_to", i8), ("rows", i8), ("enforced", i8), ("stream", i8), ("next_cand", i8),
     ("cand_end", i8), ("state", i8), ("next_stop", i8), ("running", i8), ("on", i8), ("quiet", i8),
-    ("u_block", i8), ("u_used", i8), ("calm_starts", i8), ("noisy_starts", i8), ("peer_q_max", f8),
-    ("last", f8), ("damp_until", f8), ("pax_min", f8), ("noisy_min", f8), ("calm_qpm", f8), ("noisy_qpm", f8))
+    ("u_block", i8), ("u_used", i8), ("starts", i8, (len(STATES),)), ("peer_q_max", f8), ("last", f8),
+    ("damp_until", f8), ("pax_min", f8), ("noisy_min", f8), ("q_rate", f8), ("expected", f8, (len(STATES),)))
 #: a candidate start (onboard.draw_candidates): ``who`` is the traveller within its car
 CANDIDATE = _row(("time", f8), ("accept", f8), ("length", f8), ("who", i8), ("kind", i8))
 DUTY = _row(("arrival", f8), ("length", f8))
@@ -123,7 +128,8 @@ CLOCK = _row(
 VIOLATION = _row(
     ("car", i8), ("pax", i8), ("kind", i8), ("row", i8), ("running_before", i8), ("neighbours", i8),
     ("ended", i8), ("called", i8), ("complaints", i8), ("staff_contacts", i8), ("ended_by", i8), ("moved", i8),
-    ("respond", i8), ("start", f8), ("end", f8), ("disturbed_pax_min", f8), ("disturbed_optin_pax_min", f8))
+    ("reminded", i8), ("respond", i8), ("start", f8), ("end", f8), ("disturbed_pax_min", f8),
+    ("disturbed_optin_pax_min", f8))
 PATROLLER = _row(("state", i8), ("car", i8), ("row", i8), ("to", i8), ("cursor", i8), ("snap", i8),
                  ("phase", f8), ("due", f8))
 HEAP = _row(("t", f8), ("prio", i8), ("seq", i8), ("ev", i8), ("idx", i8))
@@ -138,7 +144,9 @@ Journey = namedtuple("Journey", "par stops cars pax cand uniforms staff_u duties
 # The inputs of `_journey`, grouped:
 # Train: par the Params' parameters; bounds: travellers per car; groups: 1, or 2 with the control cars
 Train = namedtuple("Train", "par run_min crew stops rows bounds groups")
-Seating = namedtuple("Seating", "order origin dest row optin segment peer_q")  # order: travellers car by car
+# Seating: order the travellers car by car; signed whether each accepted the agreement (opt-in or
+# overflow with agreement); weight each one's unwarned rate, in the loop's order (car by car, group by group)
+Seating = namedtuple("Seating", "order origin dest row optin signed segment peer_q weight")
 Candidates = namedtuple("Candidates", "time who accept kind length first")  # first: each car's first candidate
 Draws = namedtuple("Draws", "uniforms staff_u duty_t duty_len")
 Room = namedtuple("Room", "heap trace")
@@ -286,27 +294,50 @@ def _log(s, what, c, i, kind):
 # --- a car: onboard._Car -------------------------------------------------------------------------------
 @_compiled(void, i64)
 def _advance(s, c):
-    """onboard._Car._advance: the time-weighted levels of car c up to now."""
+    """onboard._Car._advance: the time-weighted levels of car c up to now (the expected starts
+    split where a damping window closed since the last update)."""
     now, car = s.clock[0].now, s.cars[c]
     dt = now - car.last
     if dt > 0:
         car.pax_min += car.on * dt
-        if car.running:
+        noisy = 1 if car.running else 0
+        if noisy:
             car.noisy_min += dt
-            car.noisy_qpm += car.quiet * dt
+        until, last = car.damp_until, car.last
+        if until > last:
+            cut = until if until < now else now
+            car.expected[2 + noisy] += car.q_rate * (cut - last)
+            if now > cut:
+                car.expected[noisy] += car.q_rate * (now - cut)
         else:
-            car.calm_qpm += car.quiet * dt
+            car.expected[noisy] += car.q_rate * dt
         car.last = now
+
+
+@_compiled(f64, i64)
+def _own_rate(s, i):
+    """onboard._Car.own_rate: traveller i's rate without contagion or damping."""
+    who = s.pax[i]
+    return who.rate * s.par[0].warned_factor if who.warned else who.rate
+
+
+@_compiled(void, i64, f64)
+def _quiet_rate(s, c, change):
+    """onboard._Car._quiet_rate: add ``change`` to car c's summed own rates of quiet travellers
+    (0 when none is left)."""
+    car = s.cars[c]
+    car.q_rate += change
+    if car.quiet == 0:
+        car.q_rate = 0.0
 
 
 @_compiled(f64, i64)
 def _multiplier(s, c):
     """onboard._Car.multiplier: contagion and enforcement damping in car c, now."""
-    p = s.par[0]
-    if not p.contagion_on:
-        return 1.0
-    car = s.cars[c]
-    m = 1.0 + p.contagion * min(car.running, p.cap)
+    p, car = s.par[0], s.cars[c]
+    m = 1.0
+    if p.contagion_on:
+        m = 1.0 + p.contagion * min(car.running, p.cap)
     if s.clock[0].now < car.damp_until:
         m *= 1.0 - p.damping
     return m
@@ -352,6 +383,7 @@ def _end(s, v, by, move):
     i = vio.pax
     car.running -= 1
     car.quiet += 1
+    car.q_rate += _own_rate(s, i)  # as warned now: who warns does so before the end
     pax, g = s.pax, s.clock[0]  # arrays bound once: each s.<field> costs a reference count
     pax[i].noisy = -1
     kind = vio.kind
@@ -382,6 +414,7 @@ def _end(s, v, by, move):
         pax[i].alight = t
         car.on -= 1
         car.quiet -= 1
+        _quiet_rate(s, c, -_own_rate(s, i))
         _log(s, X_MOVED, c, i, kind)
 
 
@@ -391,10 +424,7 @@ def _start(s, c, i, kind, length):
     g, car, p = s.clock[0], s.cars[c], s.par[0]
     t = g.now
     _advance(s, c)
-    if car.running:
-        car.noisy_starts += 1
-    else:
-        car.calm_starts += 1
+    car.starts[(1 if car.running else 0) + (2 if t < car.damp_until else 0)] += 1
     pax, near, chosen = s.pax, s.near, s.chosen
     r, reach = pax[i].row, p.reach[kind]
     k = 0
@@ -409,6 +439,7 @@ def _start(s, c, i, kind, length):
     vio.start = t
     car.running += 1
     car.quiet -= 1
+    _quiet_rate(s, c, -_own_rate(s, i))
     pax[i].noisy = v
     slot = _log(s, X_START, c, i, kind)
     if slot >= 0:
@@ -458,16 +489,19 @@ def _stop(s, c, k):
             if pax[j].noisy >= 0:
                 _end(s, pax[j].noisy, ALIGHTING, False)
             pax[j].on = 0
+            car.q_rate -= _own_rate(s, j)
             gone += 1
             _log(s, X_ALIGHT, c, j, -1)
     for j in range(car.pax_from, car.pax_to):
         if pax[j].origin == k:
             pax[j].on = 1
+            car.q_rate += _own_rate(s, j)
             pax[j].boardings += 1
             boarded += 1
             _log(s, X_BOARD, c, j, -1)
     car.on += boarded - gone
     car.quiet += boarded - gone
+    _quiet_rate(s, c, 0.0)
 
 
 @_compiled(void, i64)
@@ -554,7 +588,8 @@ def _intervene(s, v, ev, idx):
     i = vio.pax
     who = s.pax[i]
     who.contacts += 1
-    if p.damping > 0 and p.damping_min > 0:
+    if p.damping_min > 0:  # a damping window, damping on or off
+        _advance(s, vio.car)
         s.cars[vio.car].damp_until = g.now + p.damping_min
     slot = _log(s, X_INTERVENE, vio.car, i, vio.kind)
     if slot >= 0:
@@ -715,6 +750,7 @@ def _run_loop(s):
             if not vio.ended:
                 if vio.ended_by == PEER:
                     s.pax[vio.pax].warned = 1
+                    vio.reminded = 1
                     _log(s, X_REMINDER_OK, vio.car, vio.pax, vio.kind)
                 _end(s, idx, vio.ended_by, False)
         elif ev == E_PATROL:
@@ -742,6 +778,7 @@ def _run_loop(s):
             vio = s.viol[idx]
             if not vio.ended:
                 s.pax[vio.pax].warned = 1
+                vio.reminded = 1
                 _log(s, X_REMINDER_FAILED, vio.car, vio.pax, vio.kind)
         elif ev == E_CAR_DONE:  # env.run(until=all_of(cars))
             g.cars_done += 1
@@ -780,7 +817,8 @@ def _journey(train, seating, candidates, draws, room):
             o, d, opt = seating.origin[src], seating.dest[src], seating.optin[src]
             t.row, t.origin, t.dest, t.optin, t.noisy = seating.row[src], o, d, opt, -1
             t.board, t.alight = stops[o], stops[d]
-            t.peer_q = seating.peer_q[seating.segment[src], 1 if opt else 0]
+            t.peer_q = seating.peer_q[seating.segment[src], 1 if seating.signed[src] else 0]
+            t.rate = seating.weight[g * n + x]
     cars = np.zeros(groups * n_cars, CAR)
     for c in range(len(cars)):
         g, k = c // n_cars, c % n_cars
@@ -823,6 +861,7 @@ def _journey(train, seating, candidates, draws, room):
         r.running_before, r.neighbours, r.complaints, r.staff_contacts = (vio.running_before, vio.neighbours,
                                                                            vio.complaints, vio.staff_contacts)
         r.disturbed_pax_min, r.disturbed_optin_pax_min = vio.disturbed_pax_min, vio.disturbed_optin_pax_min
+        r.reminded = vio.reminded
     order = np.arange(len(records))
     for x in range(1, len(order)):  # insertion sort (stable): the records come nearly in order
         k, y = order[x], x - 1
@@ -886,11 +925,13 @@ def _assemble(count, u, z, car):
     return t_out, w_out, accept, kind, exponent
 
 
-def _candidates(rng, rates, board, alight, lengths: tuple) -> tuple:
+def _candidates(rng, rates, weight, stay: tuple, lengths: tuple) -> tuple:
     """onboard.draw_candidates for one car (the same draws, the same arrays), its arithmetic
-    compiled; ``lengths`` is (m_max, mu, sigma) of `onboard._constants`."""
-    m_max, mu, sigma = lengths
-    kind_cum, lam = _bounds(rates, rates.sum(axis=1), board, alight, m_max)
+    compiled; ``weight`` the travellers' total rates (``rates.sum(axis=1)``, as
+    onboard.rate_shares), ``stay`` their (board, alight) times, ``lengths`` (m_max, mu, sigma) of
+    `onboard._constants`."""
+    (board, alight), (m_max, mu, sigma) = stay, lengths
+    kind_cum, lam = _bounds(rates, weight, board, alight, m_max)
     count = rng.poisson(lam)
     n = int(count.sum())
     u = rng.random(3 * n)
@@ -907,7 +948,7 @@ def _parameters(params: Params) -> tuple[np.ndarray, np.ndarray, int]:
     reach, peer_q = _constants(params)[3:]
     par = np.zeros(1, PARAMETERS)
     for name, value in dict(
-            contagion=b.contagion, damping=b.enforcement_damping, damping_min=b.damping_min,
+            contagion=b.contagion, damping=b.enforcement_damping if sw.damping else 0.0, damping_min=b.damping_min,
             warned_factor=b.warned_factor if sw.warned else 1.0, peer_delay=b.peer_delay_mean,
             peer_success=b.peer_success, after_failed=b.complain_after_failed,
             complaint_delay=b.complaint_delay_mean, period=st.patrol_interval, walk=st.patrol_walk,
@@ -967,6 +1008,11 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs, *,
     are added to it (``events``, ``processed``), and how often each array ran short and the
     journey was run again (``short_uniforms``, ``short_staff``, ``short_room``, ``short_trace``)."""
     st, sw = params.staff, params.switches
+    if not spec.quiet_seats:  # no quiet car: nothing happens that the records hold
+        nothing = np.zeros(0)
+        return OnboardResult(violations=(), cars=(), control=(), board_time=nothing, alight_time=nothing.copy(),
+                             boardings=np.zeros(0, dtype=np.int64), moved=np.zeros(0, dtype=bool), interventions=0,
+                             staff_min=0.0, complaints=0)
     lengths = _constants(params)[:3]  # m_max and the log-normal lengths' mu and sigma per kind
     par, peer_q_table, patrollers = _parameters(params)
     stops = np.asarray(spec.stop_times())
@@ -983,14 +1029,15 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs, *,
     # the cars' candidates (car by car, as their processes start) and the blocks of uniforms
     # after them, from the behaviour stream and, for the control cars, the control stream
     groups = [(True, rngs["behaviour"])] + ([(False, rngs["control"])] if sw.control_car else [])
-    cands, first, uniforms = [], [0], []
+    cands, first, uniforms, weights = [], [0], [], []
     for agreement, rng in groups:
         rates = passenger_rates(pax, params, agreement)
         if n_cars > 1:
             rates = rates[order]
         for c in range(n_cars):
             a, z = bounds[c], bounds[c + 1]
-            cands.append(_candidates(rng, rates[a:z], board[a:z], alight[a:z], lengths))
+            weights.append(rates[a:z].sum(axis=1))
+            cands.append(_candidates(rng, rates[a:z], weights[-1], (board[a:z], alight[a:z]), lengths))
             first.append(first[-1] + len(cands[-1][0]))
         uniforms.append(rng.random(BLOCK * (n_cars + FIRST_BLOCKS)))
     cand = [np.concatenate([d[f] for d in cands]) for f in range(5)] if len(cands) > 1 else cands[0]
@@ -1002,7 +1049,8 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs, *,
     staff_u = rngs["staff"].random(patrollers + FIRST_STAFF)
     rows = np.array([-(-q // SEATS_PER_ROW) for q in spec.quiet_seats], dtype=np.int64)
     train = Train(par, spec.run_min, spec.crew, stops, rows, np.asarray(bounds), len(groups))
-    seating = Seating(order, pax.origin, pax.dest, pax.row, pax.optin, pax.segment, peer_q_table)
+    seating = Seating(order, pax.origin, pax.dest, pax.row, pax.optin, pax.signed, pax.segment, peer_q_table,
+                      np.concatenate(weights))
     room = Room(heap=max(1, FIRST_ROOM + 2 * (len(duty_t) + len(cand[0]))),
                 trace=0 if trace is None else max(1, FIRST_TRACE + 2 * len(groups) * pax.n + 20 * len(cand[0])))
     reruns = [0] * len(SHORT_NAMES)
@@ -1036,10 +1084,13 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs, *,
     for c, row in enumerate(cars.tolist()):
         car = dict(zip(CAR.names, row))
         a, z = (c // n_cars) * n + bounds[c % n_cars], (c // n_cars) * n + bounds[c % n_cars + 1]
+        starts, expected = dict(zip(STATES, car["starts"])), dict(zip(STATES, car["expected"]))
         totals.append(CarTotals(
             car_min=spec.run_min, pax_min=car["pax_min"], noisy_min=car["noisy_min"],
-            calm_quiet_pax_min=car["calm_qpm"], noisy_quiet_pax_min=car["noisy_qpm"],
-            calm_starts=car["calm_starts"], noisy_starts=car["noisy_starts"],
+            calm_starts=starts["calm"] + starts["calm_damped"], noisy_starts=starts["noisy"] + starts["noisy_damped"],
+            calm_damped_starts=starts["calm_damped"], noisy_damped_starts=starts["noisy_damped"],
+            expected_calm=expected["calm"], expected_noisy=expected["noisy"],
+            expected_calm_damped=expected["calm_damped"], expected_noisy_damped=expected["noisy_damped"],
             passengers=int(boardings_all[a:z].sum()), optin_pax_min=float(stay[a:z][optin_all[a:z]].sum())))
     first_group = travellers[:n]
     if n_cars == 1:
