@@ -266,7 +266,7 @@ class _Context:
 
     def __init__(self, run_: DemoRun):
         r = run_.result
-        pax, ob = r.passengers, r.onboard
+        ob = r.onboard
         self.t_on = np.asarray(ob.board_time, dtype=float)
         self.t_off = np.asarray(ob.alight_time, dtype=float)
         self.n_cars = len(r.spec.quiet_seats)
