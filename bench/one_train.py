@@ -38,7 +38,7 @@ def one(spec: TrainSpec, params: Params, seed: int, train: int = 0,
         events = next(journey.env._eid)  # events scheduled in its Environment
     else:
         counts: dict = {}
-        run_journey(spec, params, pax, rngs, counts)
+        run_journey(spec, params, pax, rngs, counts=counts)
         events = counts["events"]  # events scheduled in its queue
     t2 = time.perf_counter()
     return t1 - t0, t2 - t1, req.n, pax.n, events

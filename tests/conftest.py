@@ -38,11 +38,11 @@ def one_leg(run_min: float, seats: int = 90, crew: int = 50) -> TrainSpec:
     return TrainSpec(run_min=run_min, stops=2, ordinary_seats=0, quiet_seats=(seats,), crew=crew)
 
 
-def journey(spec: TrainSpec, params: Params, pax: QuietPassengers, seed: int, trace=None):
-    """The journey as network runs make it (the compiled loop), or in SimPy to trace it."""
-    if trace is None:
-        return run_journey(spec, params, pax, train_streams(seed, 0, 0))
-    return run_onboard(spec, params, pax, train_streams(seed, 0, 0), trace)
+def journey(spec: TrainSpec, params: Params, pax: QuietPassengers, seed: int, trace=None, engine="compiled"):
+    """The journey as network runs make it (the compiled loop, or SimPy with ``engine``), its
+    events appended to ``trace`` if it is a list."""
+    run = run_journey if engine == "compiled" else run_onboard
+    return run(spec, params, pax, train_streams(seed, 0, 0), trace=trace)
 
 
 def ratio_residuals(num: np.ndarray, den: np.ndarray) -> tuple[float, np.ndarray]:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -51,6 +52,27 @@ def test_every_bundled_scenario_runs(name, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["seed"] and manifest["replications"] == 2
     assert not (out / "partial").exists()
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_the_simpy_engine_gives_the_files_of_the_compiled_default(name, tmp_path):
+    """--engine simpy runs every journey in SimPy: the very files of the default (compiled)
+    engine, and the manifest says which engine ran; the engine is no part of the run's
+    identity, so a finished run is reused whichever engine is asked for."""
+    a, b = tmp_path / "compiled", tmp_path / "simpy"
+    assert invoke("run", name, "-n", 2, "--out", a, *SMALL).exit_code == 0
+    assert invoke("run", name, "-n", 2, "--out", b, "--engine", "simpy", *SMALL).exit_code == 0
+    assert files(a) == files(b)
+    engines = [json.loads((f / "manifest.json").read_text())["engine"] for f in (a, b)]
+    assert engines == ["compiled", "simpy"]
+    r = invoke("run", name, "-n", 2, "--out", b, *SMALL)
+    assert r.exit_code == 0 and "already held this run" in r.output
+
+
+def test_an_unknown_engine_is_refused_before_anything_runs(tmp_path):
+    r = invoke("run", "pilot", "--out", tmp_path / "x", "--engine", "fast", *SMALL)
+    assert r.exit_code == 2 and "'fast' is not one of 'compiled', 'simpy'" in r.output
+    assert not (tmp_path / "x").exists()
 
 
 def test_every_bundled_scenario_has_a_description():
@@ -120,10 +142,24 @@ def test_python_dash_m_sim_works_like_quietcar():
     assert "Usage: quietcar" in r.stdout and "compare" in r.stdout
 
 
+def documented(command, output: str) -> list[str]:
+    """What ``command``'s --help ``output`` fails to explain: each option must have a help text of
+    its own and be shown, each argument be named in the usage line."""
+    missing = []
+    for p in command.params:
+        if isinstance(p, click.Option) and not p.hidden and (not p.help or p.opts[-1] not in output):
+            missing.append(p.opts[-1])
+        if isinstance(p, click.Argument) and p.human_readable_name not in output.splitlines()[0]:
+            missing.append(p.human_readable_name)
+    return missing
+
+
 def test_every_command_explains_itself():
     for cmd in ("run", "compare", "validate", "scenarios", "show"):
         r = invoke(cmd, "--help")
-        assert r.exit_code == 0 and len(r.output) > 200, cmd
+        assert r.exit_code == 0 and r.output.startswith(f"Usage: main {cmd}"), cmd
+        assert documented(main.commands[cmd], r.output) == [], cmd
+        assert main.commands[cmd].help.split(".")[0].split()[0] in r.output, cmd  # its description
 
 
 # --- bad input: a clear message naming file and key, exit status 2, nothing written ----------

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from sim.run.metrics import add, metrics, tally
 from sim.model.onboard import ENDERS
 from sim.model.params import KINDS
+from sim.run.metrics import add, metrics, tally
 from sim.run.runner import network_day, simulate_one
 from sim.scenario import ScenarioError, load
 

@@ -1,10 +1,11 @@
-"""The compiled event loop is the SimPy journey: the very same records, train by train.
+"""The compiled event loop is the SimPy journey: the very same records and trace, train by train.
 
 `onboard._Journey` (SimPy) states the on-board model; `onboard_loop` runs it without SimPy
 for network runs. Given the same travellers and streams, every record must be identical:
 violations (field by field, floats bit for bit), car totals, per-traveller times, staff
-figures. Checked on every scenario and on variants that reach the rarer paths: crew starved
-by duties, escalation, zero walking and intervention times, mechanisms switched off."""
+figures, and every traced event (`onboard.Event`, field by field, in the same order).
+Checked on every scenario and on variants that reach the rarer paths: crew starved by
+duties, escalation, zero walking and intervention times, mechanisms switched off."""
 from __future__ import annotations
 
 import numpy as np
@@ -53,30 +54,47 @@ CASES = {
 }
 
 
+def both(spec, params, pax):
+    """The journey in SimPy and in the compiled loop, each traced, and the compiled loop untraced
+    (as network runs make it): the three results and the two traces."""
+    simpy_trace, loop_trace = [], []
+    a = run_onboard(spec, params, pax, train_streams(SEED, 0, spec.train_id), trace=simpy_trace)
+    b = run_journey(spec, params, pax, train_streams(SEED, 0, spec.train_id))
+    c = run_journey(spec, params, pax, train_streams(SEED, 0, spec.train_id), trace=loop_trace)
+    return a, b, c, simpy_trace, loop_trace
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_the_compiled_loop_gives_the_records_of_the_simpy_journey(case):
+def test_the_compiled_loop_gives_the_records_and_trace_of_the_simpy_journey(case):
     name, trains, extra = CASES[case]
     sc = load(f"scenarios/{name}.toml", extra)
-    violations = 0
+    violations, seen = 0, set()
     for spec, pax in travellers(sc, trains):
-        a = run_onboard(spec, sc.params, pax, train_streams(SEED, 0, spec.train_id))
-        b = run_journey(spec, sc.params, pax, train_streams(SEED, 0, spec.train_id))
+        a, b, c, simpy_trace, loop_trace = both(spec, sc.params, pax)
         assert_same(a, b, (case, spec.train_id))
+        assert_same(a, c, (case, spec.train_id, "traced"))
+        assert loop_trace == simpy_trace, (case, spec.train_id)
         violations += len(a.violations)
+        seen |= {e.what for e in simpy_trace}
     assert violations > trains  # the comparison covered plenty of violations
+    assert {"board", "alight", "start", "end_self", "disturbed"} <= seen, seen
 
 
 def test_arrays_that_run_short_are_drawn_longer_without_changing_the_journey(monkeypatch):
     """With the least first sizes every kind of array runs short (on 40 trains: room 173 times,
-    staff draws 68, the cars' uniforms 23): the journey is run again on longer draws of the
-    same streams, and the records do not change."""
+    staff draws 68, the cars' uniforms 23, the trace 443): the journey is run again on longer
+    draws of the same streams (or with more room), and the records and trace do not change."""
     monkeypatch.setattr(onboard_loop, "FIRST_BLOCKS", 0)
     monkeypatch.setattr(onboard_loop, "FIRST_STAFF", 0)
     monkeypatch.setattr(onboard_loop, "FIRST_ROOM", -10**9)
+    monkeypatch.setattr(onboard_loop, "FIRST_TRACE", -10**9)
     sc = load("scenarios/spring-festival.toml", ["switches.control_car=true"])
     counts: dict = {}
     for spec, pax in travellers(sc, 40):
-        a = run_onboard(spec, sc.params, pax, train_streams(SEED, 0, spec.train_id))
-        b = run_journey(spec, sc.params, pax, train_streams(SEED, 0, spec.train_id), counts)
+        simpy_trace, loop_trace = [], []
+        a = run_onboard(spec, sc.params, pax, train_streams(SEED, 0, spec.train_id), trace=simpy_trace)
+        b = run_journey(spec, sc.params, pax, train_streams(SEED, 0, spec.train_id), counts=counts,
+                        trace=loop_trace)
         assert_same(a, b, spec.train_id)
+        assert loop_trace == simpy_trace, spec.train_id
     assert all(counts[name] > 0 for name in onboard_loop.SHORT_NAMES), counts  # each path was taken

@@ -27,8 +27,7 @@ def scripted(spec, params, pax, script, seed=0):
 
 
 def events(log, pax=None, what=None):
-    return [(t, w) for t, w, car, control, p, kind in log
-            if (pax is None or p == pax) and (what is None or w in what)]
+    return [(e.minute, e.what) for e in log if (pax is None or e.pax == pax) and (what is None or e.what in what)]
 
 
 def test_boarding_and_alighting_follow_the_trips():
@@ -42,7 +41,7 @@ def test_boarding_and_alighting_follow_the_trips():
     assert events(log, pax=2) == [(30.0, "board"), (60.0, "alight")]
     assert events(log, pax=0) == [(0.0, "board"), (30.0, "alight")]
     assert events(log, pax=4) == [(60.0, "board"), (90.0, "alight")]
-    at_30 = [w for t, w, *_ in log if t == 30.0]
+    at_30 = [e.what for e in log if e.minute == 30.0]
     assert at_30 == ["alight", "board", "board"]  # those leaving free their seats first
     assert (ob.boardings == 1).all()
 
@@ -112,7 +111,7 @@ def test_crew_is_a_shared_busy_resource():
     spec = TrainSpec(run_min=100.0, stops=2, ordinary_seats=0, quiet_seats=(20,), crew=1)
     ob, log = scripted(spec, params, full_car(20), [(10.0, 0, "call", 500.0), (10.0, 10, "talk", 500.0)])
     first, second = sorted(ob.violations, key=lambda v: v.end)
-    c_first = min(t for t, w, *_ in log if w == "complaint")  # whichever case complained first
+    c_first = min(e.minute for e in log if e.what == "complaint")  # whichever case complained first
     assert first.end == pytest.approx(c_first + 3.0)
     assert second.end == pytest.approx(first.end + 2.0 + 3.0)  # waits for the crew member
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.run.metrics import METRICS, tally
 from sim.model.params import KINDS
+from sim.run.metrics import METRICS, tally
 from sim.run.runner import network_day, simulate_one
 from sim.scenario import load
 
@@ -68,8 +68,9 @@ def test_one_thing_at_a_time_renewal_count():
 @pytest.mark.parametrize("lam_h, dmean", [(0.2, 3.0), (0.05, 10.0)])
 def test_noisy_time_share_is_m_g_infinity(lam_h, dmean):
     """Steady state: P(car calm) = (1 + lambda E[D])^-N for N independent alternating
-    travellers, which tends to the M/G/inf value exp(-lambda N E[D]) as lambda E[D] -> 0; the
-    mean number running (`violations_running`) is N lambda E[D] / (1 + lambda E[D])."""
+    travellers, which tends to the M/G/inf value exp(-lambda N E[D]) as lambda E[D] -> 0 (within
+    0.01 for both cases here: a property of the parameters, not of the code, so not asserted);
+    the mean number running (`violations_running`) is N lambda E[D] / (1 + lambda E[D])."""
     n, T, runs, cv = 90, 1200.0, 40, 1.0
     params = isolated(lam_h, behaviour=dict(duration_mean=(dmean,) * 4, duration_cv=(cv,) * 4))
     shares, running = [], []
@@ -81,7 +82,6 @@ def test_noisy_time_share_is_m_g_infinity(lam_h, dmean):
     lam = lam_h / 60.0
     rho = lam * dmean
     expected = 1.0 - (1.0 + rho) ** -n
-    assert abs(expected - (1.0 - math.exp(-lam * n * dmean))) < 0.01  # the M/G/inf limit
     # start-up: the car starts empty; the M/G/inf deficit integrates to N lam E[D^2]/2 minutes
     bias = n * lam * lognormal_second_moment(dmean, cv) / 2.0 / T
     se = shares.std(ddof=1) / math.sqrt(runs)
@@ -95,7 +95,9 @@ def test_noisy_time_share_is_m_g_infinity(lam_h, dmean):
 @pytest.mark.parametrize("walk", [0.0, 6.0])
 def test_patrol_detection_delay_is_half_the_interval(walk):
     """Violations that never end alone, patrols every P with random phase, detection and
-    success 1: each ends at the patroller's next pass of its row; mean length P/2."""
+    success 1: each ends at the patroller's next pass of its row; mean length P/2. The trace
+    (which the demo draws) puts the patroller at row r of a pass (r + 1) x walk / rows after
+    it entered the car, and at the violator's row when it intervenes."""
     P, n, T, lam_h, runs = 30.0, 90, 3000.0, 0.05, 20
     params = isolated(lam_h, behaviour=dict(duration_mean=(1e9,) * 4, duration_cv=(0.0,) * 4),
                       switches=dict(patrols=True),
@@ -105,9 +107,14 @@ def test_patrol_detection_delay_is_half_the_interval(walk):
     for s in range(runs):
         log: list = []
         ob = journey(one_leg(T), params, full_car(n), s, trace=log)
-        passes = np.array([t for t, what, *_ in log if what == "patrol"])
+        passes = np.array([e.minute for e in log if e.what == "patrol"])
         assert np.allclose(np.diff(passes), P)  # a free crew keeps the schedule exactly
         rows = 18
+        for e in log:
+            if e.what == "patrol_at":
+                entered = passes[passes <= e.minute].max()
+                assert e.minute == pytest.approx(entered + walk * (e.row + 1) / rows), e
+        at = {(e.minute, e.row) for e in log if e.what == "intervene"}
         for v in ob.violations:
             assert v.ended_by in ("staff", "alighting")
             if v.start < passes[0]:
@@ -116,6 +123,7 @@ def test_patrol_detection_delay_is_half_the_interval(walk):
             nxt = reach[reach >= v.start]
             if v.ended_by == "staff":
                 assert v.end == pytest.approx(nxt[0])
+                assert (v.end, v.pax // 5) in at  # the patroller stands at the violator's row
                 lengths.append(v.end - v.start)
             else:
                 assert len(nxt) == 0 or nxt[0] >= T
@@ -245,8 +253,8 @@ def test_busy_crew_delays_patrols_as_an_m_m_1_queue():
     for s in range(runs):
         log: list = []
         journey(one_leg(T, crew=1), params, full_car(10), s, trace=log)
-        due = [t for t, what, *_ in log if what == "patrol_due"]
-        went = [t for t, what, *_ in log if what == "patrol"]
+        due = [e.minute for e in log if e.what == "patrol_due"]
+        went = [e.minute for e in log if e.what == "patrol"]
         waits = np.asarray([b - a for a, b in zip(due, went)][1:])
         mean_wait.append(waits.mean())
         share_waiting.append((waits > 0).mean())

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 
+import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,6 +23,8 @@ from sim.model.params import KINDS, SEGMENTS
 from sim.cli.research import plot, report, sensitivity, sweep
 from sim.run.runner import run_replication
 from sim.scenario import from_dict, load, with_values
+
+from .test_cli import documented
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 TINY = ["--set", "network.trains=3", "--workers", "1"]
@@ -196,6 +199,16 @@ def test_interrupted_sweep_resumes_to_the_same_numbers(tmp_path, monkeypatch):
         assert (whole / name).read_bytes() == (broken / name).read_bytes()
 
 
+def test_a_sweep_in_the_simpy_engine_gives_the_files_of_the_default(tmp_path):
+    args = ["pilot", "--vary", "behaviour.contagion=0,0.5", "-n", 2, "--no-plots", *TINY]
+    a, b = tmp_path / "compiled", tmp_path / "simpy"
+    assert invoke(sweep, *args, "--out", a).exit_code == 0
+    assert invoke(sweep, *args, "--out", b, "--engine", "simpy").exit_code == 0
+    for name in ("sweep.csv", "sweep_summary.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    assert json.loads((b / "manifest.json").read_text())["engine"] == "simpy"
+
+
 # --- sensitivity -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method, samples, points", [("morris", 2, 2 * 3), ("sobol", 4, 4 * 4)])
 def test_sensitivity_writes_indices_with_intervals(method, samples, points, tmp_path):
@@ -254,8 +267,12 @@ def test_every_figure_command_writes_non_empty_images(folders, tmp_path):
     assert len(files) == 2 * len(names)
     for p in files:
         data = p.read_bytes()
-        assert len(data) > 5000, p
         assert data.startswith(b"\x89PNG") if p.suffix == ".png" else b"<svg" in data[:2000], p
+        if p.suffix == ".png":  # something is drawn: over 2 % of the pixels inked (a blank figure has none)
+            rgb = matplotlib.image.imread(p)[..., :3]
+            assert (rgb.min(axis=-1) < 0.9).mean() > 0.02, p
+        else:  # and the same drawing as vector paths
+            assert data.count(b"<path") > 20, p
 
 
 def test_report_embeds_its_images_and_refers_to_nothing_outside(folders, tmp_path):
@@ -301,3 +318,4 @@ def test_every_research_command_explains_itself():
     for cmd in (sweep, sensitivity, plot, report):
         r = invoke(cmd, "--help")
         assert r.exit_code == 0 and "Examples:" in r.output, cmd.name
+        assert documented(cmd, r.output) == [], cmd.name

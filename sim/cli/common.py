@@ -14,6 +14,7 @@ import click
 from pathlib import Path
 
 from ..run.paths import override_tag, safe_name
+from ..model.params import ENGINES
 from ..scenario import Scenario, ScenarioError, load, resolve
 
 #: click settings of every command: -h as well as --help, 100 columns.
@@ -162,6 +163,8 @@ WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on 
 SCHEDULER_HELP = ("Run the trains on a Dask cluster: a scheduler ADDRESS (tcp://host:8786) or 'local' for a "
                   "LocalCluster of --workers processes. Needs pip install -e '.[dask]'. Same results. Gives up "
                   "after 5 s if the scheduler cannot be reached (QUIETCAR_SCHEDULER_TIMEOUT=SECONDS).")
+ENGINE_HELP = ("Which engine runs the journeys: compiled (the Numba event loop, fast) or simpy (the SimPy "
+               "statement of the model, ~4x slower on board: to prototype a mechanism). Same results.")
 SET_HELP = "Override a scenario key, e.g. --set booking.overflow=never (repeatable; validated like the file)."
 
 
@@ -202,7 +205,14 @@ def check_points(points: int, what: str, allow_large: bool) -> None:
             raise InputError(str(e)) from None
 
 
+def engine_option(f: Callable) -> Callable:
+    """--engine compiled|simpy (compiled by default)."""
+    return click.option("--engine", type=click.Choice(ENGINES), default="compiled", show_default=True,
+                        help=ENGINE_HELP)(f)
+
+
 def common_options(f: Callable) -> Callable:
+    f = engine_option(f)
     f = click.option("--max-replications", type=click.IntRange(2, 100_000), default=100, show_default=True,
                      help="With --precision: the most replications to run.")(f)
     f = click.option("--precision", type=FiniteFloat(0), default=None, metavar="R",

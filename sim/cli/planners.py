@@ -27,7 +27,8 @@ from .common import (CONTEXT, SET_HELP, InputError, Progress, allow_large_option
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
             resume: bool, force: bool, label: str, scheduler: str | None = None,
             precision: float | None = None, max_replications: int | None = None,
-            overrides: Sequence[str] = (), warnings: Sequence[str] = ()) -> dict[str, dict]:
+            overrides: Sequence[str] = (), warnings: Sequence[str] = (),
+            engine: str = "compiled") -> dict[str, dict]:
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
@@ -37,7 +38,8 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
                            scheduler=scheduler, precision=precision, max_replications=max_replications,
                            on_trains=progress, on_start=progress.start, extra={"overrides": list(overrides),
-                                                                            "warnings": list(warnings)})
+                                                                            "warnings": list(warnings)},
+                           engine=engine)
         progress.close()
         if precision is not None:
             click.echo(precision_note(folder, precision), err=True)
@@ -88,7 +90,8 @@ def draw_figures(folder: Path) -> None:
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (results/<run>/figures/).")
 @allow_large_option
 def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
-        overrides: tuple[str, ...], precision: float | None, max_replications: int, out: Path | None,
+        overrides: tuple[str, ...], precision: float | None, max_replications: int, engine: str,
+        out: Path | None,
         resume: bool, force: bool, no_plots: bool, allow_large: bool) -> None:
     """Run SCENARIO and write a results folder.
 
@@ -108,7 +111,7 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     warnings = [] if precision else design_warnings(n)
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
-                      precision=precision, max_replications=max_replications,
+                      precision=precision, max_replications=max_replications, engine=engine,
                       label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains", overrides=overrides,
                       warnings=warnings)
     if finished_before:  # a finished folder is accepted only when it holds this very run
@@ -182,7 +185,7 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
 @allow_large_option
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
             scheduler: str | None, overrides: tuple[str, ...], precision: float | None, max_replications: int,
-            out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...], allow_large: bool) -> None:
+            engine: str, out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...], allow_large: bool) -> None:
     """Run SCENARIOS on the same seeds and compare them with the first.
 
     Prints, per metric, each scenario's mean with its 95 % interval and the difference from
@@ -220,7 +223,7 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
         lock.acquire()
         for i, (sc, name, folder) in enumerate(zip(scs, names, folders)):
             execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
-                    precision=precision, max_replications=max_replications,
+                    precision=precision, max_replications=max_replications, engine=engine,
                     label=f"{name}: {n} x {sc.network.trains}", overrides=[*overrides, *per.get(i, [])],
                     warnings=warnings)
         paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]

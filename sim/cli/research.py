@@ -23,8 +23,8 @@ from ..run.runner import default_workers
 from ..scenario import Scenario
 from ..present import labels
 from ..run.design_checks import design_warnings
-from .common import (CONTEXT, InputError, Progress, allow_large_option, check_points, default_out, guard,
-                     load_scenario)
+from .common import (CONTEXT, InputError, Progress, allow_large_option, check_points, default_out,
+                     engine_option, guard, load_scenario)
 from .console import WIDTH, clip, grid, overrides_line, warning
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
@@ -49,7 +49,8 @@ SHOWN = (("overflow_share", "overflow share"), ("violations_per_100_pax_h", "vio
 
 
 def experiment_options(f: Callable) -> Callable:
-    """-n, --seed, --workers, --scheduler and --set, as on run and compare (-n per point)."""
+    """-n, --seed, --workers, --scheduler, --engine and --set, as on run and compare (-n per point)."""
+    f = engine_option(f)
     f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)(f)
     f = click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="Run the trains on a Dask cluster: a scheduler ADDRESS or 'local' (needs the dask "
@@ -89,14 +90,14 @@ def _design_error(fn: Callable) -> Callable:
 def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentFolder, base: Scenario, design,
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
                     scheduler: str | None = None, overrides: Sequence[str] = (),
-                    warnings: Sequence[str] = ()) -> ExperimentResult:
+                    warnings: Sequence[str] = (), engine: str = "compiled") -> ExperimentResult:
     progress = Progress(label)
     created = not folder.path.exists() and not folder.path.is_symlink()
     try:
         try:
             return runner(folder, base, design, seed, n, workers, resume=resume, force=force,
                           scheduler=scheduler, on_start=progress.start, on_trains=progress,
-                          extra={"overrides": list(overrides), "warnings": list(warnings)})
+                          extra={"overrides": list(overrides), "warnings": list(warnings)}, engine=engine)
         except BaseException:
             if created and not folder.finished():
                 shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
@@ -185,7 +186,8 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
 @_design_error
 def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curve: bool, replications: int | None,
           seed: int | None, workers: int | None, overrides: tuple[str, ...], out: Path | None, resume: bool,
-          force: bool, no_plots: bool, scheduler: str | None = None, allow_large: bool = False) -> None:
+          force: bool, no_plots: bool, scheduler: str | None = None, allow_large: bool = False,
+          engine: str = "compiled") -> None:
     """Run SCENARIO at many points, varying some keys, on the same seeds at every point.
 
     Every point runs the same replications (-n) with the same seed, so differences between
@@ -230,7 +232,7 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
                f"= {total:,} trains, seed {seed}, {workers} workers", err=True)
     result = _run_experiment(run_sweep, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
                              force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler,
-                             overrides=overrides, warnings=design_warnings(n))
+                             overrides=overrides, warnings=design_warnings(n), engine=engine)
     click.echo(overrides_line(overrides))
     for w in result.manifest.get("warnings") or []:
         click.echo(warning(w), err=True)
@@ -301,7 +303,8 @@ def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: 
 def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: int | None, levels: int,
                 second_order: bool, replications: int | None, seed: int | None, workers: int | None,
                 overrides: tuple[str, ...], out: Path | None, resume: bool, force: bool, no_plots: bool,
-                scheduler: str | None = None, allow_large: bool = False) -> None:
+                scheduler: str | None = None, allow_large: bool = False,
+                engine: str = "compiled") -> None:
     """Global sensitivity of every metric to some parameters of SCENARIO (SALib).
 
     The parameters are sampled over their ranges by a Morris or Sobol' design; every point
@@ -343,7 +346,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
                err=True)
     result = _run_experiment(run_sensitivity, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
                              force=force, label=f"sensitivity: {len(design.points)} points", scheduler=scheduler,
-                             overrides=overrides, warnings=design_warnings(n, method, k))
+                             overrides=overrides, warnings=design_warnings(n, method, k), engine=engine)
     click.echo(overrides_line(overrides))
     for w in result.manifest.get("warnings") or []:
         click.echo(warning(w), err=True)

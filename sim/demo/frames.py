@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..run.metrics import METRICS, Tally, tally
-from ..model.onboard import ENDERS
+from ..model.onboard import ENDERS, Event
 from ..model.params import KINDS, SEATS_PER_ROW
 from ..model.train import TrainResult
 from ..run.runner import network_day, simulate_one
@@ -19,13 +19,14 @@ from .style import (EMPTY, INFANT, KIND_GLYPH, KIND_WORDS, LIVE_KEYS, OPTED_IN, 
 # --- the run ----------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class DemoRun:
-    """One train simulated with a trace, and its final tally and metrics (as the CLI has them)."""
+    """One train simulated with a trace (its events, `sim.model.onboard.Event`), and its final
+    tally and metrics (as the CLI has them)."""
     scenario: Scenario
     seed: int
     replication: int
     train: int
     result: TrainResult
-    trace: tuple
+    trace: tuple[Event, ...]
     tally: Tally
     metrics: dict[str, float]
 
@@ -133,51 +134,59 @@ class _Walk:
         return float(np.interp(t, self.times, self.rows))
 
 
-def staff_walks(run_: DemoRun, car: int, rows: int, linger: float) -> list[_Walk]:
-    """Reconstruct where the crew were in car ``car`` from the trace.
+DOOR = -0.8  # where a crew member entering a car is shown (the trace's row -1: the car's door)
 
-    A patrol pass ('patrol' event) walks the rows front to back at ``patrol_walk / rows``
-    minutes a row and stops ``intervention_min`` at each row where it intervenes (its
-    'intervene' events fall exactly on its arrival at that row). Any other intervention is a
-    crew member called by a complaint: shown walking in from the front door during
-    ``response_walk`` and standing at the row while handling it.
+
+def staff_walks(run_: DemoRun, car: int, rows: int, linger: float) -> list[_Walk]:
+    """Where the crew were in car ``car``, read from the trace (`sim.model.onboard.Event`).
+
+    A patroller's pass is the path through the positions the trace gives it: in at the door
+    (``patrol``), the rows it reaches (``patrol_at``), the row where it intervenes, standing
+    there until the intervention's ``until``, and out at the last row (``patrol_out``); it
+    walks at a steady pace between them. A crew member called by a complaint walks from the
+    door to the violator's row (``called``, arriving at its ``until``) and stands there while
+    intervening, or at least ``linger / 2`` minutes so that it shows.
     """
-    st = run_.result.params.staff
-    pax = run_.result.passengers
-    events = [e for e in run_.trace if e[2] == car and not e[3]]
-    interventions = [(e[0], int(pax.row[e[4]])) for e in events if e[1] == "intervene"]
-    used = [False] * len(interventions)
-    step = st.patrol_walk / rows
-    hold = max(st.intervention_min, linger / 2)
+    del rows  # the trace says where the crew are; kept for the API
+    passes: dict[int, tuple[list[float], list[float]]] = {}  # patroller -> its pass so far
+    called: dict[int, tuple[list[float], list[float]]] = {}  # violator -> the crew member called
     walks: list[_Walk] = []
-    for t0 in (e[0] for e in events if e[1] == "patrol"):
-        ts, rs = [t0], [-0.8]
-        t = t0
-        for r in range(rows):
-            if step > 0:
-                t = t + step
-            ts.append(t)
-            rs.append(float(r))
-            for j, (ti, ri) in enumerate(interventions):
-                if not used[j] and ri == r and abs(ti - t) < 1e-7:
-                    used[j] = True
-                    if st.intervention_min > 0:
-                        t = t + st.intervention_min
-                        ts.append(t)
-                        rs.append(float(r))
+
+    def done(ts: list[float], rs: list[float], label: str) -> None:
         if ts[-1] - ts[0] < linger / 2:  # an instantaneous pass: keep it visible for a moment
-            ts.append(ts[0] + linger / 2)
-            rs.append(rs[-1])
-        walks.append(_Walk(tuple(ts), tuple(rs), "staff patrol"))
-    for j, (ti, ri) in enumerate(interventions):
-        if not used[j]:
-            start = ti - st.response_walk
-            ts = (start, ti, ti + hold) if st.response_walk > 0 else (ti, ti + hold)
-            rs = (-0.8, float(ri), float(ri)) if st.response_walk > 0 else (float(ri), float(ri))
-            walks.append(_Walk(tuple(ts), tuple(rs), "staff (called)"))
+            ts, rs = ts + [ts[0] + linger / 2], rs + [rs[-1]]
+        walks.append(_Walk(tuple(ts), tuple(rs), label))
+
+    for e in run_.trace:
+        if e.car != car or e.control:
+            continue
+        row = DOOR if e.row < 0 else float(e.row)
+        if e.what == "patrol":
+            passes[e.staff] = ([e.minute], [DOOR])
+        elif e.what in ("patrol_at", "patrol_out") and e.staff in passes:
+            ts, rs = passes[e.staff]
+            ts.append(e.minute)
+            rs.append(row)
+            if e.what == "patrol_out":
+                done(ts, rs, "staff patrol")
+                del passes[e.staff]
+        elif e.what == "called":
+            path = called.pop(e.pax, None)
+            if path:
+                done(*path, "staff (called)")
+            called[e.pax] = ([e.minute, e.until], [DOOR, row]) if e.until > e.minute else ([e.minute], [row])
+        elif e.what == "intervene":
+            ts, rs = passes[e.staff] if e.staff >= 0 else called.get(e.pax, ([e.minute], [row]))
+            ts += [e.minute, max(e.until, e.minute + (0.0 if e.staff >= 0 else linger / 2))]
+            rs += [row, row]
+            if e.staff < 0:
+                done(*called.pop(e.pax, (ts, rs)), "staff (called)")
+    for path in called.values():  # called, but it had ended before they arrived
+        done(*path, "staff (called)")
     return walks
 
 
+_UNTOLD = ("disturbed", "patrol_due", "patrol_at", "patrol_out", "called")  # shown, not told
 _BUBBLE = {"reminder_ok": "Shh! \u2714", "reminder_failed": "Shh! \u2716", "complaint": "complaint",
            "intervene": "staff", "moved": "moved out"}
 
@@ -187,14 +196,15 @@ def event_lines(run_: DemoRun, car: int) -> list[tuple[float, str]]:
     boarding and alighting are told once per stop."""
     pax = run_.result.passengers
     stops = run_.result.spec.stop_times()
-    events = [e for e in run_.trace if e[2] == car and not e[3]]
+    events = [e for e in run_.trace if e.car == car and not e.control and e.what not in _UNTOLD]
     moves: dict[float, list[int]] = {}
     for e in events:
-        if e[1] in ("board", "alight"):
-            moves.setdefault(e[0], [0, 0])[e[1] == "board"] += 1
+        if e.what in ("board", "alight"):
+            moves.setdefault(e.minute, [0, 0])[e.what == "board"] += 1
     out: list[tuple[float, str]] = []
     told: set[float] = set()
-    for i, (t, what, _, _, p, kind) in enumerate(events):
+    for i, e in enumerate(events):
+        t, what, p, kind = e.minute, e.what, e.pax, e.kind
         if what in ("board", "alight"):
             if t not in told:
                 told.add(t)
@@ -203,11 +213,11 @@ def event_lines(run_: DemoRun, car: int) -> list[tuple[float, str]]:
                 out.append((t, f"station {station(k)}: {off} off, {on} on"))
             continue
         s = seat_label(int(pax.seat[p])) if p >= 0 else ""
-        same = [e for e in events[i + 1:i + 3] if e[0] == t and e[4] == p]
-        nxt = same[0][1] if same else ""
+        same = [x for x in events[i + 1:i + 3] if x.minute == t and x.pax == p]
+        nxt = same[0].what if same else ""
         if what == "intervene":
             outcome = "it stops" if nxt == "end_staff" else "ignored"
-            if nxt == "end_staff" and len(same) > 1 and same[1][1] == "moved":
+            if nxt == "end_staff" and len(same) > 1 and same[1].what == "moved":
                 outcome = "moved to an ordinary car"
             text = f"staff speak to {s}: {outcome}"
         elif what == "start":
@@ -230,7 +240,7 @@ def event_lines(run_: DemoRun, car: int) -> list[tuple[float, str]]:
 def _partial_tally(run_: DemoRun, t: float, ctx: "_Context") -> dict[str, float]:
     """The train's tally up to minute t, from the same records the metrics use."""
     live: dict[str, float] = {k: 0.0 for k in LIVE_KEYS}
-    for v, nb in zip(ctx.records, ctx.neighbours):
+    for v in ctx.records:
         if v.start > t:
             continue
         live["starts"] += 1
@@ -238,13 +248,11 @@ def _partial_tally(run_: DemoRun, t: float, ctx: "_Context") -> dict[str, float]
         live["noisy_starts"] += v.running_before > 0
         if v.end <= t:
             live[f"ended_{v.ended_by}"] += 1
-            live["disturbed_pax_min"] += v.disturbed_pax_min
             if v.ended_by != "alighting":
                 live["ended_count"] += 1
                 live["ended_min"] += v.end - v.start
-        else:
-            overlap = np.minimum(ctx.t_off[nb], t) - np.maximum(ctx.t_on[nb], v.start)
-            live["disturbed_pax_min"] += float(overlap[overlap > 0].sum())
+    overlap = np.minimum(ctx.disturbed_until, t) - ctx.disturbed_from  # the disturbances so far
+    live["disturbed_pax_min"] = float(overlap[overlap > 0].sum())
     live["noisy_min"] = sum(_covered(m, t) for m in ctx.noisy_spans)
     live["car_min"] = ctx.n_cars * t
     live["pax_min"] = float(np.clip(np.minimum(ctx.t_off, t) - ctx.t_on, 0.0, None).sum())
@@ -258,23 +266,22 @@ class _Context:
 
     def __init__(self, run_: DemoRun):
         r = run_.result
-        pax, ob = r.passengers, r.onboard
+        ob = r.onboard
         self.t_on = np.asarray(ob.board_time, dtype=float)
         self.t_off = np.asarray(ob.alight_time, dtype=float)
         self.n_cars = len(r.spec.quiet_seats)
         self.records = [v for v in ob.violations if not v.control]
-        reach = np.asarray(r.params.behaviour.reach_rows)
-        self.neighbours = []
-        for v in self.records:
-            near = (pax.car == v.car) & (np.abs(pax.row.astype(np.int64) - int(pax.row[v.pax]))
-                                         <= reach[KINDS.index(v.kind)])
-            near[v.pax] = False
-            self.neighbours.append(np.flatnonzero(near))
         self.noisy_spans = [_merged((v.start, v.end) for v in self.records if v.car == c)
                             for c in range(self.n_cars)]
-        quiet = [e for e in run_.trace if not e[3]]
-        self.complaint_times = np.array([e[0] for e in quiet if e[1] == "complaint"], dtype=float)
-        self.intervene_times = np.array([e[0] for e in quiet if e[1] == "intervene"], dtype=float)
+        quiet = [e for e in run_.trace if not e.control]
+        self.complaint_times = np.array([e.minute for e in quiet if e.what == "complaint"], dtype=float)
+        self.intervene_times = np.array([e.minute for e in quiet if e.what == "intervene"], dtype=float)
+        disturbed = [e for e in quiet if e.what == "disturbed"]  # who was disturbed, from when until when
+        self.disturbed_car = np.array([e.car for e in disturbed], dtype=np.int64)
+        self.disturbed_pax = np.array([e.pax for e in disturbed], dtype=np.int64)
+        self.disturbed_from = np.array([e.minute for e in disturbed], dtype=float)
+        self.disturbed_until = np.array([e.until for e in disturbed], dtype=float)
+        self.reach = {(e.pax, e.minute): e.reach for e in quiet if e.what == "start"}  # of each violation
 
 
 def build_frames(run_: DemoRun, step: float = 0.5, car: int = 0, linger: float | None = None,
@@ -293,16 +300,16 @@ def build_frames(run_: DemoRun, step: float = 0.5, car: int = 0, linger: float |
     seats = spec.quiet_seats[car]
     rows = -(-seats // SEATS_PER_ROW)
     ctx = _Context(run_)
-    reach = np.asarray(r.params.behaviour.reach_rows)
     in_car = pax.car == car
     code = np.where(pax.infant, INFANT, np.where(pax.optin, OPTED_IN, OVERFLOW)).astype(np.int8)
-    row = pax.row.astype(np.int64)
     moved = np.asarray(r.onboard.moved)
+    here = ctx.disturbed_car == car
+    d_pax, d_from, d_until = ctx.disturbed_pax[here], ctx.disturbed_from[here], ctx.disturbed_until[here]
     car_records = [v for v in ctx.records if v.car == car]
     walks = staff_walks(run_, car, rows, linger)
     lines = event_lines(run_, car)
     line_times = np.array([t for t, _ in lines], dtype=float)
-    bubble_events = [e for e in run_.trace if e[2] == car and not e[3] and e[1] in _BUBBLE]
+    bubble_events = [e for e in run_.trace if e.car == car and not e.control and e.what in _BUBBLE]
     frames: list[Frame] = []
     times = frame_times(stops, step)
     for n, t in enumerate(times):
@@ -319,17 +326,13 @@ def build_frames(run_: DemoRun, step: float = 0.5, car: int = 0, linger: float |
         alighted &= occupant == EMPTY
         running = [v for v in car_records if v.start <= t < v.end]
         halo = np.zeros(rows, dtype=np.int64)
-        disturbed = np.zeros(len(pax.seat), dtype=bool)
         for v in running:
-            k = KINDS.index(v.kind)
-            lo, hi = max(0, int(row[v.pax] - reach[k])), min(rows - 1, int(row[v.pax] + reach[k]))
-            halo[lo:hi + 1] += 1
-            near = on & (np.abs(row - row[v.pax]) <= reach[k])
-            near[v.pax] = False
-            disturbed |= near
+            r_, reach = int(pax.row[v.pax]), ctx.reach[v.pax, v.start]
+            halo[max(0, r_ - reach):min(rows - 1, r_ + reach) + 1] += 1
+        disturbed_now = len(np.unique(d_pax[(d_from <= t) & (t < d_until)]))
         staff = tuple((pos, w.label) for w in walks if (pos := w.at(t)) is not None)
-        bubbles = tuple(Bubble(int(pax.seat[e[4]]), e[1], _BUBBLE[e[1]])
-                        for e in bubble_events if t - linger < e[0] <= t)
+        bubbles = tuple(Bubble(int(pax.seat[e.pax]), e.what, _BUBBLE[e.what])
+                        for e in bubble_events if t - linger < e.minute <= t)
         shown = lines[:int(np.searchsorted(line_times, t, side="right"))][-log_lines:]
         live = ({k: float(run_.tally[k]) for k in LIVE_KEYS} if final else _partial_tally(run_, t, ctx))
         values = {name: METRICS[name](live) for name in SHOWN} if not final else {
@@ -339,7 +342,7 @@ def build_frames(run_: DemoRun, step: float = 0.5, car: int = 0, linger: float |
         frames.append(Frame(
             index=n, minute=t, at_stop=at_stop, leg=leg, final=final, occupant=occupant, boarded=boarded,
             alighted=alighted, noisy=tuple((int(pax.seat[v.pax]), v.kind) for v in running), halo=halo,
-            disturbed_now=int(np.count_nonzero(disturbed)), staff=staff, bubbles=bubbles,
+            disturbed_now=disturbed_now, staff=staff, bubbles=bubbles,
             log=tuple(f"{lt:5.1f}  {text}" for lt, text in shown), live=live, values=values))
     return frames
 

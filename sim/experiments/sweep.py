@@ -51,7 +51,8 @@ def run_chunk_tally(chunk: Chunk) -> Tally:
 
     Trains are summed in train order and chunks in chunk order, as in
     :func:`sim.run.runner.run_replication`, so the metrics come out bit for bit the same."""
-    return add(tally(simulate_one(chunk.scenario, spec, chunk.seed, chunk.replication)) for spec in chunk.specs)
+    return add(tally(simulate_one(chunk.scenario, spec, chunk.seed, chunk.replication, engine=chunk.engine))
+               for spec in chunk.specs)
 
 
 def all_metrics(t: Mapping[str, float]) -> dict[str, float]:
@@ -106,13 +107,14 @@ def run_design(folder: ExperimentFolder, base: Scenario, design: Design, seed: i
                workers: int, *, kind: str = "sweep", resume: bool = False, force: bool = False,
                scheduler: str | None = None, on_start: Callable[[int], None] | None = None,
                on_trains: Callable[[int], None] | None = None,
-               extra: Mapping[str, Any] | None = None) -> ExperimentResult:
+               extra: Mapping[str, Any] | None = None, engine: str = "compiled") -> ExperimentResult:
     """Run every point of a design for ``replications`` replications on ``seed``; write the
     folder (sweep.csv, sweep_summary.csv) and return what it holds.
 
     Finished points are kept in ``partial/`` as they complete, so an interrupted experiment
     resumes (``resume``) with exactly the numbers of an uninterrupted one. Trains run in a local
-    pool of ``workers`` processes, or on the Dask cluster ``scheduler`` (same numbers)."""
+    pool of ``workers`` processes, or on the Dask cluster ``scheduler``, their journeys in ``engine``
+    (same numbers; recorded in the manifest, no part of the experiment's identity)."""
     scenarios = point_scenarios(base, design)
     identity = experiment_digest(kind, base, design, seed, replications)
     done = set(folder.prepare(identity, resume=resume, force=force))
@@ -120,7 +122,8 @@ def run_design(folder: ExperimentFolder, base: Scenario, design: Design, seed: i
         "quietcar_version": __version__, "kind": kind, "status": "running", "scenario": base.source,
         "description": base.description, "scenario_digest": base.digest(), "experiment_digest": identity,
         "design": design.describe(), "keys": list(design.keys), "seed": seed, "replications": replications,
-        "workers": workers, "scheduler": scheduler, "trains_per_replication": base.network.trains,
+        "workers": workers, "scheduler": scheduler, "engine": engine,
+        "trains_per_replication": base.network.trains,
         "command": command_line(), "python": platform.python_version(), "platform": platform.platform(),
         **(extra or {})}
     if folder.complete():
@@ -134,7 +137,8 @@ def run_design(folder: ExperimentFolder, base: Scenario, design: Design, seed: i
         on_start(sum(scenarios[i].network.trains for i in todo) * replications)
     start = time.perf_counter()
     with _pool(workers, scheduler) as mapper:
-        for i, reps in _run_points(scenarios, todo, seed, replications, mapper, max(64, 16 * workers), on_trains):
+        for i, reps in _run_points(scenarios, todo, seed, replications, mapper, max(64, 16 * workers), on_trains,
+                                   engine):
             folder.write_point(i, [{"point": i, "replication": r, **m} for r, m in enumerate(reps)])
     rows = []
     for i, values in enumerate(design.points):
@@ -169,7 +173,7 @@ def run_sweep(folder: ExperimentFolder, base: Scenario, design: Design, seed: in
 
 
 def _run_points(scenarios: Sequence[Scenario], todo: Sequence[int], seed: int, replications: int, mapper,
-                batch_chunks: int, on_trains) -> Iterator[tuple[int, list[dict]]]:
+                batch_chunks: int, on_trains, engine: str = "compiled") -> Iterator[tuple[int, list[dict]]]:
     """Yield (point, metrics of each replication) in point order. Points are batched into one
     map call of at least ``batch_chunks`` chunks, so that small trains still keep the pool busy;
     the mapper yields in submission order, so each point completes before the next."""
@@ -177,7 +181,7 @@ def _run_points(scenarios: Sequence[Scenario], todo: Sequence[int], seed: int, r
     for n, i in enumerate(todo):
         sc = scenarios[i]
         for r in range(replications):
-            batch += [(i, r, c) for c in chunks(sc, seed, r, chunk_size(sc.network.trains))]
+            batch += [(i, r, c) for c in chunks(sc, seed, r, chunk_size(sc.network.trains), engine)]
         if len(batch) < batch_chunks and n < len(todo) - 1:
             continue
         left = {p: 0 for p, _, _ in batch}

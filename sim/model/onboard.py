@@ -24,6 +24,52 @@ from .booking import QuietPassengers
 from .params import CHILD, KINDS, SEATS_PER_ROW, Params, Staff, TrainSpec, per_params
 
 ENDERS: tuple[str, ...] = ("self", "peer", "staff", "alighting")
+#: What a trace records (`Event.what`), in the order of their codes in the compiled loop.
+EVENTS: tuple[str, ...] = ("board", "alight", "start", *(f"end_{e}" for e in ENDERS), "disturbed", "reminder_ok",
+                           "reminder_failed", "complaint", "called", "intervene", "moved", "patrol_due", "patrol",
+                           "patrol_at", "patrol_out")
+
+
+class Event(NamedTuple):
+    """One thing that happened on board, as both engines trace it (``simulate_train(...,
+    trace=[])``): the trace is the list of events in the order they happened.
+
+    ``what`` is one of EVENTS:
+
+    - ``board`` / ``alight``: traveller ``pax`` gets on / off at a stop;
+    - ``start``: ``pax`` starts a violation of ``kind`` in ``row``; it disturbs the travellers
+      seated within ``reach`` rows of it (rows ``row - reach`` to ``row + reach``);
+    - ``end_self`` / ``end_peer`` / ``end_staff`` / ``end_alighting``: it ends (ENDERS);
+    - ``disturbed``: recorded as a violation ends, one per neighbour it disturbed: traveller
+      ``pax`` (seated in ``row``) was disturbed by the violator ``by`` from ``minute`` to
+      ``until`` (the overlap of the violation with the neighbour's time on board);
+    - ``reminder_ok`` / ``reminder_failed``: a neighbour reminds the violator ``pax``;
+    - ``complaint``: a neighbour of ``pax`` complains to the crew;
+    - ``called``: a crew member answers the first complaint about ``pax`` and walks from the
+      car's door to ``row``, arriving at ``until``;
+    - ``intervene``: a crew member (patroller ``staff``, or -1: one called by a complaint)
+      deals with ``pax`` in ``row``, busy there until ``until``;
+    - ``moved``: ``pax`` is moved out to an ordinary car;
+    - ``patrol_due`` (``car`` -1): patroller ``staff``'s pass is due (it starts when a crew
+      member is free); ``patrol``: patroller ``staff`` enters the car at its door (``row`` -1);
+      ``patrol_at``: reaches ``row`` (it walks at a steady pace between the rows it is traced
+      at, and stands still while it intervenes); ``patrol_out``: leaves the car at its last row.
+
+    ``pax`` and ``by`` index the train's quiet-car travellers (-1: none); ``kind`` is the
+    violation's, where the event concerns one ("" otherwise); ``until`` is -1 where it has no
+    meaning; ``control`` marks the control cars' events.
+    """
+    minute: float
+    what: str
+    car: int
+    control: bool
+    pax: int = -1
+    kind: str = ""
+    row: int = -1
+    until: float = -1.0
+    staff: int = -1
+    by: int = -1
+    reach: int = 0
 
 
 class Violation(NamedTuple):
@@ -316,10 +362,15 @@ class _Car:
         if self.n_quiet == 0:
             self.q_rate = 0.0
 
-    def _log(self, what: str, i: int = -1, kind: str = "") -> None:
+    def _log(self, what: str, i: int = -1, kind: int = -1, **fields) -> None:
+        """Trace an Event now about traveller i (-1: none) and a violation of ``kind`` (-1:
+        none); its ``row`` is the traveller's unless given; ``fields`` are the Event's others."""
         if self.sim.trace is not None:
             gi = self.member_list[i] if i >= 0 else -1
-            self.sim.trace.append((self.sim.env.now, what, self.car, self.control, gi, kind))
+            fields.setdefault("row", self.row_list[i] if i >= 0 else -1)
+            fields.setdefault("minute", self.sim.env.now)
+            self.sim.trace.append(Event(what=what, car=self.car, control=self.control, pax=gi,
+                                        kind=KINDS[kind] if kind >= 0 else "", **fields))
 
     def multiplier(self) -> float:
         """Contagion (switch ``contagion``) and enforcement damping (switch ``damping``) on every rate, now."""
@@ -425,7 +476,7 @@ class _Car:
         self.n_quiet -= 1
         self._quiet_rate(-self.own_rate(i))
         self.noisy[i] = v
-        self._log("start", i, KINDS[kind])
+        self._log("start", i, kind, reach=s.reach[kind])
         end_t, ender = now + length, "self"
         complaint_times: list[float] = []
         b = s.params.behaviour
@@ -484,14 +535,14 @@ class _Car:
         if not v.ended:
             if ender == "peer":
                 self.warned[v.pax] = v.reminded = True
-                self._log("reminder_ok", v.pax)
+                self._log("reminder_ok", v.pax, v.kind)
             self.end(v, ender)
 
     def _failed_reminder(self, ev) -> None:
         v = ev.value
         if not v.ended:
             self.warned[v.pax] = v.reminded = True
-            self._log("reminder_failed", v.pax)
+            self._log("reminder_failed", v.pax, v.kind)
 
     def _complaint(self, ev) -> None:
         v = ev.value
@@ -499,7 +550,7 @@ class _Car:
             return
         v.complaints += 1
         self.sim.complaints += 1
-        self._log("complaint", v.pax)
+        self._log("complaint", v.pax, v.kind)
         if not v.called:
             v.called = True
             self.sim.env.process(self.sim.respond(self, v))
@@ -517,15 +568,19 @@ class _Car:
         self.q_rate += self.own_rate(i)  # as warned now: who warns does so before the end
         self.noisy[i] = None
         del self.running[v.key]
+        self._log("end_" + by, i, v.kind)
         disturbed = disturbed_optin = 0.0
         t_on, t_off, optin, start = self.t_on_list, self.t_off_list, self.optin_list, v.start
+        log = self.sim.trace is not None
         for j in self._near(i, v.kind):  # the overlap of the violation with each neighbour's stay
-            d = (t_off[j] if t_off[j] < now else now) - (t_on[j] if t_on[j] > start else start)
+            a, b = (t_on[j] if t_on[j] > start else start), (t_off[j] if t_off[j] < now else now)
+            d = b - a
             if d > 0.0 and j != i:
                 disturbed += d
                 if optin[j]:
                     disturbed_optin += d
-        self._log("end_" + by, i, KINDS[v.kind])
+                if log:
+                    self._log("disturbed", j, v.kind, minute=a, until=b, by=self.member_list[i])
         self.sim.records.append(Violation(
             self.control, self.car, self.member_list[i], self.segment_list[i], optin[i], KINDS[v.kind],
             v.start, now, by, moved, v.before, v.neighbours, disturbed, disturbed_optin, v.complaints,
@@ -537,7 +592,7 @@ class _Car:
             self.n_on -= 1
             self.n_quiet -= 1
             self._quiet_rate(-self.own_rate(i))
-            self._log("moved", i)
+            self._log("moved", i, v.kind)
 
     def totals(self) -> CarTotals:
         st, ex = self.starts, self.expected
@@ -605,8 +660,9 @@ class _Journey:
         return self.switches.complaints and car.enforced
 
     # --- crew --------------------------------------------------------------------------------
-    def intervene(self, car: _Car, v: _Running):
-        """A crew member deals with a running violation (the caller holds the crew member)."""
+    def intervene(self, car: _Car, v: _Running, staff: int):
+        """A crew member (patroller ``staff``, or -1: called by a complaint) deals with a running
+        violation (the caller holds the crew member)."""
         st, b = self.params.staff, self.params.behaviour
         self.interventions += 1
         self.staff_min += st.intervention_min
@@ -616,7 +672,7 @@ class _Journey:
         if b.damping_min > 0:  # a damping window, damping on or off (damping_lift compares them)
             car._advance()
             car.damp_until = self.env.now + b.damping_min
-        car._log("intervene", i)
+        car._log("intervene", i, v.kind, until=self.env.now + st.intervention_min, staff=staff)
         if self.staff_rng.random() < st.staff_success:
             car.warned[i] = True
             car.end(v, "staff")
@@ -632,14 +688,15 @@ class _Journey:
         yield self.crew.request()
         walk = self.params.staff.response_walk
         self.staff_min += walk
+        car._log("called", v.pax, v.kind, until=self.env.now + walk)
         if walk > 0:
             yield self.env.timeout(walk)
         if not v.ended:
-            yield from self.intervene(car, v)
+            yield from self.intervene(car, v, -1)
         self.crew.release()
 
-    def patrol(self):
-        """One patroller: a pass through every quiet car every patrol_interval, random phase."""
+    def patrol(self, p: int):
+        """Patroller p: a pass through every quiet car every patrol_interval, random phase."""
         st, env = self.params.staff, self.env
         period = st.patrol_interval
         phase = self.staff_rng.uniform(0.0, period)
@@ -649,16 +706,16 @@ class _Journey:
             if t > env.now:
                 yield env.timeout(t - env.now)
             if self.trace is not None:
-                self.trace.append((env.now, "patrol_due", -1, False, -1, ""))
+                self.trace.append(Event(env.now, "patrol_due", -1, False, staff=p))
             yield self.crew.request()
             for car in self.cars:
-                car._log("patrol")
-                yield from self.sweep(car)
+                car._log("patrol", staff=p)
+                yield from self.sweep(car, p)
             self.crew.release()
             t = phase + math.ceil((env.now - phase) / period + 1e-12) * period
 
-    def sweep(self, car: _Car):
-        """Walk through one car, reaching row r (r + 1) x walk / rows after the previous row
+    def sweep(self, car: _Car, p: int):
+        """Patroller p walks through one car, reaching row r (r + 1) x walk / rows after the previous row
         (interventions pause the walk), and deal with what runs in each row reached.
 
         Only rows where something can be seen need a stop: the row of a running violation,
@@ -677,13 +734,15 @@ class _Journey:
                     k = min(k, r + max(0, math.ceil((after - env.now) / step - 1.0)))
                 if k >= car.rows:
                     yield env.timeout((car.rows - r) * step)
-                    return
+                    break
                 yield env.timeout((k - r + 1) * step)
                 r = k
+                car._log("patrol_at", row=r, staff=p)
             for v in [v for v in car.running.values() if v.row == r]:
                 if not v.ended and self.staff_rng.random() < st.detect[v.kind]:
-                    yield from self.intervene(car, v)
+                    yield from self.intervene(car, v, p)
             r += 1
+        car._log("patrol_out", row=car.rows - 1, staff=p)
 
     def duties(self) -> None:
         """Other duties: a Poisson stream of jobs over the journey, each holding a crew member
@@ -703,8 +762,8 @@ class _Journey:
         env, sw, st = self.env, self.switches, self.params.staff
         procs = [env.process(car.process()) for car in self.cars + self.control]
         if sw.patrols:
-            for _ in range(st.patrol_staff):
-                env.process(self.patrol())
+            for p in range(st.patrol_staff):
+                env.process(self.patrol(p))
         if sw.other_duties and st.other_duty_load > 0:
             self.duties()
         env.run(until=env.all_of(procs))
@@ -732,6 +791,6 @@ def run_onboard(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs: dic
     """Simulate the journey of one train's quiet car(s).
 
     ``rngs`` holds the ``behaviour``, ``staff`` and ``control`` generators. If ``trace`` is a
-    list, events are appended to it as ``(minute, what, car, control, passenger, kind)``.
+    list, the journey's events are appended to it (`Event`).
     """
     return _Journey(spec, params, pax, rngs, trace).run()

@@ -15,81 +15,151 @@ events, and every random number taken from the same stream in the same order:
   array of the staff stream. Should an array run short, it is drawn longer (the stream's
   continuation, so nothing changes) and the journey is run again.
 
-So a journey gives the very records of `onboard._Journey`, checked on thousands of trains in
-`tests/test_onboard_loop.py`. Traces (the classroom demo) use `onboard`; this is the engine of
-network runs. Times are minutes after departure; the model records, never prints or writes.
+The state is declared once, below: each table is a structured numpy array whose row type
+(PARAMETERS, TRAVELLER, CAR, VIOLATION, ...) names its fields, per-kind fields as wide as
+`KINDS`, the output records' and trace's fields taken from `onboard.Violation` and
+`onboard.Event`. Compiled code reads ``s.pax[j].alight``, never a column number. A rule of
+`onboard` has its counterpart here under the same name (``_Car.start`` is `_start`, ...).
+
+So a journey gives the very records and trace (`onboard.Event`) of `onboard._Journey`, checked on
+thousands of trains in `tests/test_onboard_loop.py`; this is the default engine of every run
+(``--engine compiled``). Times are minutes after departure; the model records, never prints or
+writes.
 """
 from __future__ import annotations
 
 import math
 from collections import namedtuple
+from typing import get_type_hints
 
 import numpy as np
 from numba import njit, typeof, types
 
 from .booking import QuietPassengers
-from .onboard import ENDERS, CarTotals, OnboardResult, Violation, _constants, draw_duties, passenger_rates
+from .onboard import (ENDERS, EVENTS, CarTotals, Event, OnboardResult, Violation, _constants, draw_duties,
+                      passenger_rates)
 from .params import KINDS, SEATS_PER_ROW, Params, TrainSpec, per_params
 
 BLOCK = 256  # uniforms per block, as onboard._Uniforms takes them
 URGENT, NORMAL = 0, 1  # SimPy's priorities: process initialisation before everything else
-# events
-E_CAR, E_PATROL, E_RESPOND, E_DUTY, E_HOLD, E_RELEASE, E_GRANT = 0, 1, 2, 3, 4, 5, 6
-E_END, E_FAILED, E_COMPLAINT, E_CAR_DONE, E_STOP = 7, 8, 9, 10, 11
-SELF, PEER, STAFF, ALIGHTING = 0, 1, 2, 3  # enders, as onboard.ENDERS
-# where a process waits
-S_LOOP, S_STOP, S_CAND, S_DONE = 0, 1, 2, 3  # car
-P_INIT, P_TOP, P_DUE, P_GRANTED, P_SWEEP, P_WALK, P_ROW, P_ITER, P_SWEPT = range(9)  # patrol
-R_INIT, R_GRANTED, R_WALKED, R_DONE = 0, 1, 2, 3  # response to a complaint
-# parameters: floats (fp) and integers (ip), by position
-(F_RUN, F_CONTAGION, F_DAMPING, F_DAMPING_MIN, F_WARNED, F_PEER_DELAY, F_PEER_SUCCESS,
- F_AFTER_FAILED, F_COMPLAINT_DELAY, F_PERIOD, F_WALK, F_INTERVENTION, F_STAFF_SUCCESS,
- F_RESPONSE_WALK) = range(14)
-F_COMPLAIN, F_DETECT, N_FP = 14, 18, 22  # then 4 per kind each
-I_CREW, I_PATROLLERS, I_CAP, I_CONTAGION, I_PEERS, I_COMPLAINTS, I_ESCALATION, I_ESC_CONTACTS = range(8)
-I_REACH, N_IP = 8, 12  # then 4 per kind
-# columns of the state's tables
-(T_ROW, T_ORIGIN, T_DEST, T_OPTIN, T_ON, T_NOISY, T_WARNED, T_CONTACTS, T_MOVED,
- T_BOARDINGS) = range(10)  # travellers, integers (T_NOISY: the running violation or -1)
-T_BOARD, T_ALIGHT, T_PEER_Q, T_RATE = range(4)  # travellers, floats (T_ALIGHT changes if moved out;
-# T_RATE: the unwarned rate)
-(CI_START, CI_END, CI_ROWS, CI_ENFORCED, CI_STREAM, CI_CAND1, CI_STATE, CI_NEXT, CI_STOP,
- CI_V, CI_ON, CI_QUIET, CI_UBLK, CI_UK) = range(14)  # cars, integers (CI_NEXT: next candidate, CI_CAND1: past the last)
-CF_PEER_Q_MAX, CF_LAST, CF_DAMP, CF_PAX_MIN, CF_NOISY_MIN, CF_QRATE = range(6)  # cars, floats
-CF_EXPECTED, CF_STARTS, N_CF = 6, 10, 14  # then 4 each: calm, noisy, calm damped, noisy damped
-A_TIME, A_ACCEPT, A_LEN = range(3)  # candidates, floats
-A_WHO, A_KIND = range(2)  # candidates, integers (A_WHO: the traveller within its car)
-(VI_CAR, VI_PAX, VI_KIND, VI_ROW, VI_BEFORE, VI_NB, VI_ENDED, VI_CALLED, VI_COMPLAINTS, VI_CONTACTS,
- VI_ENDER, VI_MOVED, VI_RESPOND, VI_REMINDED) = range(14)  # violations, integers (VI_ENDER: planned, then actual)
-VF_START, VF_END, VF_DIST, VF_DIST_OPTIN = range(4)  # violations, floats
-PI_STATE, PI_CAR, PI_ROW, PI_TO, PI_CURSOR, PI_SNAP = range(6)  # patrollers, integers
-PF_PHASE, PF_DUE = range(2)  # patrollers, floats
-H_PRIO, H_SEQ, H_EV, H_IDX = range(4)  # heap entries, after their time h_t
-# counters (gi) and clock (gf)
-(G_SEQ, G_FREE, G_INTERVENTIONS, G_COMPLAINTS, G_NV, G_SPTR, G_DONE, G_SHORT, G_NREC, G_HEAD, G_TAIL,
- G_HN, G_EVENTS, G_ENFORCED, G_BLOCKS) = range(15)  # G_BLOCKS, +1: blocks taken per stream
-N_GI = 17
-NOW, STAFF_MIN = 0, 1
-SHORT_CAR, SHORT_STAFF, SHORT_ROOM = 1, 2, 3  # what ran short
-SHORT_NAMES = ("short_uniforms", "short_staff", "short_room")
-# first sizes of the arrays that may run short (any size gives the same journey; the tests
-# set them to their least to run the redraw path)
-FIRST_BLOCKS, FIRST_STAFF, FIRST_ROOM = 2, 64, 64  # extra blocks per stream, staff uniforms, room
+N_KINDS = len(KINDS)
+STREAMS = ("behaviour", "control")  # the cars' streams: the enforced cars', then the control cars'
+#: a car's states for the starts and expected starts (onboard.CarTotals): calm or noisy (another
+#: violation running), outside or inside a damping window; state = noisy + 2 x damped
+STATES = ("calm", "noisy", "calm_damped", "noisy_damped")
 
-# One journey's state, shared by the compiled functions below: inputs (fp, ip, stops, cand_*,
-# u_streams, staff_u, duties; read-only) and tables the loop changes.
-Journey = namedtuple("Journey", [
-    "fp", "ip", "stops", "car_i", "car_f", "pax_i", "pax_f", "cand_f", "cand_i", "u_streams", "staff_u",
-    "duties", "gi", "gf", "v_i", "v_f", "records", "buf", "ctimes", "pat_i", "pat_f", "h_t", "h_i", "queue"])
+# --- codes: names declared once, numbered in order --------------------------------------------------
+#: what an entry of the heap resumes (E_END: a violation's planned end; E_STOP: all cars arrived)
+LOOP_EVENTS = ("car", "patrol", "respond", "duty", "hold", "release", "grant", "end", "failed", "complaint",
+               "car_done", "stop")
+(E_CAR, E_PATROL, E_RESPOND, E_DUTY, E_HOLD, E_RELEASE, E_GRANT, E_END, E_FAILED, E_COMPLAINT, E_CAR_DONE,
+ E_STOP) = range(len(LOOP_EVENTS))
+SELF, PEER, STAFF, ALIGHTING = (ENDERS.index(e) for e in ("self", "peer", "staff", "alighting"))
+# what the trace records: codes of onboard.EVENTS (X_END + ender for the ends)
+(X_BOARD, X_ALIGHT, X_START, X_END, X_DISTURBED, X_REMINDER_OK, X_REMINDER_FAILED, X_COMPLAINT, X_CALLED,
+ X_INTERVENE, X_MOVED, X_PATROL_DUE, X_PATROL, X_PATROL_AT, X_PATROL_OUT) = (
+    EVENTS.index(w) for w in ("board", "alight", "start", "end_" + ENDERS[0], "disturbed", "reminder_ok",
+                              "reminder_failed", "complaint", "called", "intervene", "moved", "patrol_due",
+                              "patrol", "patrol_at", "patrol_out"))
+# where a process waits: a car, a patroller (its pass and sweep), the response to a complaint
+S_LOOP, S_STOP, S_CAND, S_DONE = range(4)
+P_INIT, P_TOP, P_DUE, P_GRANTED, P_SWEEP, P_WALK, P_ROW, P_ITER, P_SWEPT = range(9)
+R_INIT, R_GRANTED, R_WALKED, R_DONE = range(4)
+#: what may run short (then drawn longer, or given more room, and the journey run again)
+SHORT_NAMES = ("short_uniforms", "short_staff", "short_room", "short_trace")
+SHORT_CAR, SHORT_STAFF, SHORT_ROOM, SHORT_TRACE = range(1, len(SHORT_NAMES) + 1)
+# first sizes of the arrays that may run short (any size gives the same journey; the tests
+# set them to their least to run the redraw path): extra blocks per stream, staff uniforms,
+# room (heap and crew queue), trace events
+FIRST_BLOCKS, FIRST_STAFF, FIRST_ROOM, FIRST_TRACE = 2, 64, 64, 256
+
+# --- the state: one row type per table -------------------------------------------------------------
+i8, f8 = np.int64, np.float64
+
+
+def _row(*fields) -> np.dtype:
+    """A table's row type: (name, type) or (name, type, width) fields, aligned for compiled code."""
+    return np.dtype(list(fields), align=True)
+
+
+def _like(record: type, leave_out: tuple[str, ...] = ()) -> np.dtype:
+    """The row type of a NamedTuple's fields (onboard.Violation, onboard.Event): floats, bools,
+    and integers for everything else (names coded by their index); ``leave_out`` names fields the
+    loop folds into others."""
+    kinds = {float: f8, bool: np.bool_}
+    return _row(*((name, kinds.get(kind, i8)) for name, kind in get_type_hints(record).items()
+                  if name not in leave_out))
+
+
+#: the model's parameters for one train (``_parameters``; run_min and crew set per train)
+PARAMETERS = _row(
+    ("run_min", f8), ("contagion", f8), ("damping", f8), ("damping_min", f8), ("warned_factor", f8),
+    ("peer_delay", f8), ("peer_success", f8), ("after_failed", f8), ("complaint_delay", f8), ("period", f8),
+    ("walk", f8), ("intervention", f8), ("staff_success", f8), ("response_walk", f8),
+    ("complain", f8, (N_KINDS,)), ("detect", f8, (N_KINDS,)), ("reach", i8, (N_KINDS,)),
+    ("crew", i8), ("patrollers", i8), ("cap", i8), ("contagion_on", i8), ("peers", i8), ("complaints", i8),
+    ("escalation", i8), ("escalation_contacts", i8))
+#: a traveller: seat row, trip (stops), state (``noisy``: the running violation or -1), board and
+#: alight times (alight changes if moved out), probability of reminding a neighbour, unwarned rate
+TRAVELLER = _row(
+    ("row", i8), ("origin", i8), ("dest", i8), ("optin", i8), ("on", i8), ("noisy", i8), ("warned", i8),
+    ("contacts", i8), ("moved", i8), ("boardings", i8), ("board", f8), ("alight", f8), ("peer_q", f8),
+    ("rate", f8))
+#: a car: its travellers [pax_from, pax_to), candidates [next_cand, cand_end), its process's state,
+#: violations running, travellers on board and quiet (``q_rate``: their summed own rates), its
+#: block of uniforms, its tallies (``starts`` and ``expected`` starts per state of STATES)
+CAR = _row(
+    ("pax_from", i8), ("pax_to", i8), ("rows", i8), ("enforced", i8), ("stream", i8), ("next_cand", i8),
+    ("cand_end", i8), ("state", i8), ("next_stop", i8), ("running", i8), ("on", i8), ("quiet", i8),
+    ("u_block", i8), ("u_used", i8), ("starts", i8, (len(STATES),)), ("peer_q_max", f8), ("last", f8),
+    ("damp_until", f8), ("pax_min", f8), ("noisy_min", f8), ("q_rate", f8), ("expected", f8, (len(STATES),)))
+#: a candidate start (onboard.draw_candidates): ``who`` is the traveller within its car
+CANDIDATE = _row(("time", f8), ("accept", f8), ("length", f8), ("who", i8), ("kind", i8))
+DUTY = _row(("arrival", f8), ("length", f8))
+#: the journey's clock and counters (one row): the crew free, the heap's and the crew queue's
+#: extent, what ran short, the blocks of uniforms taken per stream, ...
+CLOCK = _row(
+    ("now", f8), ("staff_min", f8), ("seq", i8), ("events", i8), ("heap_size", i8), ("free", i8),
+    ("queue_head", i8), ("queue_tail", i8), ("interventions", i8), ("complaints", i8), ("violations", i8),
+    ("ended", i8), ("staff_next", i8), ("cars_done", i8), ("enforced", i8), ("short", i8), ("tracing", i8),
+    ("traced", i8), ("blocks", i8, (len(STREAMS),)))
+#: a violation while it runs and once ended: the fields of onboard.Violation it knows (``ended_by``
+#: planned, then actual) and its state (``ended``, ``called``, its response's ``respond``)
+VIOLATION = _row(
+    ("car", i8), ("pax", i8), ("kind", i8), ("row", i8), ("running_before", i8), ("neighbours", i8),
+    ("ended", i8), ("called", i8), ("complaints", i8), ("staff_contacts", i8), ("ended_by", i8), ("moved", i8),
+    ("reminded", i8), ("respond", i8), ("start", f8), ("end", f8), ("disturbed_pax_min", f8),
+    ("disturbed_optin_pax_min", f8))
+PATROLLER = _row(("state", i8), ("car", i8), ("row", i8), ("to", i8), ("cursor", i8), ("snap", i8),
+                 ("phase", f8), ("due", f8))
+HEAP = _row(("t", f8), ("prio", i8), ("seq", i8), ("ev", i8), ("idx", i8))
+QUEUED = _row(("ev", i8), ("idx", i8))  # a request for a crew member
+RECORD = _like(Violation)  # the output: onboard.Violation's fields, names by their codes
+TRACE = _like(Event, leave_out=("control",))  # onboard.Event's; ``car`` counts the control cars after the others
+
+# One journey's state, shared by the compiled functions below: inputs (par, stops, cand, uniforms,
+# staff_u, duties; read-only), tables the loop changes, and scratch (near, chosen, ctimes).
+Journey = namedtuple("Journey", "par stops cars pax cand uniforms staff_u duties clock viol ended near chosen ctimes "
+                                "pat heap queue trace")
+# The inputs of `_journey`, grouped:
+# Train: par the Params' parameters; bounds: travellers per car; groups: 1, or 2 with the control cars
+Train = namedtuple("Train", "par run_min crew stops rows bounds groups")
+# Seating: order the travellers car by car; signed whether each accepted the agreement (opt-in or
+# overflow with agreement); weight each one's unwarned rate, in the loop's order (car by car, group by group)
+Seating = namedtuple("Seating", "order origin dest row optin signed segment peer_q weight")
+Candidates = namedtuple("Candidates", "time who accept kind length first")  # first: each car's first candidate
+Draws = namedtuple("Draws", "uniforms staff_u duty_t duty_len")
+Room = namedtuple("Room", "heap trace")
 
 
 def _state_type():
     """Numba's type of a Journey: every field a C-contiguous, writable array."""
-    f1, f2, i1, i2 = np.zeros(1), np.zeros((1, 1)), np.zeros(1, np.int64), np.zeros((1, 1), np.int64)
-    like = dict(fp=f1, ip=i1, stops=f1, car_i=i2, car_f=f2, pax_i=i2, pax_f=f2, cand_f=f2, cand_i=i2,
-                u_streams=f2, staff_u=f1, duties=f2, gi=i1, gf=f1, v_i=i2, v_f=f2, records=i1, buf=i2,
-                ctimes=f1, pat_i=i2, pat_f=f2, h_t=f1, h_i=i2, queue=i2)
-    return typeof(Journey(**like))
+    z = np.zeros
+    return typeof(Journey(
+        par=z(1, PARAMETERS), stops=z(1), cars=z(1, CAR), pax=z(1, TRAVELLER), cand=z(1, CANDIDATE),
+        uniforms=z((1, 1)), staff_u=z(1), duties=z(1, DUTY), clock=z(1, CLOCK), viol=z(1, VIOLATION),
+        ended=z(1, i8), near=z(1, i8), chosen=z(1, i8), ctimes=z(1), pat=z(1, PATROLLER), heap=z(1, HEAP),
+        queue=z(1, QUEUED), trace=z(1, TRACE)))
 
 
 _S = _state_type()
@@ -104,150 +174,182 @@ def _compiled(restype, *argtypes):
 i64, f64, boolean, void = types.int64, types.float64, types.boolean, types.void
 
 
+# --- SimPy's queue -----------------------------------------------------------------------------------
 @njit(cache=True, no_cpython_wrapper=True)
-def _earlier(h_t, h_i, a, b):
+def _earlier(heap, a, b):
     """Heap entry a comes before b: by time, then priority, then order of scheduling."""
-    if h_t[a] != h_t[b]:
-        return h_t[a] < h_t[b]
-    if h_i[a, H_PRIO] != h_i[b, H_PRIO]:
-        return h_i[a, H_PRIO] < h_i[b, H_PRIO]
-    return h_i[a, H_SEQ] < h_i[b, H_SEQ]
+    x, y = heap[a], heap[b]
+    if x.t != y.t:
+        return x.t < y.t
+    if x.prio != y.prio:
+        return x.prio < y.prio
+    return x.seq < y.seq
 
 
 @njit(cache=True, no_cpython_wrapper=True)
-def _swap(h_t, h_i, a, b):
-    h_t[a], h_t[b] = h_t[b], h_t[a]
-    for k in range(4):
-        h_i[a, k], h_i[b, k] = h_i[b, k], h_i[a, k]
+def _swap(heap, a, b):
+    x, y = heap[a], heap[b]
+    x.t, y.t = y.t, x.t
+    x.prio, y.prio = y.prio, x.prio
+    x.seq, y.seq = y.seq, x.seq
+    x.ev, y.ev = y.ev, x.ev
+    x.idx, y.idx = y.idx, x.idx
 
 
 @_compiled(void, f64, i64, i64, i64)
 def _push(s, t, prio, ev, idx):
     """Schedule event ``ev`` of ``idx`` at time t: SimPy's queue entry, in its order."""
-    gi, h_t, h_i = s.gi, s.h_t, s.h_i
-    gi[G_SEQ] += 1
-    k = gi[G_HN]
-    if k == len(h_t):
-        gi[G_SHORT] = SHORT_ROOM
+    g, heap = s.clock[0], s.heap
+    g.seq += 1
+    k = g.heap_size
+    if k == len(heap):
+        g.short = SHORT_ROOM
         return
-    gi[G_HN] = k + 1
-    h_t[k] = t
-    h_i[k, H_PRIO], h_i[k, H_SEQ], h_i[k, H_EV], h_i[k, H_IDX] = prio, gi[G_SEQ], ev, idx
+    g.heap_size = k + 1
+    h = heap[k]
+    h.t, h.prio, h.seq, h.ev, h.idx = t, prio, g.seq, ev, idx
     while k > 0:
         up = (k - 1) // 2
-        if not _earlier(h_t, h_i, k, up):
+        if not _earlier(heap, k, up):
             break
-        _swap(h_t, h_i, k, up)
+        _swap(heap, k, up)
         k = up
 
 
 @_compiled(i64)
 def _pop(s):
     """Take the first entry out of the heap; it is left in the slot returned."""
-    gi, h_t, h_i = s.gi, s.h_t, s.h_i
-    last = gi[G_HN] - 1
-    _swap(h_t, h_i, 0, last)
-    gi[G_HN] = last
+    g, heap = s.clock[0], s.heap
+    last = g.heap_size - 1
+    _swap(heap, 0, last)
+    g.heap_size = last
     k = 0
     while True:
         a, b, m = 2 * k + 1, 2 * k + 2, k
-        if a < last and _earlier(h_t, h_i, a, m):
+        if a < last and _earlier(heap, a, m):
             m = a
-        if b < last and _earlier(h_t, h_i, b, m):
+        if b < last and _earlier(heap, b, m):
             m = b
         if m == k:
             return last
-        _swap(h_t, h_i, k, m)
+        _swap(heap, k, m)
         k = m
 
 
 @_compiled(void, f64, i64, i64)
 def _after(s, delay, ev, idx):
     """A SimPy Timeout: due at now + delay."""
-    _push(s, s.gf[NOW] + delay, NORMAL, ev, idx)
+    _push(s, s.clock[0].now + delay, NORMAL, ev, idx)
 
 
+# --- draws and the trace -----------------------------------------------------------------------------
 @_compiled(f64, i64)
 def _uniform(s, c):
     """Car c's next uniform: onboard._Uniforms, block by block from the car's stream."""
-    car = s.car_i[c]
-    if car[CI_UK] == BLOCK:
-        g = car[CI_STREAM]
-        car[CI_UBLK] = s.gi[G_BLOCKS + g] * BLOCK
-        s.gi[G_BLOCKS + g] += 1
-        car[CI_UK] = 0
-        if car[CI_UBLK] + BLOCK > s.u_streams.shape[1]:
-            s.gi[G_SHORT] = SHORT_CAR
-            car[CI_UBLK] = 0
-    car[CI_UK] += 1
-    return s.u_streams[car[CI_STREAM], car[CI_UBLK] + car[CI_UK] - 1]
+    car = s.cars[c]
+    if car.u_used == BLOCK:
+        g = s.clock[0]
+        car.u_block = g.blocks[car.stream] * BLOCK
+        g.blocks[car.stream] += 1
+        car.u_used = 0
+        if car.u_block + BLOCK > s.uniforms.shape[1]:
+            g.short = SHORT_CAR
+            car.u_block = 0
+    car.u_used += 1
+    return s.uniforms[car.stream, car.u_block + car.u_used - 1]
 
 
 @_compiled(f64)
 def _staff_uniform(s):
     """The staff stream's next uniform (its first ones are the patrol phases)."""
-    k = s.gi[G_SPTR]
+    g = s.clock[0]
+    k = g.staff_next
     if k >= len(s.staff_u):
-        s.gi[G_SHORT] = SHORT_STAFF
+        g.short = SHORT_STAFF
         return 0.5
-    s.gi[G_SPTR] = k + 1
+    g.staff_next = k + 1
     return s.staff_u[k]
 
 
+@_compiled(i64, i64, i64, i64, i64)
+def _log(s, what, c, i, kind):
+    """onboard._Car._log: trace event ``what`` now, in car c (-1: the train), about traveller i
+    and a violation of ``kind`` (each -1: none), in the traveller's row. Returns its slot, for
+    the caller to set the Event's other fields, or -1 when not tracing."""
+    g = s.clock[0]
+    if not g.tracing:
+        return -1
+    x = g.traced
+    if x == len(s.trace):
+        g.short = SHORT_TRACE
+        return -1
+    g.traced = x + 1
+    e = s.trace[x]
+    e.minute, e.what, e.car, e.pax, e.kind = g.now, what, c, i, kind
+    e.row = s.pax[i].row if i >= 0 else -1
+    e.until, e.staff, e.by, e.reach = -1.0, -1, -1, 0
+    return x
+
+
+# --- a car: onboard._Car -------------------------------------------------------------------------------
 @_compiled(void, i64)
 def _advance(s, c):
-    """onboard._Car._advance: the time-weighted levels of car c up to now."""
-    now, car, cf = s.gf[NOW], s.car_i[c], s.car_f[c]
-    dt = now - cf[CF_LAST]
+    """onboard._Car._advance: the time-weighted levels of car c up to now (the expected starts
+    split where a damping window closed since the last update)."""
+    now, car = s.clock[0].now, s.cars[c]
+    dt = now - car.last
     if dt > 0:
-        cf[CF_PAX_MIN] += car[CI_ON] * dt
-        noisy = 1 if car[CI_V] else 0
+        car.pax_min += car.on * dt
+        noisy = 1 if car.running else 0
         if noisy:
-            cf[CF_NOISY_MIN] += dt
-        until, last = cf[CF_DAMP], cf[CF_LAST]
+            car.noisy_min += dt
+        until, last = car.damp_until, car.last
         if until > last:
             cut = until if until < now else now
-            cf[CF_EXPECTED + 2 + noisy] += cf[CF_QRATE] * (cut - last)
+            car.expected[2 + noisy] += car.q_rate * (cut - last)
             if now > cut:
-                cf[CF_EXPECTED + noisy] += cf[CF_QRATE] * (now - cut)
+                car.expected[noisy] += car.q_rate * (now - cut)
         else:
-            cf[CF_EXPECTED + noisy] += cf[CF_QRATE] * dt
-        cf[CF_LAST] = now
+            car.expected[noisy] += car.q_rate * dt
+        car.last = now
 
 
 @_compiled(f64, i64)
 def _own_rate(s, i):
     """onboard._Car.own_rate: traveller i's rate without contagion or damping."""
-    w = s.pax_f[i, T_RATE]
-    return w * s.fp[F_WARNED] if s.pax_i[i, T_WARNED] else w
+    who = s.pax[i]
+    return who.rate * s.par[0].warned_factor if who.warned else who.rate
 
 
 @_compiled(void, i64, f64)
 def _quiet_rate(s, c, change):
-    """Add ``change`` to car c's summed own rates of quiet travellers (0 when none is left)."""
-    s.car_f[c, CF_QRATE] += change
-    if s.car_i[c, CI_QUIET] == 0:
-        s.car_f[c, CF_QRATE] = 0.0
+    """onboard._Car._quiet_rate: add ``change`` to car c's summed own rates of quiet travellers
+    (0 when none is left)."""
+    car = s.cars[c]
+    car.q_rate += change
+    if car.quiet == 0:
+        car.q_rate = 0.0
 
 
 @_compiled(f64, i64)
 def _multiplier(s, c):
     """onboard._Car.multiplier: contagion and enforcement damping in car c, now."""
+    p, car = s.par[0], s.cars[c]
     m = 1.0
-    if s.ip[I_CONTAGION]:
-        m = 1.0 + s.fp[F_CONTAGION] * min(s.car_i[c, CI_V], s.ip[I_CAP])
-    if s.gf[NOW] < s.car_f[c, CF_DAMP]:
-        m *= 1.0 - s.fp[F_DAMPING]
+    if p.contagion_on:
+        m = 1.0 + p.contagion * min(car.running, p.cap)
+    if s.clock[0].now < car.damp_until:
+        m *= 1.0 - p.damping
     return m
 
 
 @_compiled(i64, i64, i64, f64, boolean)
 def _some(s, c, k, p_max, use_p):
-    """onboard._Car._some over the k travellers in buf[0] (with p = their peer_q if use_p), into
-    buf[1]; returns how many."""
+    """onboard._Car._some over the k travellers in ``near`` (with p = their peer_q if use_p),
+    into ``chosen``; returns how many."""
     if p_max <= 0.0:
         return 0
-    people, out, n, pax_f = s.buf[0], s.buf[1], 0, s.pax_f
+    people, out, n, pax = s.near, s.chosen, 0, s.pax
     log_q = 0.0
     if p_max >= 1.0:
         pos = 0
@@ -257,7 +359,7 @@ def _some(s, c, k, p_max, use_p):
         pos = k if x >= k else int(x)
     while pos < k:
         j = people[pos]
-        if not use_p or pax_f[j, T_PEER_Q] >= p_max or _uniform(s, c) * p_max < pax_f[j, T_PEER_Q]:
+        if not use_p or pax[j].peer_q >= p_max or _uniform(s, c) * p_max < pax[j].peer_q:
             out[n] = j
             n += 1
         if p_max >= 1.0:
@@ -271,85 +373,99 @@ def _some(s, c, k, p_max, use_p):
 @_compiled(void, i64, i64, boolean)
 def _end(s, v, by, move):
     """onboard._Car.end: violation v ends now, by ender ``by``; ``move`` takes the violator out."""
-    vi, vf = s.v_i[v], s.v_f[v]
-    if vi[VI_ENDED]:
+    vio = s.viol[v]
+    if vio.ended:
         return
-    c = vi[VI_CAR]
-    car = s.car_i[c]
+    c = vio.car
+    car = s.cars[c]
     _advance(s, c)
-    vi[VI_ENDED] = 1
-    i = vi[VI_PAX]
-    car[CI_V] -= 1
-    car[CI_QUIET] += 1
-    s.car_f[c, CF_QRATE] += _own_rate(s, i)  # as warned now: who warns does so before the end
-    s.pax_i[i, T_NOISY] = -1
-    pax_i, pax_f = s.pax_i, s.pax_f  # arrays bound once: each s.<field> costs a reference count
-    t, start, reach, r = s.gf[NOW], vf[VF_START], s.ip[I_REACH + vi[VI_KIND]], pax_i[i, T_ROW]
+    vio.ended = 1
+    i = vio.pax
+    car.running -= 1
+    car.quiet += 1
+    car.q_rate += _own_rate(s, i)  # as warned now: who warns does so before the end
+    pax, g = s.pax, s.clock[0]  # arrays bound once: each s.<field> costs a reference count
+    pax[i].noisy = -1
+    kind = vio.kind
+    t, start, reach, r = g.now, vio.start, s.par[0].reach[kind], pax[i].row
+    _log(s, X_END + by, c, i, kind)
     disturbed = disturbed_optin = 0.0
-    for j in range(car[CI_START], car[CI_END]):  # the overlap with each neighbour's stay
-        if abs(pax_i[j, T_ROW] - r) <= reach:
-            off, on = pax_f[j, T_ALIGHT], pax_f[j, T_BOARD]
-            d = (off if off < t else t) - (on if on > start else start)
+    for j in range(car.pax_from, car.pax_to):  # the overlap with each neighbour's stay
+        near = pax[j]
+        if abs(near.row - r) <= reach:
+            a = near.board if near.board > start else start
+            b = near.alight if near.alight < t else t
+            d = b - a
             if d > 0.0 and j != i:
                 disturbed += d
-                if pax_i[j, T_OPTIN]:
+                if near.optin:
                     disturbed_optin += d
-    vf[VF_END], vf[VF_DIST], vf[VF_DIST_OPTIN] = t, disturbed, disturbed_optin
-    vi[VI_ENDER], vi[VI_MOVED] = by, move
-    s.records[s.gi[G_NREC]] = v
-    s.gi[G_NREC] += 1
+                slot = _log(s, X_DISTURBED, c, j, kind)
+                if slot >= 0:
+                    e = s.trace[slot]
+                    e.minute, e.until, e.by = a, b, i
+    vio.end, vio.disturbed_pax_min, vio.disturbed_optin_pax_min = t, disturbed, disturbed_optin
+    vio.ended_by, vio.moved = by, move
+    s.ended[g.ended] = v
+    g.ended += 1
     if move:
-        s.pax_i[i, T_ON] = 0
-        s.pax_i[i, T_MOVED] = 1
-        s.pax_f[i, T_ALIGHT] = t
-        car[CI_ON] -= 1
-        car[CI_QUIET] -= 1
+        pax[i].on = 0
+        pax[i].moved = 1
+        pax[i].alight = t
+        car.on -= 1
+        car.quiet -= 1
         _quiet_rate(s, c, -_own_rate(s, i))
+        _log(s, X_MOVED, c, i, kind)
 
 
 @_compiled(void, i64, i64, i64, f64)
 def _start(s, c, i, kind, length):
     """onboard._Car.start: traveller i of car c starts a violation of ``kind`` lasting ``length``."""
-    t, car, fp = s.gf[NOW], s.car_i[c], s.fp
+    g, car, p = s.clock[0], s.cars[c], s.par[0]
+    t = g.now
     _advance(s, c)
-    s.car_f[c, CF_STARTS + (1 if car[CI_V] else 0) + (2 if t < s.car_f[c, CF_DAMP] else 0)] += 1
-    near, k, pax_i, pax_f, sel = s.buf[0], 0, s.pax_i, s.pax_f, s.buf[1]
-    r, reach = pax_i[i, T_ROW], s.ip[I_REACH + kind]
-    for j in range(car[CI_START], car[CI_END]):
-        if pax_i[j, T_ON] and j != i and abs(pax_i[j, T_ROW] - r) <= reach:
+    car.starts[(1 if car.running else 0) + (2 if t < car.damp_until else 0)] += 1
+    pax, near, chosen = s.pax, s.near, s.chosen
+    r, reach = pax[i].row, p.reach[kind]
+    k = 0
+    for j in range(car.pax_from, car.pax_to):
+        if pax[j].on and j != i and abs(pax[j].row - r) <= reach:
             near[k] = j
             k += 1
-    v = s.gi[G_NV]
-    s.gi[G_NV] += 1
-    vi = s.v_i[v]
-    vi[VI_CAR], vi[VI_PAX], vi[VI_KIND], vi[VI_ROW], vi[VI_BEFORE], vi[VI_NB] = c, i, kind, r, car[CI_V], k
-    s.v_f[v, VF_START] = t
-    car[CI_V] += 1
-    car[CI_QUIET] -= 1
+    v = g.violations
+    g.violations += 1
+    vio = s.viol[v]
+    vio.car, vio.pax, vio.kind, vio.row, vio.running_before, vio.neighbours = c, i, kind, r, car.running, k
+    vio.start = t
+    car.running += 1
+    car.quiet -= 1
     _quiet_rate(s, c, -_own_rate(s, i))
-    s.pax_i[i, T_NOISY] = v
+    pax[i].noisy = v
+    slot = _log(s, X_START, c, i, kind)
+    if slot >= 0:
+        s.trace[slot].reach = reach
     end_t, ender, n_c = t + length, SELF, 0
-    here = s.ip[I_COMPLAINTS] and car[CI_ENFORCED]
-    if s.ip[I_PEERS] and k:
+    here = p.complaints and car.enforced
+    if p.peers and k:
         tp = np.inf
-        for x in range(_some(s, c, k, s.car_f[c, CF_PEER_Q_MAX], True)):
-            j = sel[x]
-            tj = t + -fp[F_PEER_DELAY] * math.log1p(-_uniform(s, c))
-            if tj < pax_f[j, T_ALIGHT] and tj < tp:
+        for x in range(_some(s, c, k, car.peer_q_max, True)):
+            j = chosen[x]
+            tj = t + -p.peer_delay * math.log1p(-_uniform(s, c))
+            if tj < pax[j].alight and tj < tp:
                 tp = tj
         if tp < end_t:
-            if _uniform(s, c) < fp[F_PEER_SUCCESS]:
+            if _uniform(s, c) < p.peer_success:
                 end_t, ender = tp, PEER
             else:
                 _after(s, tp - t, E_FAILED, v)
-                if here and _uniform(s, c) < fp[F_AFTER_FAILED]:
+                if here and _uniform(s, c) < p.after_failed:
                     s.ctimes[n_c] = tp
                     n_c += 1
     if here and k:
-        for x in range(_some(s, c, k, fp[F_COMPLAIN + kind], False)):
-            j = sel[x]
-            tj = t + -fp[F_COMPLAINT_DELAY] * math.log1p(-_uniform(s, c))
-            if tj < pax_f[j, T_ALIGHT]:
+        for x in range(_some(s, c, k, p.complain[kind], False)):
+            j = chosen[x]
+            tj = t + -p.complaint_delay * math.log1p(-_uniform(s, c))
+            if tj < pax[j].alight:
                 s.ctimes[n_c] = tj
                 n_c += 1
     if n_c:
@@ -358,7 +474,7 @@ def _start(s, c, i, kind, length):
             if times[x] < end_t:
                 _after(s, times[x] - t, E_COMPLAINT, v)
     if end_t < np.inf:
-        vi[VI_ENDER] = ender
+        vio.ended_by = ender
         _after(s, end_t - t, E_END, v)
 
 
@@ -366,57 +482,59 @@ def _start(s, c, i, kind, length):
 def _stop(s, c, k):
     """onboard._Car._stop: at stop k, travellers of car c alight (ending their violations), then board."""
     _advance(s, c)
-    car, pax = s.car_i[c], s.pax_i
+    car, pax = s.cars[c], s.pax
     gone = boarded = 0
-    for j in range(car[CI_START], car[CI_END]):
-        if pax[j, T_DEST] == k and not pax[j, T_MOVED]:
-            if pax[j, T_NOISY] >= 0:
-                _end(s, pax[j, T_NOISY], ALIGHTING, False)
-            pax[j, T_ON] = 0
-            s.car_f[c, CF_QRATE] -= _own_rate(s, j)
+    for j in range(car.pax_from, car.pax_to):
+        if pax[j].dest == k and not pax[j].moved:
+            if pax[j].noisy >= 0:
+                _end(s, pax[j].noisy, ALIGHTING, False)
+            pax[j].on = 0
+            car.q_rate -= _own_rate(s, j)
             gone += 1
-    for j in range(car[CI_START], car[CI_END]):
-        if pax[j, T_ORIGIN] == k:
-            pax[j, T_ON] = 1
-            s.car_f[c, CF_QRATE] += _own_rate(s, j)
-            pax[j, T_BOARDINGS] += 1
+            _log(s, X_ALIGHT, c, j, -1)
+    for j in range(car.pax_from, car.pax_to):
+        if pax[j].origin == k:
+            pax[j].on = 1
+            car.q_rate += _own_rate(s, j)
+            pax[j].boardings += 1
             boarded += 1
-    car[CI_ON] += boarded - gone
-    car[CI_QUIET] += boarded - gone
+            _log(s, X_BOARD, c, j, -1)
+    car.on += boarded - gone
+    car.quiet += boarded - gone
     _quiet_rate(s, c, 0.0)
 
 
 @_compiled(void, i64)
 def _car(s, c):
     """onboard._Car.process, from where car c waits to its next wait."""
-    stops, now, car = s.stops, s.gf[NOW], s.car_i[c]
+    stops, now, car = s.stops, s.clock[0].now, s.cars[c]
     while True:
-        st = car[CI_STATE]
+        st = car.state
         if st == S_STOP:
-            _stop(s, c, car[CI_STOP])
-            car[CI_STOP] += 1
+            _stop(s, c, car.next_stop)
+            car.next_stop += 1
         elif st == S_CAND:
-            x = car[CI_NEXT]
-            car[CI_NEXT] += 1
-            i = car[CI_START] + s.cand_i[x, A_WHO]
-            if s.pax_i[i, T_NOISY] < 0 and s.pax_i[i, T_ON]:
+            cand = s.cand[car.next_cand]
+            car.next_cand += 1
+            i = car.pax_from + cand.who
+            if s.pax[i].noisy < 0 and s.pax[i].on:
                 m = _multiplier(s, c)
-                if s.pax_i[i, T_WARNED]:
-                    m *= s.fp[F_WARNED]
-                if s.cand_f[x, A_ACCEPT] < m:
-                    _start(s, c, i, s.cand_i[x, A_KIND], s.cand_f[x, A_LEN])
-        x, k = car[CI_NEXT], car[CI_STOP]
-        if x < car[CI_CAND1]:  # stops up to the next candidate, then the candidate
-            t = s.cand_f[x, A_TIME]
+                if s.pax[i].warned:
+                    m *= s.par[0].warned_factor
+                if cand.accept < m:
+                    _start(s, c, i, cand.kind, cand.length)
+        x, k = car.next_cand, car.next_stop
+        if x < car.cand_end:  # stops up to the next candidate, then the candidate
+            t = s.cand[x].time
             stop_first = k < len(stops) and stops[k] <= t
-            car[CI_STATE] = S_STOP if stop_first else S_CAND
+            car.state = S_STOP if stop_first else S_CAND
             due = stops[k] if stop_first else t
         elif k < len(stops):  # the remaining stops
-            car[CI_STATE] = S_STOP
+            car.state = S_STOP
             due = stops[k]
         else:
             _advance(s, c)
-            car[CI_STATE] = S_DONE
+            car.state = S_DONE
             _push(s, now, NORMAL, E_CAR_DONE, c)
             return
         if due > now:
@@ -424,57 +542,68 @@ def _car(s, c):
             return
 
 
+# --- the crew: onboard._Crew and onboard._Journey's staff processes -----------------------------------
 @_compiled(void)
 def _grant(s):
     """onboard._Crew._grant: a free crew member goes to the first request waiting."""
-    if s.gi[G_FREE] and s.gi[G_HEAD] < s.gi[G_TAIL]:
-        s.gi[G_FREE] -= 1
-        h = s.gi[G_HEAD]
-        s.gi[G_HEAD] = h + 1
-        _push(s, s.gf[NOW], NORMAL, s.queue[h, 0], s.queue[h, 1])
+    g = s.clock[0]
+    if g.free and g.queue_head < g.queue_tail:
+        g.free -= 1
+        q = s.queue[g.queue_head]
+        g.queue_head += 1
+        _push(s, g.now, NORMAL, q.ev, q.idx)
 
 
 @_compiled(void, i64, i64)
 def _request(s, ev, idx):
     """onboard._Crew.request: event ev of idx is scheduled when a crew member is its."""
-    k = s.gi[G_TAIL]
+    g = s.clock[0]
+    k = g.queue_tail
     if k == len(s.queue):
-        s.gi[G_SHORT] = SHORT_ROOM
+        g.short = SHORT_ROOM
         return
-    s.queue[k, 0], s.queue[k, 1] = ev, idx
-    s.gi[G_TAIL] = k + 1
+    q = s.queue[k]
+    q.ev, q.idx = ev, idx
+    g.queue_tail = k + 1
     _grant(s)
 
 
 @_compiled(void)
 def _release(s):
     """onboard._Crew.release."""
-    s.gi[G_FREE] += 1
-    if s.gi[G_HEAD] < s.gi[G_TAIL]:
+    g = s.clock[0]
+    g.free += 1
+    if g.queue_head < g.queue_tail:
         _after(s, 0.0, E_GRANT, 0)
 
 
 @_compiled(boolean, i64, i64, i64)
 def _intervene(s, v, ev, idx):
-    """onboard._Journey.intervene; True if the crew member is then held (until event ev of idx)."""
-    fp, vi = s.fp, s.v_i[v]
-    s.gi[G_INTERVENTIONS] += 1
-    s.gf[STAFF_MIN] += fp[F_INTERVENTION]
-    vi[VI_CONTACTS] += 1
-    i = vi[VI_PAX]
-    s.pax_i[i, T_CONTACTS] += 1
-    if fp[F_DAMPING_MIN] > 0:  # a damping window, damping on or off
-        _advance(s, vi[VI_CAR])
-        s.car_f[vi[VI_CAR], CF_DAMP] = s.gf[NOW] + fp[F_DAMPING_MIN]
-    if _staff_uniform(s) < fp[F_STAFF_SUCCESS]:
-        s.pax_i[i, T_WARNED] = 1
+    """onboard._Journey.intervene; True if the crew member is then held (until event ev of idx:
+    patroller idx's, or the response to a complaint's)."""
+    p, vio, g = s.par[0], s.viol[v], s.clock[0]
+    g.interventions += 1
+    g.staff_min += p.intervention
+    vio.staff_contacts += 1
+    i = vio.pax
+    who = s.pax[i]
+    who.contacts += 1
+    if p.damping_min > 0:  # a damping window, damping on or off
+        _advance(s, vio.car)
+        s.cars[vio.car].damp_until = g.now + p.damping_min
+    slot = _log(s, X_INTERVENE, vio.car, i, vio.kind)
+    if slot >= 0:
+        e = s.trace[slot]
+        e.until, e.staff = g.now + p.intervention, idx if ev == E_PATROL else -1
+    if _staff_uniform(s) < p.staff_success:
+        who.warned = 1
         _end(s, v, STAFF, False)
-    elif s.ip[I_ESCALATION] and s.pax_i[i, T_CONTACTS] >= s.ip[I_ESC_CONTACTS]:
+    elif p.escalation and who.contacts >= p.escalation_contacts:
         _end(s, v, STAFF, True)
     else:
-        s.pax_i[i, T_WARNED] = 1
-    if fp[F_INTERVENTION] > 0:
-        _after(s, fp[F_INTERVENTION], ev, idx)
+        who.warned = 1
+    if p.intervention > 0:
+        _after(s, p.intervention, ev, idx)
         return True
     return False
 
@@ -482,226 +611,265 @@ def _intervene(s, v, ev, idx):
 @_compiled(void, i64)
 def _respond(s, v):
     """onboard._Journey.respond to violation v, from where it waits to its next wait."""
-    vi = s.v_i[v]
-    st = vi[VI_RESPOND]
+    vio = s.viol[v]
+    st = vio.respond
     if st == R_INIT:
-        vi[VI_RESPOND] = R_GRANTED
+        vio.respond = R_GRANTED
         _request(s, E_RESPOND, v)
         return
     if st == R_GRANTED:
-        walk = s.fp[F_RESPONSE_WALK]
-        s.gf[STAFF_MIN] += walk
-        vi[VI_RESPOND] = R_WALKED
+        g = s.clock[0]
+        walk = s.par[0].response_walk
+        g.staff_min += walk
+        slot = _log(s, X_CALLED, vio.car, vio.pax, vio.kind)
+        if slot >= 0:
+            s.trace[slot].until = g.now + walk
+        vio.respond = R_WALKED
         if walk > 0:
             _after(s, walk, E_RESPOND, v)
             return
         st = R_WALKED
     if st == R_WALKED:
-        vi[VI_RESPOND] = R_DONE
-        if not vi[VI_ENDED] and _intervene(s, v, E_RESPOND, v):
+        vio.respond = R_DONE
+        if not vio.ended and _intervene(s, v, E_RESPOND, v):
             return
     _release(s)
+
+
+@_compiled(void, i64, i64, i64)
+def _log_patrol(s, what, p, row):
+    """Trace patroller p's event ``what`` in its car, at ``row`` (-1: the door)."""
+    slot = _log(s, what, s.pat[p].car, -1, -1)
+    if slot >= 0:
+        e = s.trace[slot]
+        e.row, e.staff = row, p
 
 
 @_compiled(void, i64)
 def _patrol(s, p):
     """onboard._Journey.patrol and .sweep for patroller p, from where it waits to its next wait."""
-    period, walk, pi, pf = s.fp[F_PERIOD], s.fp[F_WALK], s.pat_i[p], s.pat_f[p]
+    par, pat = s.par[0], s.pat[p]
+    period, walk = par.period, par.walk
     while True:
-        st, now = pi[PI_STATE], s.gf[NOW]
+        st, now = pat.state, s.clock[0].now
         if st == P_INIT:
-            pf[PF_PHASE] = period * s.staff_u[p]
-            pf[PF_DUE] = pf[PF_PHASE]
-            pi[PI_STATE] = P_TOP
+            pat.phase = period * s.staff_u[p]
+            pat.due = pat.phase
+            pat.state = P_TOP
         elif st == P_TOP:
-            if pf[PF_DUE] >= s.fp[F_RUN]:
+            if pat.due >= par.run_min:
                 return
-            pi[PI_STATE] = P_DUE
-            if pf[PF_DUE] > now:
-                _after(s, pf[PF_DUE] - now, E_PATROL, p)
+            pat.state = P_DUE
+            if pat.due > now:
+                _after(s, pat.due - now, E_PATROL, p)
                 return
         elif st == P_DUE:
-            pi[PI_STATE] = P_GRANTED
+            slot = _log(s, X_PATROL_DUE, -1, -1, -1)
+            if slot >= 0:
+                s.trace[slot].staff = p
+            pat.state = P_GRANTED
             _request(s, E_PATROL, p)
             return
         elif st == P_GRANTED:
-            pi[PI_CAR], pi[PI_ROW], pi[PI_STATE] = 0, 0, P_SWEEP
-        elif st == P_SWEEP:  # at row PI_ROW of car PI_CAR (sweep's loop)
-            c = pi[PI_CAR]
-            if c == s.gi[G_ENFORCED]:
+            pat.car, pat.row, pat.state = 0, 0, P_SWEEP
+            _log_patrol(s, X_PATROL, p, -1)
+        elif st == P_SWEEP:  # at row pat.row of car pat.car (sweep's loop)
+            c = pat.car
+            if c == s.clock[0].enforced:
                 _release(s)
-                pf[PF_DUE] = pf[PF_PHASE] + math.ceil((now - pf[PF_PHASE]) / period + 1e-12) * period
-                pi[PI_STATE] = P_TOP
+                pat.due = pat.phase + math.ceil((now - pat.phase) / period + 1e-12) * period
+                pat.state = P_TOP
                 continue
-            car = s.car_i[c]
-            rows, r = car[CI_ROWS], pi[PI_ROW]
+            car = s.cars[c]
+            rows, r = car.rows, pat.row
             if r >= rows:
-                pi[PI_STATE] = P_SWEPT
+                pat.state = P_SWEPT
                 continue
             step = walk / rows
             if step > 0:
-                k, v_i = rows, s.v_i
-                for v in range(s.gi[G_NV]):
-                    if v_i[v, VI_CAR] == c and not v_i[v, VI_ENDED] and r <= v_i[v, VI_ROW] < k:
-                        k = v_i[v, VI_ROW]
-                if car[CI_NEXT] < car[CI_CAND1]:  # rows reached at or after the next candidate
-                    nxt = s.cand_f[car[CI_NEXT], A_TIME]
+                k, viol = rows, s.viol
+                for v in range(s.clock[0].violations):
+                    x = viol[v]
+                    if x.car == c and not x.ended and r <= x.row < k:
+                        k = x.row
+                if car.next_cand < car.cand_end:  # rows reached at or after the next candidate
+                    nxt = s.cand[car.next_cand].time
                     k = min(k, r + max(0, math.ceil((nxt - now) / step - 1.0)))
                 if k >= rows:
-                    pi[PI_STATE] = P_SWEPT
+                    pat.state = P_SWEPT
                     _after(s, (rows - r) * step, E_PATROL, p)
                     return
-                pi[PI_TO], pi[PI_STATE] = k, P_WALK
+                pat.to, pat.state = k, P_WALK
                 _after(s, (k - r + 1) * step, E_PATROL, p)
                 return
-            pi[PI_STATE] = P_ROW
+            pat.state = P_ROW
         elif st == P_WALK:
-            pi[PI_ROW], pi[PI_STATE] = pi[PI_TO], P_ROW
+            pat.row, pat.state = pat.to, P_ROW
+            _log_patrol(s, X_PATROL_AT, p, pat.to)
         elif st == P_ROW:  # the violations running in this row now, in order of start
-            pi[PI_CURSOR], pi[PI_SNAP], pi[PI_STATE] = 0, s.gi[G_NV], P_ITER
+            pat.cursor, pat.snap, pat.state = 0, s.clock[0].violations, P_ITER
         elif st == P_ITER:
-            c, r, v_i = pi[PI_CAR], pi[PI_ROW], s.v_i
-            while pi[PI_CURSOR] < pi[PI_SNAP]:
-                v = pi[PI_CURSOR]
-                pi[PI_CURSOR] += 1
-                vi = v_i[v]
-                if vi[VI_CAR] == c and vi[VI_ROW] == r and not vi[VI_ENDED]:
-                    if _staff_uniform(s) < s.fp[F_DETECT + vi[VI_KIND]] and _intervene(s, v, E_PATROL, p):
+            c, r, viol = pat.car, pat.row, s.viol
+            while pat.cursor < pat.snap:
+                v = pat.cursor
+                pat.cursor += 1
+                x = viol[v]
+                if x.car == c and x.row == r and not x.ended:
+                    if _staff_uniform(s) < par.detect[x.kind] and _intervene(s, v, E_PATROL, p):
                         return
-            pi[PI_ROW], pi[PI_STATE] = r + 1, P_SWEEP
+            pat.row, pat.state = r + 1, P_SWEEP
         else:  # P_SWEPT: on to the next car
-            pi[PI_CAR], pi[PI_ROW], pi[PI_STATE] = pi[PI_CAR] + 1, 0, P_SWEEP
+            _log_patrol(s, X_PATROL_OUT, p, s.cars[pat.car].rows - 1)
+            pat.car, pat.row, pat.state = pat.car + 1, 0, P_SWEEP
+            if pat.car < s.clock[0].enforced:
+                _log_patrol(s, X_PATROL, p, -1)
 
 
+# --- the loop --------------------------------------------------------------------------------------------
 @_compiled(void)
 def _run_loop(s):
     """SimPy's start (the cars' and patrollers' processes, then the duties' arrivals) and event
     loop, until every car has arrived (or an array has run short)."""
-    n_cars = len(s.car_i)
+    g = s.clock[0]
+    n_cars = len(s.cars)
     for c in range(n_cars):
         _push(s, 0.0, URGENT, E_CAR, c)
-    for p in range(len(s.pat_i)):
+    for p in range(len(s.pat)):
         _push(s, 0.0, URGENT, E_PATROL, p)
     for d in range(len(s.duties)):
-        _push(s, s.duties[d, 0], NORMAL, E_DUTY, d)
-    while s.gi[G_HN] and not s.gi[G_SHORT]:
-        k = _pop(s)
-        s.gf[NOW] = s.h_t[k]
-        ev, idx = s.h_i[k, H_EV], s.h_i[k, H_IDX]
-        s.gi[G_EVENTS] += 1
+        _push(s, s.duties[d].arrival, NORMAL, E_DUTY, d)
+    while g.heap_size and not g.short:
+        h = s.heap[_pop(s)]
+        g.now = h.t
+        ev, idx = h.ev, h.idx
+        g.events += 1
         if ev == E_CAR:
             _car(s, idx)
         elif ev == E_END:  # onboard._Car._natural_end
-            if not s.v_i[idx, VI_ENDED]:
-                if s.v_i[idx, VI_ENDER] == PEER:
-                    s.pax_i[s.v_i[idx, VI_PAX], T_WARNED] = 1
-                    s.v_i[idx, VI_REMINDED] = 1
-                _end(s, idx, s.v_i[idx, VI_ENDER], False)
+            vio = s.viol[idx]
+            if not vio.ended:
+                if vio.ended_by == PEER:
+                    s.pax[vio.pax].warned = 1
+                    vio.reminded = 1
+                    _log(s, X_REMINDER_OK, vio.car, vio.pax, vio.kind)
+                _end(s, idx, vio.ended_by, False)
         elif ev == E_PATROL:
             _patrol(s, idx)
         elif ev == E_DUTY:
             _request(s, E_HOLD, idx)
         elif ev == E_HOLD:
-            _after(s, s.duties[idx, 1], E_RELEASE, idx)
+            _after(s, s.duties[idx].length, E_RELEASE, idx)
         elif ev == E_RELEASE:
             _release(s)
         elif ev == E_GRANT:
             _grant(s)
         elif ev == E_COMPLAINT:  # onboard._Car._complaint
-            vi = s.v_i[idx]
-            if not vi[VI_ENDED]:
-                vi[VI_COMPLAINTS] += 1
-                s.gi[G_COMPLAINTS] += 1
-                if not vi[VI_CALLED]:
-                    vi[VI_CALLED] = 1
-                    _push(s, s.gf[NOW], URGENT, E_RESPOND, idx)
+            vio = s.viol[idx]
+            if not vio.ended:
+                vio.complaints += 1
+                g.complaints += 1
+                _log(s, X_COMPLAINT, vio.car, vio.pax, vio.kind)
+                if not vio.called:
+                    vio.called = 1
+                    _push(s, g.now, URGENT, E_RESPOND, idx)
         elif ev == E_RESPOND:
             _respond(s, idx)
         elif ev == E_FAILED:  # onboard._Car._failed_reminder
-            if not s.v_i[idx, VI_ENDED]:
-                s.pax_i[s.v_i[idx, VI_PAX], T_WARNED] = 1
-                s.v_i[idx, VI_REMINDED] = 1
+            vio = s.viol[idx]
+            if not vio.ended:
+                s.pax[vio.pax].warned = 1
+                vio.reminded = 1
+                _log(s, X_REMINDER_FAILED, vio.car, vio.pax, vio.kind)
         elif ev == E_CAR_DONE:  # env.run(until=all_of(cars))
-            s.gi[G_DONE] += 1
-            if s.gi[G_DONE] == n_cars:
-                _push(s, s.gf[NOW], NORMAL, E_STOP, 0)
+            g.cars_done += 1
+            if g.cars_done == n_cars:
+                _push(s, g.now, NORMAL, E_STOP, 0)
         else:  # E_STOP
             break
 
 
+# --- one journey -----------------------------------------------------------------------------------------
+@njit(cache=True, no_cpython_wrapper=True)
+def _before(a, b) -> bool:
+    """Record a sorts before record b as onboard._Journey._result sorts them: by (control, start,
+    car, traveller)."""
+    if a.control != b.control:
+        return a.control < b.control
+    if a.start != b.start:
+        return a.start < b.start
+    if a.car != b.car:
+        return a.car < b.car
+    return a.pax < b.pax
+
+
 @njit(cache=True)
-def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, row, optin, signed, segment, peer_q_table,
-             weights, groups, cand_time, cand_who, cand_accept, cand_kind, cand_len, cand_first, u_streams, staff_u,
-             duty_t, duty_len, room):
-    """Build one journey's tables from the travellers (``order``: car by car, ``bounds`` per car)
-    and the candidates of each car of each group (the enforced cars, then the control cars), run
-    it, and return its counters (shortfall, interventions, complaints, events scheduled and
-    processed), the staff minutes, the records sorted as `onboard` sorts them (integer and float
-    fields), the cars' tallies and the travellers' tables."""
-    n, n_cars = len(order), len(rows)
-    n_all = groups * n_cars
-    fp, ip = fp.copy(), ip.copy()
-    fp[F_RUN], ip[I_CREW] = run_min, crew
-    pax_i, pax_f = np.zeros((groups * n, 10), np.int64), np.zeros((groups * n, 4))
+def _journey(train, seating, candidates, draws, room):
+    """Build one journey's tables from the travellers (``seating.order``: car by car,
+    ``train.bounds`` per car) and the candidates of each car of each group (the enforced cars,
+    then the control cars), run it, and return its clock (what ran short, counters, staff
+    minutes), the records sorted as `onboard` sorts them, the cars, the travellers and the
+    trace (traced when ``room.trace`` > 0)."""
+    n, n_cars, groups, stops = len(seating.order), len(train.rows), train.groups, train.stops
+    pax = np.zeros(groups * n, TRAVELLER)
     for g in range(groups):
         for x in range(n):
-            j, src = g * n + x, order[x]
-            o, d, opt = origin[src], dest[src], optin[src]
-            pax_i[j, T_ROW], pax_i[j, T_ORIGIN], pax_i[j, T_DEST], pax_i[j, T_OPTIN] = row[src], o, d, opt
-            pax_i[j, T_NOISY] = -1
-            pax_f[j, T_BOARD], pax_f[j, T_ALIGHT] = stops[o], stops[d]
-            pax_f[j, T_PEER_Q] = peer_q_table[segment[src], 1 if signed[src] else 0]
-            pax_f[j, T_RATE] = weights[j]
-    car_i, car_f = np.zeros((n_all, CI_UK + 1), np.int64), np.zeros((n_all, N_CF))
-    for c in range(n_all):
+            t, src = pax[g * n + x], seating.order[x]
+            o, d, opt = seating.origin[src], seating.dest[src], seating.optin[src]
+            t.row, t.origin, t.dest, t.optin, t.noisy = seating.row[src], o, d, opt, -1
+            t.board, t.alight = stops[o], stops[d]
+            t.peer_q = seating.peer_q[seating.segment[src], 1 if seating.signed[src] else 0]
+            t.rate = seating.weight[g * n + x]
+    cars = np.zeros(groups * n_cars, CAR)
+    for c in range(len(cars)):
         g, k = c // n_cars, c % n_cars
-        car = car_i[c]
-        car[CI_START], car[CI_END] = g * n + bounds[k], g * n + bounds[k + 1]
-        car[CI_ROWS], car[CI_ENFORCED], car[CI_STREAM], car[CI_STATE] = rows[k], g == 0, g, S_LOOP
-        car[CI_CAND1], car[CI_NEXT], car[CI_UK] = cand_first[c + 1], cand_first[c], BLOCK
-        car_f[c, CF_DAMP] = -np.inf
-        for j in range(car[CI_START], car[CI_END]):
-            car_f[c, CF_PEER_Q_MAX] = max(car_f[c, CF_PEER_Q_MAX], pax_f[j, T_PEER_Q])
-    m = len(cand_time)
-    cand_f, cand_i = np.empty((m, 3)), np.empty((m, 2), np.int64)
-    cand_f[:, A_TIME], cand_f[:, A_ACCEPT], cand_f[:, A_LEN] = cand_time, cand_accept, cand_len
-    cand_i[:, A_WHO], cand_i[:, A_KIND] = cand_who, cand_kind
-    duties = np.empty((len(duty_t), 2))
-    duties[:, 0], duties[:, 1] = duty_t, duty_len
-    cap, n_pat = m + 1, ip[I_PATROLLERS]  # at most one violation per candidate
-    gi = np.zeros(N_GI, np.int64)
-    gi[G_FREE], gi[G_SPTR] = crew, n_pat  # the first staff uniforms are the patrol phases
-    gi[G_ENFORCED] = n_cars
-    s = Journey(fp, ip, stops, car_i, car_f, pax_i, pax_f, cand_f, cand_i, u_streams, staff_u, duties, gi,
-                np.zeros(2), np.zeros((cap, VI_REMINDED + 1), np.int64), np.zeros((cap, 4)), np.zeros(cap, np.int64),
-                np.zeros((2, n + 1), np.int64), np.zeros(n + 2), np.zeros((n_pat, 6), np.int64),
-                np.zeros((n_pat, 2)), np.zeros(room), np.zeros((room, 4), np.int64), np.zeros((room, 2), np.int64))
+        car = cars[c]
+        car.pax_from, car.pax_to = g * n + train.bounds[k], g * n + train.bounds[k + 1]
+        car.rows, car.enforced, car.stream, car.state = train.rows[k], g == 0, g, S_LOOP
+        car.next_cand, car.cand_end, car.u_used = candidates.first[c], candidates.first[c + 1], BLOCK
+        car.damp_until = -np.inf
+        for j in range(car.pax_from, car.pax_to):
+            car.peer_q_max = max(car.peer_q_max, pax[j].peer_q)
+    m = len(candidates.time)
+    cand = np.empty(m, CANDIDATE)
+    for x in range(m):
+        e = cand[x]
+        e.time, e.accept, e.length = candidates.time[x], candidates.accept[x], candidates.length[x]
+        e.who, e.kind = candidates.who[x], candidates.kind[x]
+    duties = np.empty(len(draws.duty_t), DUTY)
+    for x in range(len(duties)):
+        duties[x].arrival, duties[x].length = draws.duty_t[x], draws.duty_len[x]
+    pars = train.par.copy()  # the Params' parameters, and this train's
+    par = pars[0]
+    par.run_min, par.crew = train.run_min, train.crew
+    cap, n_pat = m + 1, par.patrollers  # at most one violation per candidate
+    clock = np.zeros(1, CLOCK)
+    g0 = clock[0]
+    g0.free, g0.staff_next, g0.enforced, g0.tracing = par.crew, n_pat, n_cars, room.trace > 0  # the
+    # first staff uniforms are the patrol phases
+    s = Journey(pars, stops, cars, pax, cand, draws.uniforms, draws.staff_u, duties, clock,
+                np.zeros(cap, VIOLATION), np.zeros(cap, i8), np.zeros(n + 1, i8), np.zeros(n + 1, i8),
+                np.zeros(n + 2), np.zeros(n_pat, PATROLLER), np.zeros(room.heap, HEAP),
+                np.zeros(room.heap, QUEUED), np.zeros(room.trace, TRACE))
     _run_loop(s)
-    # the records, by (control, start, car, traveller) as onboard._Journey._result sorts them
-    nrec = gi[G_NREC]
-    rec_i, rec_f = np.empty((nrec, 13), np.int64), np.empty((nrec, 4))
-    for x in range(nrec):
-        v = s.records[x]
-        vi, vf = s.v_i[v], s.v_f[v]
-        c = vi[VI_CAR]
-        src = order[vi[VI_PAX] % n]
-        rec_i[x, 0], rec_i[x, 1], rec_i[x, 2], rec_i[x, 3] = c >= n_cars, c % n_cars, src, segment[src]
-        rec_i[x, 4], rec_i[x, 5], rec_i[x, 6], rec_i[x, 7] = optin[src], vi[VI_KIND], vi[VI_ENDER], vi[VI_MOVED]
-        rec_i[x, 8], rec_i[x, 9], rec_i[x, 10], rec_i[x, 11] = (vi[VI_BEFORE], vi[VI_NB], vi[VI_COMPLAINTS],
-                                                                 vi[VI_CONTACTS])
-        rec_i[x, 12] = vi[VI_REMINDED]
-        rec_f[x, 0], rec_f[x, 1], rec_f[x, 2], rec_f[x, 3] = vf[VF_START], vf[VF_END], vf[VF_DIST], vf[VF_DIST_OPTIN]
-    for x in range(1, nrec):  # insertion sort: the records come nearly in order
-        ki, kf = rec_i[x].copy(), rec_f[x].copy()
-        y = x - 1
-        while y >= 0 and (rec_i[y, 0] > ki[0] or (rec_i[y, 0] == ki[0] and (
-                rec_f[y, 0] > kf[0] or (rec_f[y, 0] == kf[0] and (
-                    rec_i[y, 1] > ki[1] or (rec_i[y, 1] == ki[1] and rec_i[y, 2] > ki[2])))))):
-            rec_i[y + 1], rec_f[y + 1] = rec_i[y], rec_f[y]
+    records = np.empty(g0.ended, RECORD)
+    for x in range(len(records)):  # in the order they ended, as onboard._Car.end records them
+        vio, r = s.viol[s.ended[x]], records[x]
+        c, src = vio.car, seating.order[vio.pax % n]
+        r.control, r.car, r.pax, r.segment, r.optin = c >= n_cars, c % n_cars, src, seating.segment[src], \
+            seating.optin[src]
+        r.kind, r.start, r.end, r.ended_by, r.moved = vio.kind, vio.start, vio.end, vio.ended_by, vio.moved
+        r.running_before, r.neighbours, r.complaints, r.staff_contacts = (vio.running_before, vio.neighbours,
+                                                                           vio.complaints, vio.staff_contacts)
+        r.disturbed_pax_min, r.disturbed_optin_pax_min = vio.disturbed_pax_min, vio.disturbed_optin_pax_min
+        r.reminded = vio.reminded
+    order = np.arange(len(records))
+    for x in range(1, len(order)):  # insertion sort (stable): the records come nearly in order
+        k, y = order[x], x - 1
+        while y >= 0 and _before(records[k], records[order[y]]):
+            order[y + 1] = order[y]
             y -= 1
-        rec_i[y + 1], rec_f[y + 1] = ki, kf
-    counts = np.array([gi[G_SHORT], gi[G_INTERVENTIONS], gi[G_COMPLAINTS], gi[G_SEQ], gi[G_EVENTS]])
-    return counts, s.gf[STAFF_MIN], rec_i, rec_f, s.car_f, s.pax_i, s.pax_f
+        order[y + 1] = k
+    return clock, records[order], cars, pax, s.trace[:g0.traced]
 
 
 @njit(cache=True)
@@ -720,12 +888,18 @@ def _bounds(rates, weight, board, alight, m_max):
     return kind_cum, lam
 
 
+# one car's travellers as draw_candidates needs them: planned stays, kind shares, the bound
+# multiplier and the log-normal lengths' parameters per kind
+CarDraw = namedtuple("CarDraw", "board alight kind_cum m_max mu sigma")
+
+
 @njit(cache=True)
-def _assemble(count, u, z, board, alight, kind_cum, m_max, mu, sigma):
+def _assemble(count, u, z, car):
     """onboard.draw_candidates after its draws (``count`` per traveller, ``u`` its 3n uniforms,
-    ``z`` its n normals): times in order, traveller, acceptance draw, kind and the log-normal's
-    exponent (numpy takes the exp, as onboard does)."""
+    ``z`` its n normals) for ``car`` (a CarDraw): times in order, traveller, acceptance draw, kind
+    and the log-normal's exponent (numpy takes the exp, as onboard does)."""
     n = len(z)
+    board, alight, kind_cum = car.board, car.alight, car.kind_cum
     who = np.empty(n, np.int64)
     x = 0
     for j in range(len(count)):
@@ -741,72 +915,106 @@ def _assemble(count, u, z, board, alight, kind_cum, m_max, mu, sigma):
     kind, exponent = np.empty(n, np.int64), np.empty(n)
     for x in range(n):
         j = who[order[x]]
-        t_out[x], w_out[x], accept[x] = times[order[x]], j, u[n + x] * m_max
+        t_out[x], w_out[x], accept[x] = times[order[x]], j, u[n + x] * car.m_max
         k = 0
         for c in range(kind_cum.shape[1] - 1):
             if u[2 * n + x] >= kind_cum[j, c]:
                 k += 1
         kind[x] = k
-        exponent[x] = mu[k] + sigma[k] * z[x]
+        exponent[x] = car.mu[k] + car.sigma[k] * z[x]
     return t_out, w_out, accept, kind, exponent
 
 
-def _candidates(rng, rates, weight, board, alight, m_max, mu, sigma) -> tuple:
+def _candidates(rng, rates, weight, stay: tuple, lengths: tuple) -> tuple:
     """onboard.draw_candidates for one car (the same draws, the same arrays), its arithmetic
-    compiled; ``weight`` the travellers' total rates (``rates.sum(axis=1)``, as onboard.rate_shares)."""
+    compiled; ``weight`` the travellers' total rates (``rates.sum(axis=1)``, as
+    onboard.rate_shares), ``stay`` their (board, alight) times, ``lengths`` (m_max, mu, sigma) of
+    `onboard._constants`."""
+    (board, alight), (m_max, mu, sigma) = stay, lengths
     kind_cum, lam = _bounds(rates, weight, board, alight, m_max)
     count = rng.poisson(lam)
     n = int(count.sum())
     u = rng.random(3 * n)
-    times, who, accept, kind, exponent = _assemble(count, u, rng.standard_normal(n), board, alight, kind_cum,
-                                                   m_max, mu, sigma)
+    times, who, accept, kind, exponent = _assemble(count, u, rng.standard_normal(n),
+                                                   CarDraw(board, alight, kind_cum, m_max, mu, sigma))
     return times, who, accept, kind, np.exp(exponent)
 
 
 @per_params
-def _parameters(params: Params) -> tuple:
-    """The loop's parameter arrays (fp, ip; F_RUN and I_CREW set per train) and the
-    peer-reminder table, computed once per Params object."""
+def _parameters(params: Params) -> tuple[np.ndarray, np.ndarray, int]:
+    """The loop's parameters (one PARAMETERS row; run_min and crew are set per train), the
+    peer-reminder table and the number of patrollers, computed once per Params object."""
     b, st, sw = params.behaviour, params.staff, params.switches
     reach, peer_q = _constants(params)[3:]
-    fp = np.array([0.0, b.contagion, b.enforcement_damping if sw.damping else 0.0, b.damping_min,
-                   b.warned_factor if sw.warned else 1.0, b.peer_delay_mean, b.peer_success,
-                   b.complain_after_failed, b.complaint_delay_mean, st.patrol_interval, st.patrol_walk,
-                   st.intervention_min, st.staff_success, st.response_walk, *b.complain, *st.detect], dtype=float)
-    ip = np.array([0, st.patrol_staff if sw.patrols else 0, b.contagion_cap, sw.contagion, sw.peers,
-                   sw.complaints, st.escalation, st.escalation_contacts, *reach], dtype=np.int64)
-    assert len(fp) == N_FP and len(ip) == N_IP, "the parameter layout above and these arrays disagree"
-    return fp, ip, np.asarray(peer_q, dtype=float)
+    par = np.zeros(1, PARAMETERS)
+    for name, value in dict(
+            contagion=b.contagion, damping=b.enforcement_damping if sw.damping else 0.0, damping_min=b.damping_min,
+            warned_factor=b.warned_factor if sw.warned else 1.0, peer_delay=b.peer_delay_mean,
+            peer_success=b.peer_success, after_failed=b.complain_after_failed,
+            complaint_delay=b.complaint_delay_mean, period=st.patrol_interval, walk=st.patrol_walk,
+            intervention=st.intervention_min, staff_success=st.staff_success, response_walk=st.response_walk,
+            complain=b.complain, detect=st.detect, reach=reach, patrollers=st.patrol_staff if sw.patrols else 0,
+            cap=b.contagion_cap, contagion_on=sw.contagion, peers=sw.peers, complaints=sw.complaints,
+            escalation=st.escalation, escalation_contacts=st.escalation_contacts).items():
+        par[name] = value
+    unset = set(PARAMETERS.names) - {"run_min", "crew"} - set(par.dtype.names)
+    assert not unset, unset
+    return par, np.asarray(peer_q, dtype=float), int(par["patrollers"][0])
 
 
-_KIND_NAMES, _ENDER_NAMES = np.array(KINDS, dtype=object), np.array(ENDERS, dtype=object)
+_NAMES = {"kind": KINDS, "ended_by": ENDERS, "what": EVENTS}  # names by their codes
+_KIND_OR_NONE = np.array([*KINDS, ""], dtype=object)  # index -1: no kind
+_HINTS = tuple(get_type_hints(Violation).items())
 
 
-def _columns(rec_i: np.ndarray, rec_f: np.ndarray) -> list[list]:
-    """The fields of the Violation records, column by column, as Python bools, ints, floats and
-    strings (as onboard makes them)."""
-    i, f = rec_i.T, rec_f.T
-    return [(i[0] > 0).tolist(), i[1].tolist(), i[2].tolist(), i[3].tolist(), (i[4] > 0).tolist(),
-            _KIND_NAMES[i[5]].tolist(), f[0].tolist(), f[1].tolist(), _ENDER_NAMES[i[6]].tolist(),
-            (i[7] > 0).tolist(), i[8].tolist(), i[9].tolist(), f[2].tolist(), f[3].tolist(), i[10].tolist(),
-            i[11].tolist(), (i[12] > 0).tolist()]
+def _records(table: np.ndarray) -> tuple[Violation, ...]:
+    """The Violation records of a RECORD table, field by field, with Python bools, ints, floats and
+    strings (as onboard makes them; the names from their codes)."""
+    columns = []
+    for name, kind in _HINTS:
+        column = table[name].tolist()
+        if kind is str:
+            names = _NAMES[name]
+            column = [names[code] for code in column]
+        columns.append(column)
+    return tuple(map(Violation, *columns))
 
 
-def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
-                counts: dict | None = None) -> OnboardResult:
-    """Simulate the journey of one train's quiet car(s): what `onboard.run_onboard` gives without
-    a trace. ``rngs`` holds the ``behaviour``, ``staff`` and ``control`` generators. If ``counts``
-    is a dict, the events scheduled and processed are added to it (``events``, ``processed``), and
-    how often each array ran short and the journey was run again (``short_uniforms``,
-    ``short_staff``, ``short_room``)."""
+def _trace(trace: np.ndarray, order: np.ndarray, n_cars: int) -> list[Event]:
+    """The loop's trace as the Events `onboard` traces (travellers by their index in the train;
+    the loop counts the control cars after the enforced ones)."""
+    n = len(order)
+    fields = {}
+    for name in ("pax", "by"):  # the loop's travellers are car by car, enforced cars then control cars
+        local = trace[name]
+        mapped = np.full(len(local), -1, dtype=np.int64)
+        some = local >= 0
+        mapped[some] = order[local[some] % n] if n else -1
+        fields[name] = mapped.tolist()
+    car = trace["car"]
+    fields.update(minute=trace["minute"].tolist(), what=[EVENTS[code] for code in trace["what"].tolist()],
+                  car=np.where(car >= 0, car % n_cars, -1).tolist(), control=(car >= n_cars).tolist(),
+                  kind=_KIND_OR_NONE[trace["kind"]].tolist(),
+                  **{name: trace[name].tolist() for name in ("row", "until", "staff", "reach")})
+    return list(map(Event, *(fields[name] for name in Event._fields)))
+
+
+def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs, *,
+                counts: dict | None = None, trace: list | None = None) -> OnboardResult:
+    """Simulate the journey of one train's quiet car(s): what `onboard.run_onboard` gives.
+    ``rngs`` holds the ``behaviour``, ``staff`` and ``control`` generators. If ``trace`` is a
+    list, the journey's events are appended to it (`onboard.Event`, the very events
+    `onboard.run_onboard` traces). If ``counts`` is a dict, the events scheduled and processed
+    are added to it (``events``, ``processed``), and how often each array ran short and the
+    journey was run again (``short_uniforms``, ``short_staff``, ``short_room``, ``short_trace``)."""
     st, sw = params.staff, params.switches
     if not spec.quiet_seats:  # no quiet car: nothing happens that the records hold
         nothing = np.zeros(0)
         return OnboardResult(violations=(), cars=(), control=(), board_time=nothing, alight_time=nothing.copy(),
                              boardings=np.zeros(0, dtype=np.int64), moved=np.zeros(0, dtype=bool), interventions=0,
                              staff_min=0.0, complaints=0)
-    m_max, dur_mu, dur_sigma = _constants(params)[:3]
-    fp, ip, peer_q_table = _parameters(params)
+    lengths = _constants(params)[:3]  # m_max and the log-normal lengths' mu and sigma per kind
+    par, peer_q_table, patrollers = _parameters(params)
     stops = np.asarray(spec.stop_times())
     n_cars = len(spec.quiet_seats)
     # one car (most trains): travellers are already in car order, and skipping the reordering
@@ -829,26 +1037,29 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
         for c in range(n_cars):
             a, z = bounds[c], bounds[c + 1]
             weights.append(rates[a:z].sum(axis=1))
-            cands.append(_candidates(rng, rates[a:z], weights[-1], board[a:z], alight[a:z], m_max, dur_mu,
-                                     dur_sigma))
+            cands.append(_candidates(rng, rates[a:z], weights[-1], (board[a:z], alight[a:z]), lengths))
             first.append(first[-1] + len(cands[-1][0]))
         uniforms.append(rng.random(BLOCK * (n_cars + FIRST_BLOCKS)))
     cand = [np.concatenate([d[f] for d in cands]) for f in range(5)] if len(cands) > 1 else cands[0]
+    candidates = Candidates(*cand, np.asarray(first))
     # the staff stream: the other duties (drawn before the run), then the patrol phases
     duty_t = duty_len = np.zeros(0)
     if sw.other_duties and st.other_duty_load > 0:
         duty_t, duty_len = draw_duties(st, spec, rngs["staff"])
-    staff_u = rngs["staff"].random(ip[I_PATROLLERS] + FIRST_STAFF)
+    staff_u = rngs["staff"].random(patrollers + FIRST_STAFF)
     rows = np.array([-(-q // SEATS_PER_ROW) for q in spec.quiet_seats], dtype=np.int64)
-    room = max(1, FIRST_ROOM + 2 * (len(duty_t) + len(cand[0])))
-    weights = np.concatenate(weights)
-    reruns = [0, 0, 0]
+    train = Train(par, spec.run_min, spec.crew, stops, rows, np.asarray(bounds), len(groups))
+    seating = Seating(order, pax.origin, pax.dest, pax.row, pax.optin, pax.signed, pax.segment, peer_q_table,
+                      np.concatenate(weights))
+    room = Room(heap=max(1, FIRST_ROOM + 2 * (len(duty_t) + len(cand[0]))),
+                trace=0 if trace is None else max(1, FIRST_TRACE + 2 * len(groups) * pax.n + 20 * len(cand[0])))
+    reruns = [0] * len(SHORT_NAMES)
     while True:  # should an array run short: draw it longer (the stream goes on) and run again
         u = uniforms[0][None, :] if len(uniforms) == 1 else np.stack(uniforms)
-        out = _journey(spec.run_min, spec.crew, stops, fp, ip, order, np.asarray(bounds), rows, pax.origin,
-                       pax.dest, pax.row, pax.optin, pax.signed, pax.segment, peer_q_table,
-                       weights, len(groups), *cand, np.asarray(first), u, staff_u, duty_t, duty_len, room)
-        short = out[0][0]
+        clock, records, cars, travellers, traced = _journey(train, seating, candidates,
+                                                            Draws(u, staff_u, duty_t, duty_len), room)
+        clock = dict(zip(CLOCK.names, clock.tolist()[0]))
+        short = clock["short"]
         if short == 0:
             break
         reruns[short - 1] += 1
@@ -856,33 +1067,42 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
             uniforms = [np.concatenate((x, rng.random(len(x) + BLOCK))) for x, (_, rng) in zip(uniforms, groups)]
         elif short == SHORT_STAFF:
             staff_u = np.concatenate((staff_u, rngs["staff"].random(len(staff_u) + 1)))
+        elif short == SHORT_ROOM:
+            room = room._replace(heap=2 * room.heap + 1)
         else:
-            room = 2 * room + 1
-    tallies, staff_min, rec_i, rec_f, car_f, pax_i, pax_f = out
+            room = room._replace(trace=2 * room.trace + 1)
     if counts is not None:
-        for key, value in (("events", tallies[3]), ("processed", tallies[4]), *zip(SHORT_NAMES, reruns)):
+        for key, value in (("events", clock["seq"]), ("processed", clock["events"]),
+                           *zip(SHORT_NAMES, reruns)):
             counts[key] = counts.get(key, 0) + int(value)
-    records = tuple(map(Violation, *_columns(rec_i, rec_f)))
+    if trace is not None:
+        trace.extend(_trace(traced, order, n_cars))
     n = len(order)
-    cars = []
-    for c, cf in enumerate(car_f.tolist()):
+    totals = []
+    stay, boardings_all, optin_all = travellers["alight"] - travellers["board"], travellers["boardings"], \
+        travellers["optin"] > 0
+    for c, row in enumerate(cars.tolist()):
+        car = dict(zip(CAR.names, row))
         a, z = (c // n_cars) * n + bounds[c % n_cars], (c // n_cars) * n + bounds[c % n_cars + 1]
-        cars.append(CarTotals(
-            car_min=spec.run_min, pax_min=cf[CF_PAX_MIN], noisy_min=cf[CF_NOISY_MIN],
-            calm_starts=int(cf[CF_STARTS] + cf[CF_STARTS + 2]), noisy_starts=int(cf[CF_STARTS + 1] + cf[CF_STARTS + 3]),
-            calm_damped_starts=int(cf[CF_STARTS + 2]), noisy_damped_starts=int(cf[CF_STARTS + 3]),
-            expected_calm=cf[CF_EXPECTED], expected_noisy=cf[CF_EXPECTED + 1],
-            expected_calm_damped=cf[CF_EXPECTED + 2], expected_noisy_damped=cf[CF_EXPECTED + 3],
-            passengers=int(pax_i[a:z, T_BOARDINGS].sum()),
-            optin_pax_min=float((pax_f[a:z, T_ALIGHT] - pax_f[a:z, T_BOARD])[pax_i[a:z, T_OPTIN] > 0].sum())))
+        starts, expected = dict(zip(STATES, car["starts"])), dict(zip(STATES, car["expected"]))
+        totals.append(CarTotals(
+            car_min=spec.run_min, pax_min=car["pax_min"], noisy_min=car["noisy_min"],
+            calm_starts=starts["calm"] + starts["calm_damped"], noisy_starts=starts["noisy"] + starts["noisy_damped"],
+            calm_damped_starts=starts["calm_damped"], noisy_damped_starts=starts["noisy_damped"],
+            expected_calm=expected["calm"], expected_noisy=expected["noisy"],
+            expected_calm_damped=expected["calm_damped"], expected_noisy_damped=expected["noisy_damped"],
+            passengers=int(boardings_all[a:z].sum()), optin_pax_min=float(stay[a:z][optin_all[a:z]].sum())))
+    first_group = travellers[:n]
     if n_cars == 1:
-        board_time, alight_time = pax_f[:n, T_BOARD].copy(), pax_f[:n, T_ALIGHT].copy()
-        boardings, moved = pax_i[:n, T_BOARDINGS].copy(), pax_i[:n, T_MOVED] > 0
+        board_time, alight_time = first_group["board"].copy(), first_group["alight"].copy()
+        boardings, moved = first_group["boardings"].copy(), first_group["moved"] > 0
     else:
         board_time, alight_time = np.empty(n), np.empty(n)
         boardings, moved = np.empty(n, dtype=np.int64), np.empty(n, dtype=bool)
-        board_time[order], alight_time[order] = pax_f[:n, T_BOARD], pax_f[:n, T_ALIGHT]
-        boardings[order], moved[order] = pax_i[:n, T_BOARDINGS], pax_i[:n, T_MOVED] > 0
-    return OnboardResult(violations=records, cars=tuple(cars[:n_cars]), control=tuple(cars[n_cars:]),
-                         board_time=board_time, alight_time=alight_time, boardings=boardings, moved=moved,
-                         interventions=int(tallies[1]), staff_min=float(staff_min), complaints=int(tallies[2]))
+        board_time[order], alight_time[order] = first_group["board"], first_group["alight"]
+        boardings[order], moved[order] = first_group["boardings"], first_group["moved"] > 0
+    return OnboardResult(violations=_records(records),
+                         cars=tuple(totals[:n_cars]), control=tuple(totals[n_cars:]), board_time=board_time,
+                         alight_time=alight_time, boardings=boardings, moved=moved,
+                         interventions=clock["interventions"], staff_min=clock["staff_min"],
+                         complaints=clock["complaints"])

@@ -17,6 +17,8 @@ SEGMENTS: tuple[str, ...] = ("business", "leisure", "family", "student", "elderl
 KINDS: tuple[str, ...] = ("call", "talk", "media", "child")
 OVERFLOW_POLICIES: tuple[str, ...] = ("never", "when_sold_out", "release_hours_before", "with_agreement")
 FAMILY_ADVICE: tuple[str, ...] = ("none", "advise", "exclude")
+#: The engines that run a journey: the Numba event loop (default) and the SimPy statement (sim.model.train).
+ENGINES: tuple[str, ...] = ("compiled", "simpy")
 
 FAMILY = SEGMENTS.index("family")
 CHILD = KINDS.index("child")

@@ -434,20 +434,24 @@ def fig_timeline(tl: Timeline, name: str = "") -> Figure:
              "intervene": ("D", OKABE_ITO["vermillion"], "staff intervention"),
              "moved": ("s", "#777777", "moved out by staff")}
     for what, (marker, colour, text) in marks.items():
-        ev = [(t, y_of[p]) for t, w, car, control, p, _ in tl.trace if w == what and not control and p >= 0]
+        ev = [(e.minute, y_of[e.pax]) for e in tl.trace if e.what == what and not e.control and e.pax >= 0]
         if ev:
             t, y = zip(*ev)
             style = {"linewidths": 1.2} if marker == "x" else {"linewidths": 0.4, "edgecolors": "white"}
             ax.scatter(t, y, marker=marker, s=45 if marker == "*" else 18, color=colour, zorder=6, label=text,
                        **style)
-    walk = res.params.staff.patrol_walk
     first = True
-    for t, w, car, control, _, _ in tl.trace:
-        if w == "patrol" and not control:
-            y0, y1 = offsets[car] - 0.5, offsets[car] + spec.quiet_seats[car] - 0.5
-            ax.plot([t, t + walk], [y0, y1], color=OKABE_ITO["black"], lw=0.9, ls="--",
-                    label="staff patrol pass" if first else None, zorder=3)
-            first = False
+    entered: dict[int, float] = {}  # patroller -> when it entered the car it is walking through
+    for e in tl.trace:  # a pass through a car: in at the door (patrol), out at the last row (patrol_out)
+        if e.control or e.what not in ("patrol", "patrol_out"):
+            continue
+        if e.what == "patrol":
+            entered[e.staff] = e.minute
+            continue
+        y0, y1 = offsets[e.car] - 0.5, offsets[e.car] + spec.quiet_seats[e.car] - 0.5
+        ax.plot([entered.pop(e.staff), e.minute], [y0, y1], color=OKABE_ITO["black"], lw=0.9, ls="--",
+                label="staff patrol pass" if first else None, zorder=3)
+        first = False
     for ts in spec.stop_times()[1:-1]:
         ax.axvline(ts, color="#555555", lw=0.8, ls=":", zorder=2)
     for c in range(1, len(spec.quiet_seats)):

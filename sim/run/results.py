@@ -363,8 +363,8 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
              resume: bool, force: bool, scheduler: str | None = None,
              precision: float | None = None, max_replications: int | None = None,
              on_trains: Callable[[int], None] | None = None,
-             on_start: Callable[[int], None] | None = None, extra: Mapping[str, Any] | None = None
-             ) -> dict[str, dict]:
+             on_start: Callable[[int], None] | None = None, extra: Mapping[str, Any] | None = None,
+             engine: str = "compiled") -> dict[str, dict]:
     """Run (or complete) a scenario into its folder and return the summary.
 
     A folder that already holds this run, complete, is reused as it is (with ``resume``).
@@ -373,13 +373,14 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
     headline metric's 95 % half-width is <= R x |mean| or ``max_replications`` are done; the
     manifest says which (``precision_met``). ``on_start(trains)`` is called with the trains of
     each batch, ``on_trains(k)`` as trains finish. A KeyboardInterrupt leaves the finished
-    replications on disk and propagates.
+    replications on disk and propagates. ``engine`` runs the journeys; it is recorded in the
+    manifest but is no part of the run's identity (both engines give the same files).
     """
     cap = max(replications, max_replications or replications) if precision else replications
     manifest = {"kind": "run", "scenario": scenario.source, "description": scenario.description,
                 "scenario_digest": scenario.digest(), "seed": seed, "replications": cap,
                 "precision": precision, "workers": workers, "scheduler": scheduler,
-                "trains_per_replication": scenario.network.trains,
+                "engine": engine, "trains_per_replication": scenario.network.trains,
                 "command": command_line(), "python": platform.python_version(), "platform": platform.platform(),
                 **(extra or {})}
     if scheduler:
@@ -389,7 +390,8 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
         created = not folder.path.exists()
         try:
             return _run_locked(folder, scenario, seed, replications, cap, mapper, manifest, resume=resume,
-                               force=force, precision=precision, on_trains=on_trains, on_start=on_start)
+                               force=force, precision=precision, on_trains=on_trains, on_start=on_start,
+                               engine=engine)
         except BaseException:
             if created and not folder.finished():
                 shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
@@ -400,7 +402,8 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
 
 def _run_locked(folder: RunFolder, scenario: Scenario, seed: int, replications: int, cap: int, mapper,
                 manifest: dict, *, resume: bool, force: bool, precision: float | None,
-                on_trains: Callable[[int], None] | None, on_start: Callable[[int], None] | None) -> dict[str, dict]:
+                on_trains: Callable[[int], None] | None, on_start: Callable[[int], None] | None,
+                engine: str = "compiled") -> dict[str, dict]:
     done = folder.prepare(scenario, seed, cap, resume=resume, force=force, manifest=manifest, precision=precision)
     if folder.complete():
         return folder.summary()
@@ -410,7 +413,7 @@ def _run_locked(folder: RunFolder, scenario: Scenario, seed: int, replications: 
         todo = [r for r in range(target) if r not in set(folder.finished())]
         if on_start:
             on_start(len(todo) * scenario.network.trains)
-        for rep in run_replications(scenario, seed, todo, mapper, on_trains):
+        for rep in run_replications(scenario, seed, todo, mapper, on_trains, engine):
             folder.write_replication(rep)
         if precision is None:
             break

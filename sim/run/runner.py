@@ -43,10 +43,10 @@ def network_day(scenario: Scenario, seed: int, replication: int) -> tuple[TrainS
 
 
 def simulate_one(scenario: Scenario, spec: TrainSpec, seed: int, replication: int,
-                 trace: list | None = None) -> TrainResult:
-    """One train of one replication, with its own named streams."""
+                 trace: list | None = None, engine: str = "compiled") -> TrainResult:
+    """One train of one replication, with its own named streams, its journey run by ``engine``."""
     from ..model.train import simulate_train  # the compiled core: loaded when a train first runs
-    return simulate_train(spec, scenario.params, train_streams(seed, replication, spec.train_id), trace)
+    return simulate_train(spec, scenario.params, train_streams(seed, replication, spec.train_id), trace, engine)
 
 
 def train_row(replication: int, result: TrainResult, t: Tally) -> dict:
@@ -63,18 +63,20 @@ def train_row(replication: int, result: TrainResult, t: Tally) -> dict:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A unit of work for a worker: some consecutive trains of one replication."""
+    """A unit of work for a worker: some consecutive trains of one replication, and the engine
+    that runs their journeys (``sim.model.train.ENGINES``; the same numbers either way)."""
     scenario: Scenario
     seed: int
     replication: int
     specs: tuple[TrainSpec, ...]
+    engine: str = "compiled"
 
 
 def run_chunk(chunk: Chunk) -> tuple[list[dict], Tally]:
     """Simulate a chunk; return its train rows (in train order) and its summed tally."""
     rows, tallies = [], []
     for spec in chunk.specs:
-        result = simulate_one(chunk.scenario, spec, chunk.seed, chunk.replication)
+        result = simulate_one(chunk.scenario, spec, chunk.seed, chunk.replication, engine=chunk.engine)
         t = tally(result)
         rows.append(train_row(chunk.replication, result, t))
         tallies.append(t)
@@ -84,9 +86,9 @@ def run_chunk(chunk: Chunk) -> tuple[list[dict], Tally]:
     return rows, add(tallies)
 
 
-def chunks(scenario: Scenario, seed: int, replication: int, size: int) -> list[Chunk]:
+def chunks(scenario: Scenario, seed: int, replication: int, size: int, engine: str = "compiled") -> list[Chunk]:
     specs = network_day(scenario, seed, replication)
-    return [Chunk(scenario, seed, replication, specs[i:i + size]) for i in range(0, len(specs), size)]
+    return [Chunk(scenario, seed, replication, specs[i:i + size], engine) for i in range(0, len(specs), size)]
 
 
 def chunk_size(trains: int) -> int:
@@ -110,10 +112,11 @@ MapFn = Callable[[Callable, Sequence], Iterator]
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int, mapper: MapFn | None = None,
-                    on_trains: Callable[[int], None] | None = None) -> ReplicationResult:
+                    on_trains: Callable[[int], None] | None = None, engine: str = "compiled") -> ReplicationResult:
     """Run every train of one replication. ``mapper(fn, items)`` must yield results in the
-    order of ``items`` (like the built-in ``map``); ``on_trains(k)`` reports progress."""
-    work = chunks(scenario, seed, replication, chunk_size(scenario.network.trains))
+    order of ``items`` (like the built-in ``map``); ``on_trains(k)`` reports progress;
+    ``engine`` runs the journeys (the same numbers either way)."""
+    work = chunks(scenario, seed, replication, chunk_size(scenario.network.trains), engine)
     rows: list[dict] = []
     tallies: list[Tally] = []
     for chunk, (r, t) in zip(work, (mapper or map)(run_chunk, work)):
@@ -126,10 +129,11 @@ def run_replication(scenario: Scenario, seed: int, replication: int, mapper: Map
 
 
 def run_replications(scenario: Scenario, seed: int, replications: Iterable[int], mapper: MapFn | None = None,
-                     on_trains: Callable[[int], None] | None = None) -> Iterator[ReplicationResult]:
+                     on_trains: Callable[[int], None] | None = None,
+                     engine: str = "compiled") -> Iterator[ReplicationResult]:
     """Run replications one after another (each spread over the workers), in the given order."""
     for r in replications:
-        yield run_replication(scenario, seed, r, mapper, on_trains)
+        yield run_replication(scenario, seed, r, mapper, on_trains, engine)
 
 
 def warm_up() -> None:
