@@ -362,3 +362,184 @@ def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: 
 
 
 COMMANDS = (sweep, sensitivity, plot, report)
+
+
+# --- calibrate -------------------------------------------------------------------------------------
+@click.command("calibrate", context_settings=CONTEXT)
+@click.argument("targets_file", metavar="TARGETS", type=click.Path(path_type=Path))
+@click.option("--vary", "varies", multiple=True, metavar="KEY=LOW:HIGH",
+              help="A parameter to calibrate and its prior range (uniform); repeat for each parameter. "
+                   "The range must lie inside the key's allowed range.")
+@click.option("--trains", type=click.IntRange(1, 100_000), default=None,
+              help="Trains per network day of every target's scenario (unless the target sets "
+                   "network.trains) [default: the targets file's, else 40].")
+@click.option("-n", "--replications", type=click.IntRange(2, 1000), default=None,
+              help="Replications per design point, on the same seeds everywhere [default: the targets file's, "
+                   "else 4].")
+@click.option("--points", type=click.IntRange(4, 10_000), default=None, metavar="N",
+              help="Design points in each of the two waves [default: 10 x parameters].")
+@click.option("--draws", type=click.IntRange(10, 1_000_000), default=1000, show_default=True,
+              help="Size of the posterior sample.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=2026, show_default=True,
+              help="Root seed of the simulations and of every random choice of the method.")
+@click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the trains on a Dask cluster: a scheduler ADDRESS or 'local' (needs the dask extra).")
+@folder_options("calibration")
+def calibrate(targets_file: Path, varies: tuple[str, ...], trains: int | None, replications: int | None,
+              points: int | None, draws: int, seed: int, workers: int | None, scheduler: str | None,
+              out: Path | None, resume: bool, force: bool, no_plots: bool) -> None:
+    """Calibrate some parameters against field observations (TARGETS, a TOML file).
+
+    History matching with Gaussian-process emulators (scikit-learn): each target's scenario
+    is simulated at a space-filling design of parameter sets (common random numbers, few
+    trains), one emulator per target learns the response, parameter sets that cannot
+    reproduce some target are ruled out, a second wave refines, and the posterior sample is
+    drawn by importance resampling under the emulated likelihood. Writes a calibration
+    folder: posterior.csv, prior.csv, targets.toml, parameters.csv, predictive.csv, design.csv,
+    diagnostics.json, calibrated/<scenario>.toml (posterior medians), figures/ and a
+    manifest. Use it with quietcar run/compare/sweep --posterior FOLDER. See
+    docs/calibration.md.
+
+    \b
+    Examples:
+      quietcar calibrate calibration/targets.toml --vary behaviour.commitment=0.03:0.4 \\
+          --vary behaviour.contagion=0:1.5
+      quietcar run expansion --posterior results/calibration-targets-s2026 -n 10 --set network.trains=500
+    """
+    from ..experiments.calibration import (CalibrationError, Settings, check_prior, identity, run_calibration)
+    from ..run.calibration_folder import CalibrationFolder
+    from ..run.targets import TargetError, load_targets
+    from ..experiments.factors import parse_range
+    from .common import prepare_core
+    try:
+        targets = load_targets(targets_file, trains, replications)
+    except TargetError as e:
+        raise input_error(str(e)) from None
+    if not varies:
+        raise input_error("calibrate needs --vary KEY=LOW:HIGH for each parameter to calibrate")
+    base = load_scenario(targets.targets[0].scenario, [])
+    try:
+        factors = [parse_range(base, v) for v in varies]
+        check_unique(factors, "--vary")
+        check_prior(factors, targets)
+    except DesignError as e:
+        raise input_error(str(e)) from None
+    workers = workers or default_workers()
+    settings = Settings(waves=(points, points) if points else (), posterior_size=draws)
+    ident = identity(targets, factors, seed, settings)
+    out = out or Path("results") / f"calibration-{targets_file.stem}-s{seed}"
+    folder = CalibrationFolder(out)
+    n1, n2 = settings.wave_points(len(factors))
+    groups = targets.groups()
+    click.echo(f"{targets_file}: {len(targets.targets)} targets under {len(groups)} scenario(s); "
+               f"{len(factors)} parameters; 2 waves of {n1} points x {targets.replications} replications, "
+               f"seed {seed}, {workers} workers", err=True)
+    try:
+        done = folder.prepare(ident, resume=resume, force=force)
+    except ResultsError as e:
+        raise input_error(str(e)) from None
+    manifest = calibration_manifest(targets_file, targets, factors, seed, settings, workers, scheduler, ident)
+    if folder.complete():
+        click.echo(f"{out} already holds this calibration, finished: shown as it is", err=True)
+        click.echo(calibration_report(out))
+        return
+    folder.write_running(manifest)
+    prepare_core()
+    progress = Progress("calibration")
+    import time
+    start = time.perf_counter()
+    try:
+        cal = run_calibration(targets, factors, seed, settings, workers, scheduler,
+                              {i: folder.point_rows(i) for i in done}, folder.write_point,
+                              on_start=progress.start, on_trains=progress,
+                              on_wave=lambda s: (progress.close(), click.echo(s, err=True)))
+    except CalibrationError as e:
+        progress.close()
+        click.echo(f"quietcar: calibration failed: {e}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(f"\ninterrupted: {len(folder.finished())} design points are on disk in {out}; complete the "
+                   f"calibration with the same command and --resume", err=True)
+        sys.exit(130)
+    finally:
+        progress.close()
+    manifest.update(wall_seconds=round(time.perf_counter() - start, 3), resumed_points=len(done),
+                    waves=cal.waves)
+    files = save_calibration(folder, cal, not no_plots)
+    folder.complete_with(manifest, files)
+    click.echo(calibration_report(out))
+
+
+def calibration_manifest(targets_file: Path, targets, factors, seed: int, settings, workers: int,
+                         scheduler: str | None, ident: str) -> dict:
+    import platform
+    from ..run.results import command_line
+    return {"kind": "calibration", "experiment_digest": ident, "targets_file": str(targets_file),
+            "targets": [t.name for t in targets.targets], "targets_digest": targets.digest(),
+            "prior": [{"key": f.key, "type": f.kind, "low": f.low, "high": f.high} for f in factors],
+            "seed": seed, "settings": settings.describe(len(factors)), "trains": targets.trains,
+            "replications": targets.replications, "workers": workers, "scheduler": scheduler,
+            "command": command_line(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def save_calibration(folder, cal, figures: bool) -> list[str]:
+    """Write every file of a finished calibration; return their paths relative to the folder."""
+    from ..experiments import calibration as c
+    from ..run import calibration_folder as cf
+    cols, rows = c.design_rows(cal)
+    files: dict[str, str | bytes | dict] = {
+        cf.TARGETS: cal.targets.to_toml(),
+        cf.PRIOR: cf.table(c.PRIOR_COLUMNS, c.prior_rows(cal.factors)),
+        cf.DESIGN: cf.table(cols, rows),
+        cf.POSTERIOR: cf.table(("draw", *(f.key for f in cal.factors)), c.posterior_rows(cal)),
+        cf.PARAMETERS: cf.table(c.PARAMETER_COLUMNS, [{"key": k, **v} for k, v in
+                                                      cal.diagnostics["constrained"].items()]),
+        cf.PREDICTIVE: cf.table(c.PREDICTIVE_COLUMNS, cal.predictive),
+        cf.DIAGNOSTICS: cal.diagnostics,
+    }
+    for stem, text in c.calibrated_scenarios(cal).items():
+        files[f"{cf.CALIBRATED}/{stem}.toml"] = text
+    folder.write_files(files)
+    written = list(files)
+    if figures:
+        from ..present.calibration_plots import write_figures
+        paths = write_figures(folder.path / cf.FIGURES, c.prior_rows(cal.factors), cal.posterior, cal.predictive,
+                              cal.sim.x)
+        written += [str(p.relative_to(folder.path)) for p in paths]
+    return written
+
+
+def calibration_report(out: Path) -> str:
+    """What a finished calibration found, for the console (read back from its folder)."""
+    import csv
+    from ..run import calibration_folder as cf
+    params = list(csv.DictReader(open(out / cf.PARAMETERS, encoding="utf-8")))
+    pred = list(csv.DictReader(open(out / cf.PREDICTIVE, encoding="utf-8")))
+    m = (ExperimentFolder(out).manifest() or {})
+    lines = ["parameter                         median   90 % posterior interval   prior            constrained?"]
+    for p in params:
+        f = {k: float(p[k]) for k in ("median", "low90", "high90", "prior_low", "prior_high")}
+        lines.append(f"{p['key']:<32}  {fmt(f['median']):>7}   [{fmt(f['low90'])}, {fmt(f['high90'])}]".ljust(68)
+                     + f"[{fmt(f['prior_low'])}, {fmt(f['prior_high'])}]".ljust(17)
+                     + ("yes" if p["constrained"] == "True" else "no: the targets leave it open"))
+    lines.append("")
+    lines.append("target                       observed                   posterior predictive 90 % (model; with "
+                 "observation error)")
+    inside = 0
+    for r in pred:
+        ok = r["inside"] == "True"
+        inside += ok
+        lines.append(f"{r['target']:<28} {r['observation']:<26} {fmt(float(r['model_median']))} "
+                     f"[{fmt(float(r['model_low']))}, {fmt(float(r['model_high']))}]; "
+                     f"[{fmt(float(r['predictive_low']))}, {fmt(float(r['predictive_high']))}]"
+                     + ("" if ok else "   OUTSIDE"))
+    lines.append(f"\n{inside} of {len(pred)} observations inside their posterior predictive interval; "
+                 f"{m.get('wall_seconds', '?')} s")
+    lines.append(f"results: {out}  (posterior.csv; calibrated/*.toml: the scenarios at the posterior medians)")
+    lines.append(f"use it:  quietcar run expansion --posterior {out}")
+    return "\n".join(lines)
+
+
+COMMANDS = (*COMMANDS, calibrate)

@@ -132,7 +132,7 @@ def run_design(folder: ExperimentFolder, base: Scenario, design: Design, seed: i
         on_start(sum(scenarios[i].network.trains for i in todo) * replications)
     start = time.perf_counter()
     with _pool(workers, scheduler) as mapper:
-        for i, reps in _run_points(scenarios, todo, seed, replications, mapper, max(64, 16 * workers), on_trains):
+        for i, reps in run_points(scenarios, todo, seed, replications, mapper, max(64, 16 * workers), on_trains):
             folder.write_point(i, [{"point": i, "replication": r, **m} for r, m in enumerate(reps)])
     rows = []
     for i, values in enumerate(design.points):
@@ -166,8 +166,8 @@ def run_sweep(folder: ExperimentFolder, base: Scenario, design: Design, seed: in
     return result
 
 
-def _run_points(scenarios: Sequence[Scenario], todo: Sequence[int], seed: int, replications: int, mapper,
-                batch_chunks: int, on_trains) -> Iterator[tuple[int, list[dict]]]:
+def run_points(scenarios: Sequence[Scenario], todo: Sequence[int], seed: int, replications: int, mapper,
+               batch_chunks: int, on_trains) -> Iterator[tuple[int, list[dict]]]:
     """Yield (point, metrics of each replication) in point order. Points are batched into one
     map call of at least ``batch_chunks`` chunks, so that small trains still keep the pool busy;
     the mapper yields in submission order, so each point completes before the next."""

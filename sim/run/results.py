@@ -33,6 +33,7 @@ from typing import Any
 from .. import __version__
 from .metrics import HEADLINE, METRIC_NAMES, imprecise, replications_needed, summarise
 from .runner import TRAIN_COLUMNS, ReplicationResult, pool, require_dask, run_replications
+from .uncertainty import predictive_summary
 from ..scenario import Scenario
 
 MANIFEST, SCENARIO, REPLICATIONS, TRAINS, SUMMARY, PARTIAL = (
@@ -141,13 +142,13 @@ class RunFolder:
 
     # --- writing ---
     def prepare(self, scenario: Scenario, seed: int, replications: int, *, resume: bool, force: bool,
-                manifest: Mapping[str, Any], precision: float | None = None) -> list[int]:
+                manifest: Mapping[str, Any], precision: float | None = None, digest: str | None = None) -> list[int]:
         """Make the folder ready for this run; return the replications already done.
 
         Refuses (ResultsError) a folder that holds another run unless ``force``, and an
         unfinished run of this one unless ``resume``; a finished run of this one is reused.
         """
-        ident = Identity(scenario.digest(), seed, replications, precision)
+        ident = Identity(digest or scenario.digest(), seed, replications, precision)
         if self.path.exists() and not self.path.is_dir():
             raise ResultsError(f"{self.path}: exists and is not a folder")
         if self.path.exists() and any(self.path.iterdir()) and self.manifest() is None:
@@ -181,7 +182,8 @@ class RunFolder:
         d = self.path / PARTIAL
         _atomic_write(d / f"trains-{rep.replication:06d}.csv", _csv_text(TRAIN_CSV_COLUMNS, rep.trains, False))
         _atomic_write(d / f"rep-{rep.replication:06d}.json",
-                      _json({"replication": rep.replication, "metrics": rep.metrics, "tally": rep.tally}))
+                      _json({"replication": rep.replication, "metrics": rep.metrics, "tally": rep.tally,
+                             "mc_var": rep.mc_var}))
 
     def replication_metrics(self) -> list[dict[str, float]]:
         out = []
@@ -205,10 +207,21 @@ class RunFolder:
                     shutil.copyfileobj(part, out)
         os.replace(tmp, self.path / TRAINS)
         summary = {m: summarise([row[m] for row in rows]) for m in METRIC_NAMES}
+        if manifest.get("posterior"):
+            for m, p in predictive_summary(rows, self.replication_mc_vars(replications)).items():
+                summary[m]["predictive"] = p
         self.write_manifest({**manifest, "status": "complete"})
         _atomic_write(self.path / SUMMARY, _json(summary))
         shutil.rmtree(self.path / PARTIAL, ignore_errors=True)
         return summary
+
+    def replication_mc_vars(self, replications: int) -> list[dict[str, float]]:
+        """Each replication's Monte-Carlo variance per metric (jackknife within the day)."""
+        out = []
+        for r in range(replications):
+            data = json.loads((self.path / PARTIAL / f"rep-{r:06d}.json").read_text(encoding="utf-8"))
+            out.append({k: (math.nan if v is None else v) for k, v in (data.get("mc_var") or {}).items()})
+        return out
 
     # --- reading ---
     def summary(self) -> dict[str, dict]:
@@ -217,7 +230,9 @@ class RunFolder:
             state = "an unfinished run (use quietcar run --resume)" if self.manifest() else "no quietcar run"
             raise ResultsError(f"{self.path}: no {SUMMARY}; the folder holds {state}")
         data = json.loads(p.read_text(encoding="utf-8"))
-        return {m: {k: (math.nan if v is None else v) for k, v in s.items()} for m, s in data.items()}
+        return {m: {k: (math.nan if v is None else v) if k != "predictive" else
+                    {a: (math.nan if b is None else b) for a, b in v.items()} for k, v in s.items()}
+                for m, s in data.items()}
 
     def replications(self) -> list[dict[str, float]]:
         with open(self.path / REPLICATIONS, encoding="utf-8", newline="") as f:
@@ -229,7 +244,8 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
              resume: bool, force: bool, scheduler: str | None = None,
              precision: float | None = None, max_replications: int | None = None,
              on_trains: Callable[[int], None] | None = None,
-             on_start: Callable[[int], None] | None = None, extra: Mapping[str, Any] | None = None
+             on_start: Callable[[int], None] | None = None, extra: Mapping[str, Any] | None = None,
+             scenario_of: Callable[[int], Scenario] | None = None, digest: str | None = None
              ) -> dict[str, dict]:
     """Run (or complete) a scenario into its folder and return the summary.
 
@@ -243,14 +259,15 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
     """
     cap = max(replications, max_replications or replications) if precision else replications
     manifest = {"scenario": scenario.source, "description": scenario.description,
-                "scenario_digest": scenario.digest(), "seed": seed, "replications": cap,
+                "scenario_digest": digest or scenario.digest(), "seed": seed, "replications": cap,
                 "precision": precision, "workers": workers, "scheduler": scheduler,
                 "trains_per_replication": scenario.network.trains,
                 "command": command_line(), "python": platform.python_version(), "platform": platform.platform(),
                 **(extra or {})}
     if scheduler:
         require_dask()
-    done = folder.prepare(scenario, seed, cap, resume=resume, force=force, manifest=manifest, precision=precision)
+    done = folder.prepare(scenario, seed, cap, resume=resume, force=force, manifest=manifest, precision=precision,
+                          digest=digest)
     if folder.complete():
         return folder.summary()
     start = time.perf_counter()
@@ -260,7 +277,7 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
             todo = [r for r in range(target) if r not in set(folder.finished())]
             if on_start:
                 on_start(len(todo) * scenario.network.trains)
-            for rep in run_replications(scenario, seed, todo, mapper, on_trains):
+            for rep in run_replications(scenario, seed, todo, mapper, on_trains, scenario_of):
                 folder.write_replication(rep)
             if precision is None:
                 break
