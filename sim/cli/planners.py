@@ -20,7 +20,8 @@ from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, fm
 
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
             resume: bool, force: bool, label: str, scheduler: str | None = None,
-            precision: float | None = None, max_replications: int | None = None) -> dict[str, dict]:
+            precision: float | None = None, max_replications: int | None = None,
+            posterior: PosteriorRun | None = None) -> dict[str, dict]:
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
@@ -29,7 +30,8 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         prepare_core()
         summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
                            scheduler=scheduler, precision=precision, max_replications=max_replications,
-                           on_trains=progress, on_start=progress.start)
+                           on_trains=progress, on_start=progress.start,
+                           **(posterior.run_options(scenario) if posterior else {}))
         progress.close()
         if precision is not None:
             click.echo(precision_note(folder, precision), err=True)
@@ -44,6 +46,55 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
     finally:
         progress.close()
 
+
+
+POSTERIOR_HELP = ("A calibration folder (quietcar calibrate): each replication draws its parameters from its "
+                  "posterior sample (the same draw in every scenario of a comparison), and the summary shows the "
+                  "total predictive interval beside the Monte-Carlo one. --set wins over the posterior.")
+
+
+class PosteriorRun:
+    """A run's scenario file and overrides with a posterior: replication r's scenario is the
+    file, then r's posterior draw (chosen from the seed and r), then the overrides."""
+
+    def __init__(self, name: str, overrides: Sequence[str], path: Path, seed: int):
+        from ..run.calibration_folder import check_posterior, load_posterior
+        try:
+            self.posterior = load_posterior(path)
+            check_posterior(name, overrides, self.posterior)
+        except ResultsError as e:
+            raise InputError(str(e)) from None
+        self.name, self.overrides, self.seed = name, list(overrides), seed
+
+    def scenario_of(self, r: int) -> Scenario:
+        from ..run.calibration_folder import posterior_scenario
+        return posterior_scenario(self.name, self.overrides, self.posterior, self.seed, r)
+
+    def run_options(self, scenario: Scenario) -> dict:
+        """What run_into needs: each replication's scenario, the run's identity, the manifest's note."""
+        import hashlib
+        digest = hashlib.sha256((scenario.digest() + self.posterior.digest).encode()).hexdigest()
+        return {"scenario_of": self.scenario_of, "digest": digest, "extra": self.posterior.describe()}
+
+
+def predictive_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:
+    """Per metric: mean, Monte-Carlo interval, total predictive interval, and which dominates."""
+    rows = [("metric", "mean", "Monte-Carlo 95 %", "total predictive 95 %", "dominated by")]
+    for m in metrics:
+        s = summary[m]
+        p = s.get("predictive") or {}
+        if s["n"] == 0:
+            continue
+        mc = f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]" if s["n"] > 1 else "(one replication)"
+        tot = f"[{fmt(p.get('low', math.nan))}, {fmt(p.get('high', math.nan))}]" if p.get("dominates") else "–"
+        dom = {"parameters": "parameters", "monte_carlo": "Monte-Carlo noise",
+               "undetermined": "undetermined (one train a day)"}.get(p.get("dominates", ""), "–")
+        rows.append((m, fmt(s["mean"]), mc, tot, dom))
+    w = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = [f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:<{w[2]}}  {r[3]:<{w[3]}}  {r[4]}" for r in rows]
+    lines.append("(Monte-Carlo: the mean's interval over the replications; total predictive: what the metric can be "
+                 "given the posterior's parameter uncertainty and the noise; docs/calibration.md)")
+    return "\n".join(lines)
 
 
 def precision_note(folder: RunFolder, precision: float) -> str:
@@ -90,9 +141,10 @@ def summary_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAME
 @click.option("--resume", is_flag=True, help="Complete an interrupted run in --out (same scenario, seed, -n).")
 @click.option("--force", is_flag=True, help="Overwrite a results folder that holds another run.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (results/<run>/figures/).")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="CAL", help=POSTERIOR_HELP)
 def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
         overrides: tuple[str, ...], precision: float | None, max_replications: int, out: Path | None,
-        resume: bool, force: bool, no_plots: bool) -> None:
+        resume: bool, force: bool, no_plots: bool, posterior: Path | None) -> None:
     """Run SCENARIO and write a results folder.
 
     The folder holds manifest.json, scenario.toml (every value used), replications.csv
@@ -106,33 +158,50 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     if precision is not None and n < 3:
         n = 3  # an interval needs a few replications before the precision can be judged
     tag = f"p{precision:g}" if precision else f"n{n}"
-    out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-{tag}"
+    post = PosteriorRun(scenario, overrides, posterior, seed) if posterior else None
+    out = out or Path("results") / f"{Path(sc.source).stem}-s{seed}-{tag}{'-posterior' if post else ''}"
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications,
-                      label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains")
+                      label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains", posterior=post)
     if finished_before:  # a finished folder is accepted only when it holds this very run
         click.echo(f"{out} already held this run, finished: shown as it is (--force runs it again)", err=True)
     done = (RunFolder(out).manifest() or {}).get("replications_done", n)
-    click.echo(f"{sc.source}: {done} replications of {sc.network.trains} trains, seed {seed}")
-    click.echo(summary_table(summary, HEADLINE))
+    click.echo(f"{sc.source}: {done} replications of {sc.network.trains} trains, seed {seed}"
+               + (f", parameters drawn from {posterior}" if post else ""))
+    click.echo(predictive_table(summary, HEADLINE) if post else summary_table(summary, HEADLINE))
     if not no_plots:
         draw_figures(out)
     click.echo(f"\nresults: {out}  (every metric: summary.json; per replication: replications.csv)")
 
 
-def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: Sequence[bool]) -> list[dict]:
+def _difference_predictive(d: dict, paired: bool, with_posterior: bool) -> dict[str, float]:
+    """With a posterior, the predictive interval of a paired difference: the interval within
+    which a new replication's difference falls, mean ± t sd sqrt(1 + 1/n). Each replication
+    carries its own posterior draw, so this spans the parameter uncertainty of the effect (and,
+    conservatively, one day's Monte-Carlo noise of the paired difference)."""
+    if not (with_posterior and paired) or d["n"] < 2 or d["sd"] != d["sd"]:
+        return {"diff_pred_low": math.nan, "diff_pred_high": math.nan}
+    from ..run.metrics import t_quantile
+    half = t_quantile(0.975, d["n"] - 1) * d["sd"] * math.sqrt(1 + 1 / d["n"])
+    return {"diff_pred_low": d["mean"] - half, "diff_pred_high": d["mean"] + half}
+
+
+def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: Sequence[bool],
+                    with_posterior: bool = False) -> list[dict]:
     reps = [f.replications() for f in folders]
     sums = [f.summary() for f in folders]
     rows = []
     for m in METRIC_NAMES:
         for i, name in enumerate(names):
             s = sums[i][m]
+            p = s.get("predictive") or {}
             row = {"metric": m, "scenario": name, "mean": s["mean"], "ci_low": s["ci_low"],
-                   "ci_high": s["ci_high"], "n": s["n"]}
+                   "ci_high": s["ci_high"], "n": s["n"], "pred_low": p.get("low", math.nan),
+                   "pred_high": p.get("high", math.nan)}
             if i == 0:
                 row.update(diff_mean=math.nan, diff_ci_low=math.nan, diff_ci_high=math.nan, method="",
-                           variance_reduction=math.nan)
+                           variance_reduction=math.nan, diff_pred_low=math.nan, diff_pred_high=math.nan)
             else:
                 if paired[i]:  # pairs: the replications both ran (the same seeds)
                     common = sorted({r["replication"] for r in reps[0]} & {r["replication"] for r in reps[i]})
@@ -142,13 +211,15 @@ def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: 
                 else:
                     d = difference([r[m] for r in reps[0]], [r[m] for r in reps[i]], paired=False)
                 row.update(diff_mean=d["mean"], diff_ci_low=d["ci_low"], diff_ci_high=d["ci_high"],
-                           method="paired" if paired[i] else "welch", variance_reduction=d["variance_reduction"])
+                           method="paired" if paired[i] else "welch", variance_reduction=d["variance_reduction"],
+                           **_difference_predictive(d, paired[i], with_posterior))
             rows.append(row)
     return rows
 
 
-COMPARISON_COLUMNS = ("metric", "scenario", "mean", "ci_low", "ci_high", "n", "diff_mean", "diff_ci_low",
-                      "diff_ci_high", "method", "variance_reduction")
+COMPARISON_COLUMNS = ("metric", "scenario", "mean", "ci_low", "ci_high", "n", "pred_low", "pred_high", "diff_mean",
+                      "diff_ci_low", "diff_ci_high", "method", "variance_reduction", "diff_pred_low",
+                      "diff_pred_high")
 
 
 def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> list[str]:
@@ -175,9 +246,10 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
 @click.option("--no-plots", is_flag=True, help="Do not draw the comparison figures (<out>/figures/).")
 @click.option("--each", "each", multiple=True, metavar="I:KEY=VALUE",
               help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="CAL", help=POSTERIOR_HELP)
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
             scheduler: str | None, overrides: tuple[str, ...], precision: float | None, max_replications: int,
-            out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...]) -> None:
+            out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...], posterior: Path | None) -> None:
     """Run SCENARIOS on the same seeds and compare them with the first.
 
     Prints, per metric, each scenario's mean with its 95 % interval and the difference from
@@ -200,19 +272,40 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
         raise InputError("compare needs at least 2 replications (-n 2) for intervals")
     workers = workers or default_workers()
     names = unique_names(scs, per)
-    out = out or Path("results") / f"compare-{'-'.join(dict.fromkeys(Path(sc.source).stem for sc in scs))}-s{seed}-n{n}"
+    posts = ([PosteriorRun(s, [*overrides, *per.get(i, [])], posterior, seed) for i, s in enumerate(scenarios)]
+             if posterior else [None] * len(scs))
+    stem = f"compare-{'-'.join(dict.fromkeys(Path(sc.source).stem for sc in scs))}-s{seed}-n{n}"
+    out = out or Path("results") / (stem + ("-posterior" if posterior else ""))
     folders = [RunFolder(out / name) for name in names]
-    for sc, name, folder in zip(scs, names, folders):
+    for sc, name, folder, post in zip(scs, names, folders, posts):
         execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
                 precision=precision, max_replications=max_replications,
-                label=f"{name}: {n} x {sc.network.trains}")
+                label=f"{name}: {n} x {sc.network.trains}", posterior=post)
     paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
-    rows = comparison_rows(names, folders, paired)
+    rows = comparison_rows(names, folders, paired, with_posterior=posterior is not None)
     write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))
     click.echo(comparison_table(names, rows, paired))
+    if posterior:
+        click.echo(posterior_comparison_note(names, rows))
     if not no_plots:
         draw_figures(out)
     click.echo(f"\nresults: {out}  (comparison.csv, and one run folder per scenario)")
+
+
+def posterior_comparison_note(names: Sequence[str], rows: Sequence[dict]) -> str:
+    """With a posterior: each difference's Monte-Carlo interval beside its predictive interval."""
+    by = {(r["metric"], r["scenario"]): r for r in rows}
+    lines = ["", "with parameters drawn from the posterior (the same draw in both arms of each replication):",
+             "difference                                  Monte-Carlo 95 %          predictive 95 % (a new day's "
+             "difference, parameter uncertainty included)"]
+    for nm in names[1:]:
+        for m in HEADLINE:
+            r = by[(m, nm)]
+            if r["diff_pred_low"] != r["diff_pred_low"]:
+                continue
+            lines.append(f"{nm} - {names[0]}: {m:<30} [{fmt(r['diff_ci_low'])}, {fmt(r['diff_ci_high'])}]".ljust(70)
+                         + f"[{fmt(r['diff_pred_low'])}, {fmt(r['diff_pred_high'])}]")
+    return "\n".join(lines)
 
 
 def comparison_table(names: Sequence[str], rows: Sequence[dict], paired: Sequence[bool]) -> str:

@@ -514,9 +514,10 @@ def save_calibration(folder, cal, figures: bool) -> list[str]:
 def calibration_report(out: Path) -> str:
     """What a finished calibration found, for the console (read back from its folder)."""
     import csv
+    import io
     from ..run import calibration_folder as cf
-    params = list(csv.DictReader(open(out / cf.PARAMETERS, encoding="utf-8")))
-    pred = list(csv.DictReader(open(out / cf.PREDICTIVE, encoding="utf-8")))
+    params = list(csv.DictReader(io.StringIO((out / cf.PARAMETERS).read_text(encoding="utf-8"))))
+    pred = list(csv.DictReader(io.StringIO((out / cf.PREDICTIVE).read_text(encoding="utf-8"))))
     m = (ExperimentFolder(out).manifest() or {})
     lines = ["parameter                         median   90 % posterior interval   prior            constrained?"]
     for p in params:

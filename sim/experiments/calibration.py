@@ -13,7 +13,8 @@ is drawn by importance resampling under the emulated likelihood. Step by step:
 2. **Emulators**: per target a GP (constant x anisotropic RBF + white noise) on the unit cube.
 3. **Implausibility** of a parameter set: I_j = |z_j - m_j| / sqrt(s_obs^2 + v_em + v_mc) with
    z_j, s_obs the observation's centre and sd, m_j and v_em the emulator's mean and latent
-   variance, v_mc the Monte-Carlo variance of a design point. With common random numbers the
+   variance, v_mc the Monte-Carlo variance of a design point there (a second GP, of the log
+   of the replications' variance, since the noise changes with the parameters). With common random numbers the
    simulated values share one draw of noise, so the emulator is smooth but may sit off the
    model's long-run value by about sqrt(v_mc): that variance is counted here and in the
    likelihood. A parameter set is *implausible* if some target has I_j > ``cutoff`` (3).
@@ -184,18 +185,16 @@ def rows_to_groups(rows: Sequence[Mapping[str, Any]]) -> dict[int, list[dict]]:
 
 
 # --- emulators -------------------------------------------------------------------------------
-class Emulator:
-    """A Gaussian process of one target's metric over the unit cube of the parameters."""
+class _GP:
+    """A scikit-learn Gaussian process (constant x anisotropic RBF + white noise) of standardised
+    values over the unit cube; ConvergenceWarnings are kept for the diagnostics, not raised."""
 
     def __init__(self, u: np.ndarray, y: np.ndarray, random_state: int, restarts: int):
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-        ok = np.isfinite(y)
-        if ok.sum() < 3:
-            raise CalibrationError("too few design points where the metric is defined to fit an emulator")
-        self.mu = float(y[ok].mean())
-        self.sd = float(y[ok].std()) or 1.0
+        self.mu = float(y.mean())
+        self.sd = float(y.std()) or 1.0
         d = u.shape[1]
         kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.full(d, 0.5), (1e-2, 1e2))
                   + WhiteKernel(1e-2, (1e-8, 1.0)))
@@ -203,24 +202,51 @@ class Emulator:
                                            random_state=random_state)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            self.gp.fit(u[ok], (y[ok] - self.mu) / self.sd)
+            self.gp.fit(u, (y - self.mu) / self.sd)
         self.warnings = sorted({str(w.message).split(".")[0] for w in caught})
         self.noise = float(self.gp.kernel_.k2.noise_level)
-        self.length_scales = [float(v) for v in np.atleast_1d(self.gp.kernel_.k1.k2.length_scale)]
 
     def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and latent variance (the emulator's own uncertainty, white noise excluded)."""
-        out = []
+        """Mean and latent variance (the GP's own uncertainty, white noise excluded)."""
+        ms, vs = [], []
         for s in range(0, len(u), 5000):
             m, sd = self.gp.predict(u[s:s + 5000], return_std=True)
-            out.append((m, sd))
-        m = np.concatenate([o[0] for o in out])
-        sd = np.concatenate([o[1] for o in out])
-        return self.mu + self.sd * m, np.maximum(sd**2 - self.noise, 0.0) * self.sd**2
+            ms.append(m)
+            vs.append(sd**2)
+        m, v = np.concatenate(ms), np.concatenate(vs)
+        return self.mu + self.sd * m, np.maximum(v - self.noise, 0.0) * self.sd**2
+
+
+class Emulator:
+    """One target's metric over the unit cube of the parameters: a GP of its value, and a GP of
+    the log of its Monte-Carlo variance (which changes with the parameters: more violations,
+    more noise). Replication variances are chi-squared with R - 1 degrees of freedom; the log's
+    bias, digamma(k/2) - log(k/2), is removed before fitting."""
+
+    def __init__(self, u: np.ndarray, y: np.ndarray, v: np.ndarray, replications: int, random_state: int,
+                 restarts: int):
+        from scipy.special import digamma
+        ok = np.isfinite(y)
+        if ok.sum() < 3:
+            raise CalibrationError("too few design points where the metric is defined to fit an emulator")
+        self.value = _GP(u[ok], y[ok], random_state, restarts)
+        okv = ok & np.isfinite(v)
+        floor = max(float(np.nanmax(v[okv])) * 1e-9, 1e-300) if okv.any() else 1e-300
+        k = replications - 1
+        logv = np.log(np.maximum(v[okv], floor)) - (digamma(k / 2) - math.log(k / 2))
+        self.noise = _GP(u[okv], logv, random_state + 1, restarts) if okv.sum() >= 3 else None
+        self.warnings = self.value.warnings
+        self.length_scales = [float(x) for x in np.atleast_1d(self.value.gp.kernel_.k1.k2.length_scale)]
+
+    def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, latent variance of the emulator, and the Monte-Carlo variance of a design point."""
+        m, vem = self.value.predict(u)
+        vmc = np.exp(self.noise.predict(u)[0]) if self.noise is not None else np.zeros(len(u))
+        return m, vem, vmc
 
     def describe(self) -> dict[str, Any]:
-        return {"length_scales": self.length_scales, "noise_sd": math.sqrt(self.noise) * self.sd,
-                "kernel": str(self.gp.kernel_), "warnings": self.warnings}
+        return {"length_scales": self.length_scales, "noise_sd": math.sqrt(self.value.noise) * self.value.sd,
+                "kernel": str(self.value.gp.kernel_), "warnings": self.warnings}
 
 
 def fit_emulators(targets: Targets, factors: Sequence[Factor], sim: Simulated, seed: int, wave: int,
@@ -228,8 +254,8 @@ def fit_emulators(targets: Targets, factors: Sequence[Factor], sim: Simulated, s
     u = to_unit(factors, sim.x)
     out = {}
     for j, t in enumerate(targets.targets):
-        rs = int(calibration_rng(seed, GP_STREAM, wave, j).integers(2**31 - 1))
-        out[t.name] = Emulator(u, sim.y[t.name], rs, restarts)
+        rs = int(calibration_rng(seed, GP_STREAM, wave, j).integers(2**31 - 2))
+        out[t.name] = Emulator(u, sim.y[t.name], sim.v[t.name], targets.replications, rs, restarts)
     return out
 
 
@@ -257,13 +283,12 @@ class Emulated:
         return self.impl[n] ** 2
 
 
-def emulate(targets: Targets, emulators: Mapping[str, Emulator], vmc: Mapping[str, float],
-            u: np.ndarray) -> Emulated:
+def emulate(targets: Targets, emulators: Mapping[str, Emulator], u: np.ndarray) -> Emulated:
     mean, var, impl = {}, {}, {}
     for t in targets.targets:
         z, s = t.observation.normal()
-        m, vem = emulators[t.name].predict(u)
-        total = s**2 + vem + vmc[t.name]
+        m, vem, vmc = emulators[t.name].predict(u)
+        total = s**2 + vem + vmc
         mean[t.name], var[t.name], impl[t.name] = m, total, np.abs(z - m) / np.sqrt(total)
     return Emulated(mean, var, impl)
 
@@ -299,7 +324,6 @@ class Calibration:
     predictive: list[dict]  # per target
     diagnostics: dict[str, Any]
     emulators: dict[str, Emulator]
-    vmc: dict[str, float]
 
     def medians(self) -> list[float]:
         return [float(f.cast(v)) for f, v in zip(self.factors, np.median(self.posterior, axis=0))]
@@ -347,9 +371,8 @@ def run_waves(targets: Targets, factors: Sequence[Factor], seed: int, settings: 
     run(x1, 0)
     sim1 = assemble(targets, x1, [rows[i] for i in range(n1)])
     em1 = fit_emulators(targets, factors, sim1, seed, 1, settings.restarts)
-    vmc1 = {t.name: mc_variance(sim1, t.name) for t in targets.targets}
     cand = calibration_rng(seed, CANDIDATE_STREAM, 1).random((settings.candidates, d))
-    e1 = emulate(targets, em1, vmc1, cand)
+    e1 = emulate(targets, em1, cand)
     plausible = e1.max_impl() <= settings.cutoff
     diag["waves"].append(_wave_diag(1, n1, e1, plausible, targets))
     if not plausible.any():
@@ -395,7 +418,7 @@ def _no_plausible(targets: Targets, e: Emulated) -> str:
 
 
 def posterior_sample(targets: Targets, factors: Sequence[Factor], emulators: Mapping[str, Emulator],
-                     vmc: Mapping[str, float], seed: int, settings: Settings, names: Sequence[str] | None = None
+                     seed: int, settings: Settings, names: Sequence[str] | None = None
                      ) -> tuple[np.ndarray, dict[str, Any]]:
     """Importance resampling under the emulated likelihood of the targets ``names`` (all by
     default): candidates uniform in a box around the plausible region, refined up to three times
@@ -408,7 +431,7 @@ def posterior_sample(targets: Targets, factors: Sequence[Factor], emulators: Map
     for step in range(4):
         rng = calibration_rng(seed, CANDIDATE_STREAM, 2, step)
         u = lo + rng.random((settings.candidates, d)) * (hi - lo)
-        e = emulate(sub, emulators, vmc, u)
+        e = emulate(sub, emulators, u)
         ll = e.loglik(names)
         ll[e.max_impl() > settings.cutoff] = -np.inf
         if not np.isfinite(ll).any():
@@ -434,8 +457,8 @@ def posterior_sample(targets: Targets, factors: Sequence[Factor], emulators: Map
     return u[idx], diag
 
 
-def predictive(targets: Targets, emulators: Mapping[str, Emulator], vmc: Mapping[str, float],
-               u_post: np.ndarray, seed: int, level: float = 0.90) -> list[dict]:
+def predictive(targets: Targets, emulators: Mapping[str, Emulator], u_post: np.ndarray, seed: int,
+               level: float = 0.90) -> list[dict]:
     """Each target's posterior predictive: the model's value and the observation, with the
     central ``level`` interval, and whether the observation's centre lies inside."""
     rng = calibration_rng(seed, PREDICTIVE_STREAM)
@@ -443,8 +466,8 @@ def predictive(targets: Targets, emulators: Mapping[str, Emulator], vmc: Mapping
     out = []
     for t in targets.targets:
         z, s = t.observation.normal()
-        m, vem = emulators[t.name].predict(u_post)
-        model = m + np.sqrt(vem + vmc[t.name]) * rng.standard_normal(len(m))
+        m, vem, vmc = emulators[t.name].predict(u_post)
+        model = m + np.sqrt(vem + vmc) * rng.standard_normal(len(m))
         obs = model + s * rng.standard_normal(len(m))
         q = np.quantile(model, [lo_q, 0.5, hi_q])
         qo = np.quantile(obs, [lo_q, hi_q])
@@ -452,7 +475,7 @@ def predictive(targets: Targets, emulators: Mapping[str, Emulator], vmc: Mapping
                     "observation": t.observation.describe(), "model_median": float(q[1]),
                     "model_low": float(q[0]), "model_high": float(q[2]),
                     "predictive_low": float(qo[0]), "predictive_high": float(qo[1]),
-                    "inside": bool(qo[0] <= z <= qo[1]), "mc_sd": math.sqrt(vmc[t.name])})
+                    "inside": bool(qo[0] <= z <= qo[1]), "mc_sd": float(np.sqrt(np.median(vmc)))})
     return out
 
 
@@ -464,14 +487,13 @@ def calibrate(targets: Targets, factors: Sequence[Factor], seed: int, settings: 
     factors = tuple(factors)
     sim, waves, em, diag = run_waves(targets, factors, seed, settings, mapper, done, store, on_start, on_trains,
                                      on_wave)
-    vmc = {t.name: mc_variance(sim, t.name) for t in targets.targets}
-    u_post, pdiag = posterior_sample(targets, factors, em, vmc, seed, settings)
+    u_post, pdiag = posterior_sample(targets, factors, em, seed, settings)
     post = from_unit(factors, u_post)
-    pred = predictive(targets, em, vmc, u_post, seed)
+    pred = predictive(targets, em, u_post, seed)
     diag.update(posterior=pdiag, emulators={n: e.describe() for n, e in em.items()},
-                mc_sd={n: math.sqrt(v) for n, v in vmc.items()},
+                mc_sd={t.name: math.sqrt(mc_variance(sim, t.name)) for t in targets.targets},
                 constrained=constrained(factors, post))
-    return Calibration(factors, targets, sim, waves, post, pred, diag, em, vmc)
+    return Calibration(factors, targets, sim, waves, post, pred, diag, em)
 
 
 def constrained(factors: Sequence[Factor], post: np.ndarray, threshold: float = 0.6) -> dict[str, dict]:

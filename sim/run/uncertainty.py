@@ -8,10 +8,13 @@ values is parameter variance plus Monte-Carlo variance; the parameter part is
 V_par = max(S^2 - mean jackknife variance, 0). For every metric a run then reports
 
 - the Monte-Carlo interval: the Student-t interval of the mean over n replications;
-- the total predictive interval: mean ± 1.96 sqrt(V_par + S^2 / n), what the metric's
-  long-run value can be given what the targets leave unknown about the parameters, plus the
-  run's own noise;
-- which dominates: the parameters when V_par > S^2 / n, else the Monte-Carlo noise.
+- the total predictive interval: mean ± t sqrt(V_par + S^2 / n) (t: the Student quantile with
+  n - 1 degrees of freedom, as in the Monte-Carlo interval, which it therefore always contains),
+  what the metric's long-run value can be given what the targets leave unknown about the
+  parameters, plus the run's own noise;
+- which dominates: the parameters when V_par > S^2 / n, else the Monte-Carlo noise
+  ("undetermined" for one-train days, which have no chunks to split: then all the spread is
+  counted as the parameters', a conservative interval).
 """
 from __future__ import annotations
 
@@ -20,9 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .metrics import METRIC_NAMES, metrics, summarise
-
-Z95 = 1.959963984540054
+from .metrics import METRIC_NAMES, metrics, summarise, t_quantile
 
 
 def jackknife(tallies: Sequence[Mapping[str, float]], total: Mapping[str, float]) -> dict[str, float]:
@@ -46,15 +47,17 @@ def predictive(values: Sequence[float], mc_vars: Sequence[float], level: float =
     out: dict[str, float | str] = {"mean": s["mean"], "mc_low": s["ci_low"], "mc_high": s["ci_high"],
                                    "low": math.nan, "high": math.nan, "parameter_sd": math.nan,
                                    "mc_sd_of_mean": math.nan, "dominates": ""}
-    v = np.asarray([x for x in mc_vars if x == x], float)
-    if s["n"] < 2 or not len(v):
+    if s["n"] < 2:
         return out
+    v = np.asarray([x for x in mc_vars if x == x], float)
     s2 = s["sd"] ** 2
-    vpar = max(s2 - float(v.mean()), 0.0)
     vmean = s2 / s["n"]
-    half = Z95 * math.sqrt(vpar + vmean)
+    # with one train a day there are no chunks to split: all the spread counts as the parameters'
+    vpar = max(s2 - float(v.mean()), 0.0) if len(v) else s2
+    half = t_quantile(0.5 + level / 2.0, s["n"] - 1) * math.sqrt(vpar + vmean)
+    dominates = ("parameters" if vpar > vmean else "monte_carlo") if len(v) else "undetermined"
     out.update(low=s["mean"] - half, high=s["mean"] + half, parameter_sd=math.sqrt(vpar),
-               mc_sd_of_mean=math.sqrt(vmean), dominates="parameters" if vpar > vmean else "monte_carlo")
+               mc_sd_of_mean=math.sqrt(vmean), dominates=dominates)
     return out
 
 
