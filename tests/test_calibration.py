@@ -335,3 +335,18 @@ def test_a_damaged_or_foreign_posterior_is_refused(calibrated, damage, words, tm
     r = _cli("run", "classroom", "--posterior", bad, "-n", "2", "--out", tmp_path / "run")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_sweep_with_a_posterior_adds_predictive_columns(calibrated, tmp_path):
+    _, out, _ = calibrated
+    sw = tmp_path / "sw"
+    r = _cli("sweep", "expansion", "--vary", "booking.overflow=never,when_sold_out", "--posterior", out, "-n", "3",
+             "--set", "network.trains=10", "--out", sw, "--no-plots", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    assert "total predictive 95 %" in r.stdout
+    import pandas as pd
+    s = pd.read_csv(sw / "sweep_summary.csv")
+    m = "violations_per_100_pax_h"
+    assert (s[f"{m}.pred_low"] <= s[f"{m}.ci_low"] + 1e-12).all() and (s[f"{m}.pred_high"] >= s[f"{m}.ci_high"] - 1e-12).all()
+    assert set(s[f"{m}.dominates"]) <= {"parameters", "monte_carlo"}
+    assert json.loads((sw / "manifest.json").read_text())["posterior"] == str(out)

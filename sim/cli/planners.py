@@ -14,8 +14,8 @@ from ..run.results import ResultsError, RunFolder, csv_text, run_into, write_tex
 from ..run.runner import DaskMissing, default_workers, same_demand
 from ..scenario import BUNDLED as SCENARIO_DIR
 from ..scenario import Scenario, describe
-from .common import (CONTEXT, SET_HELP, InputError, Progress, common_options, fmt, load_scenario,
-                     prepare_core)
+from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, Progress, common_options, fmt,
+                     load_scenario, prepare_core)
 
 
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
@@ -46,35 +46,6 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
     finally:
         progress.close()
 
-
-
-POSTERIOR_HELP = ("A calibration folder (quietcar calibrate): each replication draws its parameters from its "
-                  "posterior sample (the same draw in every scenario of a comparison), and the summary shows the "
-                  "total predictive interval beside the Monte-Carlo one. --set wins over the posterior.")
-
-
-class PosteriorRun:
-    """A run's scenario file and overrides with a posterior: replication r's scenario is the
-    file, then r's posterior draw (chosen from the seed and r), then the overrides."""
-
-    def __init__(self, name: str, overrides: Sequence[str], path: Path, seed: int):
-        from ..run.calibration_folder import check_posterior, load_posterior
-        try:
-            self.posterior = load_posterior(path)
-            check_posterior(name, overrides, self.posterior)
-        except ResultsError as e:
-            raise InputError(str(e)) from None
-        self.name, self.overrides, self.seed = name, list(overrides), seed
-
-    def scenario_of(self, r: int) -> Scenario:
-        from ..run.calibration_folder import posterior_scenario
-        return posterior_scenario(self.name, self.overrides, self.posterior, self.seed, r)
-
-    def run_options(self, scenario: Scenario) -> dict:
-        """What run_into needs: each replication's scenario, the run's identity, the manifest's note."""
-        import hashlib
-        digest = hashlib.sha256((scenario.digest() + self.posterior.digest).encode()).hexdigest()
-        return {"scenario_of": self.scenario_of, "digest": digest, "extra": self.posterior.describe()}
 
 
 def predictive_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:

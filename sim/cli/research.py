@@ -20,7 +20,7 @@ from ..experiments import (OVERFLOW_KEY, DesignError, ExperimentFolder, Experime
 from ..run.results import ResultsError
 from ..run.runner import default_workers
 from ..scenario import Scenario
-from .common import CONTEXT, InputError, Progress, fmt, load_scenario
+from .common import CONTEXT, POSTERIOR_HELP, InputError, PosteriorRun, Progress, fmt, load_scenario
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
@@ -81,11 +81,11 @@ def _design_error(fn: Callable) -> Callable:
 
 def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentFolder, base: Scenario, design,
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
-                    scheduler: str | None = None) -> ExperimentResult:
+                    scheduler: str | None = None, **extra) -> ExperimentResult:
     progress = Progress(label)
     try:
         return runner(folder, base, design, seed, n, workers, resume=resume, force=force, scheduler=scheduler,
-                      on_start=progress.start, on_trains=progress)
+                      on_start=progress.start, on_trains=progress, **extra)
     except (DesignError, ResultsError) as e:
         raise input_error(str(e)) from None
     except RuntimeError as e:
@@ -119,6 +119,19 @@ def _short(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
 
+def _predictive_note(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN) -> str:
+    """With a posterior: each point's total predictive interval and which part dominates."""
+    lines = ["", "total predictive 95 % intervals (parameters drawn from the posterior; Monte-Carlo above):"]
+    for s in result.summary[:40]:
+        cells = []
+        for m, h in shown:
+            lo, hi, dom = s.get(f"{m}.pred_low"), s.get(f"{m}.pred_high"), s.get(f"{m}.dominates")
+            if lo is not None and lo == lo:
+                cells.append(f"{h} [{fmt(lo)}, {fmt(hi)}] ({'parameters' if dom == 'parameters' else 'noise'})")
+        lines.append(f"point {s['point']}: " + "; ".join(cells))
+    return "\n".join(lines)
+
+
 def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN, limit: int = 40) -> str:
     """Each point's values and a few metrics as mean ± half-width of the 95 % interval."""
     keys = list(result.design.keys)
@@ -149,12 +162,15 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
                    "(drawn from the seed: the same seed gives the same points).")
 @click.option("--overflow-curve", is_flag=True,
               help=f"The built-in overflow curve: {OVERFLOW_KEY} from 0.5 to 1.5 in steps of 0.1.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="CAL",
+              help=POSTERIOR_HELP.replace("every scenario of a comparison", "every point") + " The point's "
+                   "values win over the posterior.")
 @experiment_options
 @folder_options("sweep")
 @_design_error
 def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curve: bool, replications: int | None,
           seed: int | None, workers: int | None, overrides: tuple[str, ...], out: Path | None, resume: bool,
-          force: bool, no_plots: bool, scheduler: str | None = None) -> None:
+          force: bool, no_plots: bool, scheduler: str | None = None, posterior: Path | None = None) -> None:
     """Run SCENARIO at many points, varying some keys, on the same seeds at every point.
 
     Every point runs the same replications (-n) with the same seed, so differences between
@@ -187,15 +203,19 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
     check_unique(factors, "--vary")
     design = latin_hypercube(factors, lhs, seed) if lhs else factorial(factors)
     point_scenarios(sc, design)  # every level valid before anything runs
+    draws = PosteriorRun(scenario, overrides, posterior, seed).sweep_draws(design) if posterior else None
     stem = Path(sc.source).stem
     name = "overflow-curve" if overflow_curve else "sweep-" + "+".join(_short(f.key) for f in factors)
-    out = out or Path("results") / f"{name}-{stem}-s{seed}-n{n}"
+    out = out or Path("results") / f"{name}-{stem}-s{seed}-n{n}{'-posterior' if posterior else ''}"
     total = len(design.points) * n * sc.network.trains
     click.echo(f"{sc.source}: {len(design.points)} points x {n} replications x {sc.network.trains} trains "
                f"= {total:,} trains, seed {seed}, {workers} workers", err=True)
     result = _run_experiment(run_sweep, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
-                             force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler)
+                             force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler,
+                             posterior=draws)
     click.echo(_point_table(result))
+    if posterior:
+        click.echo(_predictive_note(result))
     if not no_plots:
         figs = _plots([out])
         click.echo(f"\nfigures: {len(figs) // 2} in {figs[0].parent}" if figs else "")
@@ -497,6 +517,7 @@ def save_calibration(folder, cal, figures: bool) -> list[str]:
         cf.PARAMETERS: cf.table(c.PARAMETER_COLUMNS, [{"key": k, **v} for k, v in
                                                       cal.diagnostics["constrained"].items()]),
         cf.PREDICTIVE: cf.table(c.PREDICTIVE_COLUMNS, cal.predictive),
+        cf.LOO: cf.table(c.LOO_COLUMNS, [{k: r.get(k, math.nan) for k in c.LOO_COLUMNS} for r in cal.loo]),
         cf.DIAGNOSTICS: cal.diagnostics,
     }
     for stem, text in c.calibrated_scenarios(cal).items():
@@ -538,6 +559,11 @@ def calibration_report(out: Path) -> str:
                      + ("" if ok else "   OUTSIDE"))
     lines.append(f"\n{inside} of {len(pred)} observations inside their posterior predictive interval; "
                  f"{m.get('wall_seconds', '?')} s")
+    if (out / cf.LOO).exists():
+        loo = list(csv.DictReader(io.StringIO((out / cf.LOO).read_text(encoding="utf-8"))))
+        held = sum(r["inside"] == "True" for r in loo)
+        lines.append(f"leave-one-target-out: {held} of {len(loo)} held-out observations inside the 90 % predictive "
+                     f"interval of a calibration on the others (validation.csv)")
     lines.append(f"results: {out}  (posterior.csv; calibrated/*.toml: the scenarios at the posterior medians)")
     lines.append(f"use it:  quietcar run expansion --posterior {out}")
     return "\n".join(lines)

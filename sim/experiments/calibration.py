@@ -324,6 +324,7 @@ class Calibration:
     predictive: list[dict]  # per target
     diagnostics: dict[str, Any]
     emulators: dict[str, Emulator]
+    loo: list[dict] = field(default_factory=list)
 
     def medians(self) -> list[float]:
         return [float(f.cast(v)) for f, v in zip(self.factors, np.median(self.posterior, axis=0))]
@@ -493,7 +494,29 @@ def calibrate(targets: Targets, factors: Sequence[Factor], seed: int, settings: 
     diag.update(posterior=pdiag, emulators={n: e.describe() for n, e in em.items()},
                 mc_sd={t.name: math.sqrt(mc_variance(sim, t.name)) for t in targets.targets},
                 constrained=constrained(factors, post))
-    return Calibration(factors, targets, sim, waves, post, pred, diag, em)
+    loo = leave_one_out(targets, factors, em, seed, settings) if len(targets.targets) > 1 else []
+    return Calibration(factors, targets, sim, waves, post, pred, diag, em, loo)
+
+
+def leave_one_out(targets: Targets, factors: Sequence[Factor], emulators: Mapping[str, Emulator], seed: int,
+                  settings: Settings) -> list[dict]:
+    """For each target: the posterior from the other targets alone, and whether the held-out
+    observation lies inside its posterior predictive interval (90 %). The emulators are those of
+    the full calibration (a property of the model, not of the observations); the held-out
+    observation enters neither the likelihood nor the implausibility. Only the placement of the
+    second wave saw it."""
+    out = []
+    for k, t in enumerate(targets.targets):
+        others = [o.name for o in targets.targets if o.name != t.name]
+        try:
+            u_post, diag = posterior_sample(targets, factors, emulators, seed, settings, others)
+        except CalibrationError as e:
+            out.append({"target": t.name, "metric": t.metric, "observation": t.observation.describe(),
+                        "status": f"the other targets alone cannot be matched: {e}"})
+            continue
+        row = predictive(targets.only([t.name]), emulators, u_post, seed)[0]
+        out.append({**row, "status": "ok", "effective_sample_size": diag["effective_sample_size"]})
+    return out
 
 
 def constrained(factors: Sequence[Factor], post: np.ndarray, threshold: float = 0.6) -> dict[str, dict]:
@@ -529,6 +552,7 @@ PRIOR_COLUMNS = ("key", "type", "low", "high", "unit", "source")
 PARAMETER_COLUMNS = ("key", "median", "low90", "high90", "prior_low", "prior_high", "width_share", "constrained")
 PREDICTIVE_COLUMNS = ("target", "metric", "observation", "observed", "observed_sd", "model_median", "model_low",
                       "model_high", "predictive_low", "predictive_high", "inside", "mc_sd")
+LOO_COLUMNS = (*PREDICTIVE_COLUMNS, "status")
 
 
 def design_rows(cal: Calibration) -> tuple[tuple[str, ...], list[dict]]:

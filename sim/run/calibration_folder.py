@@ -11,6 +11,7 @@ Layout::
     posterior.csv        the posterior sample: draw, then one column per parameter
     parameters.csv       per parameter: median, 90 % interval, share of the prior width, constrained
     predictive.csv       per target: observation, posterior predictive median and 90 % intervals
+    validation.csv       leave-one-target-out: each target's predictive from a calibration on the others
     diagnostics.json     implausibility per wave, emulators, effective sample size
     calibrated/NAME.toml each target scenario, resolved, with the posterior medians
     figures/             marginals, pairs and predictive (PNG and SVG)
@@ -37,9 +38,9 @@ from ..scenario import Scenario, ScenarioError, load, resolve
 from .experiment_folder import ExperimentFolder
 from .results import ResultsError, csv_text, read_manifest, write_bytes, write_json, write_text
 
-MANIFEST, TARGETS, PRIOR, DESIGN, POSTERIOR, PARAMETERS, PREDICTIVE, DIAGNOSTICS, CALIBRATED, FIGURES = (
+MANIFEST, TARGETS, PRIOR, DESIGN, POSTERIOR, PARAMETERS, PREDICTIVE, LOO, DIAGNOSTICS, CALIBRATED, FIGURES = (
     "manifest.json", "targets.toml", "prior.csv", "design.csv", "posterior.csv", "parameters.csv",
-    "predictive.csv", "diagnostics.json", "calibrated", "figures")
+    "predictive.csv", "validation.csv", "diagnostics.json", "calibrated", "figures")
 #: The spawn key of the posterior draw of each replication of a run.
 POSTERIOR_KEY = 2**32 - 4
 MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
