@@ -76,7 +76,8 @@ def fig_pairs(prior: Sequence[Mapping[str, Any]], draws: np.ndarray) -> Figure:
 
 
 @_styled
-def fig_predictive(rows: Sequence[Mapping[str, Any]]) -> Figure:
+def fig_predictive(rows: Sequence[Mapping[str, Any]],
+                   title: str = "Each target: observation (red) against the calibrated model (blue)") -> Figure:
     """Each target: the observation (centre ± 2 sd) against the posterior predictive (the
     model's value, median and 90 % interval; the thin bar adds the observation's own error)."""
     n = len(rows)
@@ -93,7 +94,8 @@ def fig_predictive(rows: Sequence[Mapping[str, Any]]) -> Figure:
         ax.set_ylim(-0.7, 0.7)
         ax.set_yticks([])
         name, unit = label(str(r["metric"]))
-        ax.set_title(f"{r['target']}: {name}" + ("" if r["inside"] else "  (observation OUTSIDE)"), fontsize=8,
+        ax.set_title(f"{r['target']}: {name}" + ("" if r["inside"] in (True, "True") else "  (observation OUTSIDE)"),
+                     fontsize=8,
                      loc="left")
         if is_share(str(r["metric"])):
             import matplotlib.ticker
@@ -101,7 +103,7 @@ def fig_predictive(rows: Sequence[Mapping[str, Any]]) -> Figure:
         ax.tick_params(labelsize=7)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="outside lower center", ncol=2)
-    fig.suptitle("Each target: observation (red) against the calibrated model (blue)")
+    fig.suptitle(title)
     return fig
 
 
