@@ -1,7 +1,7 @@
 """The ``quietcar`` command: one click group over one thin module per audience.
 
 - :mod:`.planners`: run, compare, validate, scenarios, show;
-- :mod:`.research`: sweep, sensitivity, plot, report;
+- :mod:`.research`: sweep, sensitivity, plot, report, calibrate;
 - :mod:`.classroom`: demo;
 - :mod:`.common`: the options and errors they share.
 """

@@ -1,4 +1,4 @@
-"""Researchers' commands: ``sweep``, ``sensitivity``, ``plot`` and ``report``.
+"""Researchers' commands: ``sweep``, ``sensitivity``, ``plot``, ``report`` and ``calibrate``.
 
 Module-level :class:`click.Command` objects, registered in the ``quietcar`` group by
 :mod:`sim.cli`. Heavy imports (matplotlib, SALib, pandas)
