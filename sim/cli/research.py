@@ -405,7 +405,12 @@ COMMANDS = (sweep, sensitivity, plot, report)
 @click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run the trains on a Dask cluster: a scheduler ADDRESS or 'local' (needs the dask extra).")
-@folder_options("calibration")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Calibration folder [default: results/calibration-<targets file>-s<seed>].")
+@click.option("--resume", is_flag=True,
+              help="Complete an interrupted calibration in --out (or show a finished one) instead of refusing.")
+@click.option("--force", is_flag=True, help="Overwrite a folder that holds another calibration or experiment.")
+@click.option("--no-plots", is_flag=True, help="Do not draw the diagnostics figures.")
 def calibrate(targets_file: Path, varies: tuple[str, ...], trains: int | None, replications: int | None,
               points: int | None, draws: int, seed: int, workers: int | None, scheduler: str | None,
               out: Path | None, resume: bool, force: bool, no_plots: bool) -> None:
@@ -416,15 +421,16 @@ def calibrate(targets_file: Path, varies: tuple[str, ...], trains: int | None, r
     trains), one emulator per target learns the response, parameter sets that cannot
     reproduce some target are ruled out, a second wave refines, and the posterior sample is
     drawn by importance resampling under the emulated likelihood. Writes a calibration
-    folder: posterior.csv, prior.csv, targets.toml, parameters.csv, predictive.csv, design.csv,
-    diagnostics.json, calibrated/<scenario>.toml (posterior medians), figures/ and a
-    manifest. Use it with quietcar run/compare/sweep --posterior FOLDER. See
-    docs/calibration.md.
+    folder: posterior.csv, prior.csv, targets.toml, parameters.csv, predictive.csv (each
+    target against its posterior predictive), validation.csv (each target left out in
+    turn), design.csv, diagnostics.json, calibrated/<scenario>.toml (posterior medians),
+    figures/ and a manifest. Use it with quietcar run/compare/sweep --posterior FOLDER.
+    See docs/calibration.md and docs/outputs.md.
 
     \b
     Examples:
-      quietcar calibrate calibration/targets.toml --vary behaviour.commitment=0.03:0.4 \\
-          --vary behaviour.contagion=0:1.5
+      quietcar calibrate calibration/targets.toml --vary behaviour.commitment=0.03:0.5 \\
+          --vary behaviour.contagion=0:1.5 --vary behaviour.duration_mean.call=1.5:6
       quietcar run expansion --posterior results/calibration-targets-s2026 -n 10 --set network.trains=500
     """
     from ..experiments.calibration import (CalibrationError, Settings, check_prior, identity, run_calibration)
