@@ -520,8 +520,8 @@ def save_calibration(folder, cal, figures: bool) -> list[str]:
         cf.PRIOR: cf.table(c.PRIOR_COLUMNS, c.prior_rows(cal.factors)),
         cf.DESIGN: cf.table(cols, rows),
         cf.POSTERIOR: cf.table(("draw", *(f.key for f in cal.factors)), c.posterior_rows(cal)),
-        cf.PARAMETERS: cf.table(c.PARAMETER_COLUMNS, [{"key": k, **v} for k, v in
-                                                      cal.diagnostics["constrained"].items()]),
+        cf.PARAMETERS: cf.table(c.PARAMETER_COLUMNS, [{"key": k, **v, "informed_by": " ".join(
+            cal.diagnostics["informed_by"][k])} for k, v in cal.diagnostics["constrained"].items()]),
         cf.PREDICTIVE: cf.table(c.PREDICTIVE_COLUMNS, cal.predictive),
         cf.LOO: cf.table(c.LOO_COLUMNS, [{k: r.get(k, math.nan) for k in c.LOO_COLUMNS} for r in cal.loo]),
         cf.DIAGNOSTICS: cal.diagnostics,

@@ -495,7 +495,9 @@ def calibrate(targets: Targets, factors: Sequence[Factor], seed: int, settings: 
                 mc_sd={t.name: math.sqrt(mc_variance(sim, t.name)) for t in targets.targets},
                 constrained=constrained(factors, post))
     loo = leave_one_out(targets, factors, em, seed, settings) if len(targets.targets) > 1 else []
-    return Calibration(factors, targets, sim, waves, post, pred, diag, em, loo)
+    result = Calibration(factors, targets, sim, waves, post, pred, diag, em, loo)
+    diag["informed_by"] = informed_by(result)
+    return result
 
 
 def leave_one_out(targets: Targets, factors: Sequence[Factor], emulators: Mapping[str, Emulator], seed: int,
@@ -515,7 +517,21 @@ def leave_one_out(targets: Targets, factors: Sequence[Factor], emulators: Mappin
                         "status": f"the other targets alone cannot be matched: {e}"})
             continue
         row = predictive(targets.only([t.name]), emulators, u_post, seed)[0]
-        out.append({**row, "status": "ok", "effective_sample_size": diag["effective_sample_size"]})
+        widths = {k: v["width_share"] for k, v in constrained(factors, from_unit(factors, u_post)).items()}
+        out.append({**row, "status": "ok", "effective_sample_size": diag["effective_sample_size"],
+                    "width_share": widths})
+    return out
+
+
+def informed_by(cal: "Calibration", threshold: float = 1.25) -> dict[str, list[str]]:
+    """Per parameter, the targets that constrain it: those without which its 90 % posterior
+    interval is at least ``threshold`` times wider (from the leave-one-out posteriors)."""
+    full = {k: v["width_share"] for k, v in cal.diagnostics["constrained"].items()}
+    out: dict[str, list[str]] = {k: [] for k in full}
+    for row in cal.loo:
+        for k, w in (row.get("width_share") or {}).items():
+            if w >= threshold * full[k]:
+                out[k].append(row["target"])
     return out
 
 
@@ -549,7 +565,8 @@ def prior_rows(factors: Sequence[Factor]) -> list[dict]:
 
 
 PRIOR_COLUMNS = ("key", "type", "low", "high", "unit", "source")
-PARAMETER_COLUMNS = ("key", "median", "low90", "high90", "prior_low", "prior_high", "width_share", "constrained")
+PARAMETER_COLUMNS = ("key", "median", "low90", "high90", "prior_low", "prior_high", "width_share", "constrained",
+                     "informed_by")
 PREDICTIVE_COLUMNS = ("target", "metric", "observation", "observed", "observed_sd", "model_median", "model_low",
                       "model_high", "predictive_low", "predictive_high", "inside", "mc_sd")
 LOO_COLUMNS = (*PREDICTIVE_COLUMNS, "status")
