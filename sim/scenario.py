@@ -131,18 +131,22 @@ def _toml_value(v: Any) -> str:
 
 
 # --- loading ---------------------------------------------------------------------------------
-def load(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
-    """Read, fill defaults, apply ``--set KEY=VALUE`` overrides, validate, build."""
+def read_toml(path: str | Path, what: str = "scenario file", error: type[Exception] = ScenarioError) -> dict:
+    """A TOML file's contents; ``error`` (naming the file) if it cannot be read or parsed."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
-        raise ScenarioError(f"{path}: cannot read the scenario file: {e.strerror or e}") from None
+        raise error(f"{path}: cannot read the {what}: {e.strerror or e}") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: TOML syntax error: {e}") from None
-    return from_dict(data, source=str(path), overrides=overrides)
+        raise error(f"{path}: TOML syntax error: {e}") from None
+
+
+def load(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, fill defaults, apply ``--set KEY=VALUE`` overrides, validate, build."""
+    return from_dict(read_toml(path), source=str(Path(path)), overrides=overrides)
 
 
 def from_dict(data: Mapping[str, Any], source: str = "<dict>", overrides: Iterable[str] = ()) -> Scenario:

@@ -191,8 +191,8 @@ def calibrated(tmp_path_factory):
 def test_calibrate_writes_the_documented_folder(calibrated):
     _, out, r = calibrated
     for name in ("manifest.json", "targets.toml", "prior.csv", "design.csv", "posterior.csv", "parameters.csv",
-                 "predictive.csv", "diagnostics.json", "calibrated/expansion.toml", "figures/marginals.png",
-                 "figures/predictive.png"):
+                 "predictive.csv", "validation.csv", "diagnostics.json", "calibrated/expansion.toml",
+                 "figures/marginals.png", "figures/predictive.png"):
         assert (out / name).is_file(), name
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "complete" and m["kind"] == "calibration"
@@ -274,6 +274,9 @@ def test_run_with_a_posterior_draws_per_replication_and_reports_both_intervals(c
     assert p["dominates"] in ("parameters", "monte_carlo")
     m = json.loads((run / "manifest.json").read_text())
     assert m["posterior"] == str(out) and m["posterior_keys"] == ["behaviour.commitment"]
+    from sim.present.report import render
+    html = render([run])
+    assert "total predictive" in html and "predictive [" in html
 
 
 def test_each_replication_uses_its_posterior_draw(calibrated):

@@ -20,13 +20,12 @@ import difflib
 import hashlib
 import json
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..scenario import ScenarioError, Scenario, load, resolve
+from ..scenario import Scenario, ScenarioError, load, read_toml, resolve
 from .metrics import METRIC_NAMES
 
 #: Trains per network day and replications per design point when the file does not say.
@@ -134,14 +133,7 @@ class Targets:
 def load_targets(path: str | Path, trains: int | None = None, replications: int | None = None) -> Targets:
     """Read and validate a targets file (``trains``/``replications`` override its defaults)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise TargetError(f"{path}: cannot read the targets file: {e.strerror or e}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise TargetError(f"{path}: TOML syntax error: {e}") from None
+    data = read_toml(path, "targets file", TargetError)
     return parse_targets(data, str(path), path.parent, trains, replications)
 
 
