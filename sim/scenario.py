@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .model.network import FORMATIONS, Network
+from .model.network import CARS, FORMATIONS, Network
 from .model.params import P, Behaviour, Booking, Params, Population, Staff, Switches
 
 
@@ -327,7 +327,11 @@ def _range_text(lo, hi, unit: str) -> str:
 
 def _check_consistency(built: Mapping[str, Any], source: str) -> None:
     net: Network = built["network"]
-    for f, seats, cars, q in zip(FORMATIONS, net.second_class_seats, net.quiet_cars, net.quiet_car_seats):
+    for f, seats, cars, q, most in zip(FORMATIONS, net.second_class_seats, net.quiet_cars, net.quiet_car_seats,
+                                       CARS):
+        if cars > most:
+            raise ScenarioError(f"{source}: 'network.quiet_cars.{f}' must be at most {most} (the cars of the "
+                                f"formation), got {cars}")
         if cars * q > seats:
             raise ScenarioError(
                 f"{source}: 'network.quiet_cars.{f}' x 'network.quiet_car_seats.{f}' = {cars * q} quiet seats "

@@ -10,7 +10,7 @@ from sim.model.onboard_loop import run_journey
 from sim.model.params import KINDS, SEATS_PER_ROW, SEGMENTS, Params, TrainSpec
 from sim.rng import train_streams
 
-ALL_OFF = dict(contagion=False, peers=False, patrols=False, complaints=False, other_duties=False,
+ALL_OFF = dict(contagion=False, damping=False, peers=False, patrols=False, complaints=False, other_duties=False,
                warned=False, control_car=False)
 
 
@@ -28,7 +28,7 @@ def full_car(n: int = 90, optin: bool = True, segment: int = 0) -> QuietPassenge
     seat = np.arange(n)
     return QuietPassengers(
         request=seat.copy(), segment=np.full(n, segment, dtype=np.int8), z=np.zeros(n),
-        optin=np.full(n, optin), infant=np.zeros(n, dtype=bool), origin=np.zeros(n, dtype=np.int64),
+        optin=np.full(n, optin), signed=np.full(n, optin), infant=np.zeros(n, dtype=bool), origin=np.zeros(n, dtype=np.int64),
         dest=np.ones(n, dtype=np.int64), car=np.zeros(n, dtype=np.int64), seat=seat,
         row=seat // SEATS_PER_ROW)
 
@@ -43,6 +43,14 @@ def journey(spec: TrainSpec, params: Params, pax: QuietPassengers, seed: int, tr
     if trace is None:
         return run_journey(spec, params, pax, train_streams(seed, 0, 0))
     return run_onboard(spec, params, pax, train_streams(seed, 0, 0), trace)
+
+
+def ratio_residuals(num: np.ndarray, den: np.ndarray) -> tuple[float, np.ndarray]:
+    """A ratio of sums over independent units (trains) and each unit's linearised residual
+    (num - r den) / mean(den): the residuals' sd / sqrt(n) is the ratio's standard error
+    (delta method), and paired units' residuals subtract for a difference of ratios."""
+    r = float(num.sum() / den.sum())
+    return r, (num - r * den) / den.mean()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from sim.run.metrics import add, metrics, tally
 from sim.model.booking import (OPTIN, OUTCOMES, OVERFLOW, ORDINARY, REFUSED, intentions,
                                serve, serve_reference)
+from sim.model.onboard import _Journey, passenger_rates
 from sim.model.params import FAMILY, OVERFLOW_POLICIES, Params, TrainSpec
 from sim.model.population import draw_requests, expected_requests
 from sim.model.train import simulate_train
@@ -118,6 +119,7 @@ def test_fast_booking_equals_one_by_one(policy, load):
         fast, ref = serve(req, spec, intent), serve_reference(req, spec, intent)
         assert np.array_equal(fast.outcome, ref.outcome)
         assert np.array_equal(fast.offered, ref.offered)
+        assert np.array_equal(fast.signed, ref.signed)
 
 
 @pytest.mark.slow
@@ -186,6 +188,32 @@ def test_overflow_share_rises_with_demand_then_levels_off():
         assert m1 - m0 > -Z * math.hypot(s0, s1)
 
 
+@pytest.mark.parametrize("policy, signs", [("with_agreement", True), ("when_sold_out", False)])
+def test_overflow_travellers_who_accepted_the_agreement_are_signers(policy, signs):
+    """Under with_agreement an overflow traveller accepted the agreement: a signer (rates x
+    commitment, the signer's reminder boost) though not opted in (still overflow in
+    overflow_share); under when_sold_out an overflow traveller signed nothing (signage)."""
+    p = Params().replace(booking=dict(overflow=policy))
+    b = p.behaviour
+    spec = TrainSpec(stops=6, ordinary_seats=200, quiet_seats=(90,), load_factor=1.6)
+    overflow = 0
+    for s in range(6):
+        r = simulate_train(spec, p, train_streams(s, 0, 0))
+        pax = r.passengers
+        over = ~pax.optin
+        overflow += int(over.sum())
+        free = passenger_rates(pax, p, agreement=False)
+        factor = np.where(pax.optin, b.commitment, b.commitment if signs else b.signage)
+        assert np.array_equal(passenger_rates(pax, p, agreement=True), free * factor[:, None])
+        car = _Journey(spec, p, pax, train_streams(s, 0, 0), None).cars[0]
+        boost = (1.0, b.peer_optin_boost)
+        assert car.peer_q == [min(1.0, b.peer_remind[g] * boost[int(o or signs)])
+                              for g, o in zip(pax.segment.tolist(), pax.optin.tolist())]
+        assert metrics(tally(r))["overflow_share"] > 0
+        assert np.array_equal(pax.signed, pax.optin | (over & signs))
+    assert overflow > 100
+
+
 def test_policy_change_leaves_demand_identical():
     """Common random numbers: the requests do not depend on the booking policy."""
     spec = TrainSpec(load_factor=1.2)
@@ -204,3 +232,23 @@ def test_optin_exposure_equals_overall_exposure_when_everyone_opted_in():
     m = metrics(add(tallies))
     assert m["disturbed_pax_min_per_pax_h"] > 0
     assert m["optin.disturbed_pax_min_per_pax_h"] == pytest.approx(m["disturbed_pax_min_per_pax_h"], rel=1e-12)
+
+
+def test_quiet_load_factor_weighs_legs_by_their_running_time():
+    """Across trains of different leg counts the quiet load factor is quiet seat-minutes sold
+    / offered (seat-km at a common speed), not seat-legs: a leg of a 2-leg train counts for
+    as long as it runs, five times a leg of a 10-leg train of the same running time."""
+    p = Params()
+    sold = offered = 0.0
+    tallies = []
+    for s, (stops, load) in enumerate([(3, 1.4), (11, 0.5)]):
+        spec = TrainSpec(run_min=120.0, stops=stops, ordinary_seats=300, quiet_seats=(90,), load_factor=load)
+        r = simulate_train(spec, p, train_streams(s, 0, 0))
+        tallies.append(tally(r))
+        quiet = (r.booking.outcome == OPTIN) | (r.booking.outcome == OVERFLOW)
+        legs = ((r.requests.dest - r.requests.origin) * r.requests.size.astype(int))[quiet].sum()
+        sold += legs * spec.run_min / spec.legs
+        offered += 90 * spec.run_min
+    t = add(tallies)
+    assert abs(t["quiet_pax_legs"] / t["quiet_seat_legs"] - sold / offered) > 0.05  # the two differ here
+    assert metrics(t)["quiet_load_factor"] == pytest.approx(sold / offered, rel=1e-12)

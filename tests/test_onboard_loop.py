@@ -40,12 +40,14 @@ CASES = {
     "expansion": ("expansion", 600, []),
     "pilot": ("pilot", 92, []),  # the whole pilot day
     "spring festival, control car": ("spring-festival", 120, ["switches.control_car=true"]),
+    "overflow signers (with_agreement)": ("spring-festival", 150, ["booking.overflow=with_agreement"]),
     "escalation at first contact": ("expansion", 300, ["staff.escalation_contacts=1", "behaviour.commitment=0.5"]),
     "crew starved by duties": ("expansion", 300, [
         "staff.other_duty_load=0.9", "network.crew.8=1", "network.crew.16=1", "network.crew.17=2",
         "network.crew.8+8=1", "staff.patrol_interval=10"]),
     "no walking, no intervention time": ("expansion", 200, [
         "staff.intervention_min=0", "staff.response_walk=0", "staff.patrol_walk=0", "staff.patrol_staff=3"]),
+    "damping off, contagion on": ("expansion", 200, ["switches.damping=false"]),
     "mechanisms off": ("expansion", 200, ["switches.contagion=false", "switches.peers=false",
                                           "switches.other_duties=false", "switches.warned=false"]),
 }

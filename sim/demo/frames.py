@@ -36,6 +36,8 @@ def run(scenario: Scenario, seed: int, train: int = 0, replication: int = 0) -> 
     specs = network_day(scenario, seed, replication)
     if not 0 <= train < len(specs):
         raise ValueError(f"train {train} does not exist: the scenario has {len(specs)} train(s) (0..{len(specs) - 1})")
+    if not specs[train].quiet_seats:
+        raise ValueError(f"train {train} has no quiet car to show (network.quiet_cars.{specs[train].formation} = 0)")
     log: list = []
     result = simulate_one(scenario, specs[train], seed, replication, trace=log)
     t = tally(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -49,8 +50,11 @@ def noise_row(metric: str, summary: Sequence[Mapping[str, Any]], replications: i
 
 
 def _indices(design: Design, prob: dict, x: np.ndarray, y: np.ndarray, boot: int,
-             resamples: int = 100) -> dict[tuple[str, str, str], tuple[float, float, float]]:
-    """SALib's indices of one output vector: {(index, parameter, parameter2): (value, ci_low, ci_high)}."""
+             resamples: int = 100) -> dict[tuple[str, str, str], tuple[float, float, float]] | None:
+    """SALib's indices of one output vector: {(index, parameter, parameter2): (value, ci_low, ci_high)},
+    or None where Sobol' cannot estimate them: the output is constant over the base samples A
+    and B (a rare event, e.g. a mix share of a kind seen at one point only), and SALib would
+    report indices of 0."""
     from SALib.analyze import morris, sobol
     out: dict[tuple[str, str, str], tuple[float, float, float]] = {}
     names = prob["names"]
@@ -64,7 +68,13 @@ def _indices(design: Design, prob: dict, x: np.ndarray, y: np.ndarray, boot: int
             out[("sigma", name, "")] = (float(si["sigma"][j]), math.nan, math.nan)
         return out
     second = bool(design.options["second_order"])
-    si = sobol.analyze(prob, y, calc_second_order=second, conf_level=0.95, seed=boot, num_resamples=resamples)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        si = sobol.analyze(prob, y, calc_second_order=second, conf_level=0.95, seed=boot, num_resamples=resamples)
+    for w in caught:
+        if str(w.message).startswith("Constant values encountered"):
+            return None
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     for j, name in enumerate(names):
         for ix in ("S1", "ST"):
             v, conf = float(si[ix][j]), float(si[f"{ix}_conf"][j])
@@ -103,6 +113,9 @@ def analyse(design: Design, summary: Sequence[Mapping[str, Any]], rows: Sequence
         if nr["status"] != "ok":
             continue
         main = _indices(design, prob, x, np.array([s[f"{m}.mean"] for s in summary], dtype=float), boot)
+        if main is None:
+            nr["status"] = "constant over the Sobol' base samples"
+            continue
         per_rep: list[dict] = []
         if replications > 1:
             for rep in sorted(by_rep):
@@ -110,7 +123,11 @@ def analyse(design: Design, summary: Sequence[Mapping[str, Any]], rows: Sequence
                 if np.isnan(y).any() or np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
                     per_rep = []
                     break
-                per_rep.append(_indices(design, prob, x, y, boot, resamples=2))
+                indices = _indices(design, prob, x, y, boot, resamples=2)
+                if indices is None:
+                    per_rep = []
+                    break
+                per_rep.append(indices)
         for (ix, p1, p2), (v, lo, hi) in main.items():
             se = (float(np.std([d[(ix, p1, p2)][0] for d in per_rep], ddof=1)) / math.sqrt(len(per_rep))
                   if len(per_rep) > 1 else math.nan)

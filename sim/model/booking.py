@@ -54,10 +54,13 @@ class Intentions:
     """What each request would do, decided before any seat is looked at.
 
     ``accepts``: would accept the agreement if offered a quiet seat; ``may_overflow``: may be
-    seated in a quiet seat when no ordinary seat fits; ``excluded``: may never sit there.
+    seated in a quiet seat when no ordinary seat fits; ``signs_at_overflow``: would be seated
+    there having accepted the agreement (``with_agreement``), so a signer though not opted in;
+    ``excluded``: may never sit there.
     """
     accepts: np.ndarray
     may_overflow: np.ndarray
+    signs_at_overflow: np.ndarray
     excluded: np.ndarray
 
 
@@ -73,9 +76,11 @@ def intentions(req: Requests, pop: Population, booking: Booking) -> Intentions:
     excluded = req.infant & (booking.family_advice == "exclude")
     heeds = req.infant & (booking.family_advice == "advise") & (req.u_heed < booking.family_heed)
     may = OVERFLOW_RULES[booking.overflow](req, booking, p) & ~excluded
-    if booking.overflow == "with_agreement":
+    agreement = booking.overflow == "with_agreement"
+    if agreement:
         may &= ~heeds
-    return Intentions(accepts=(req.u_accept < p) & ~heeds & ~excluded, may_overflow=may, excluded=excluded)
+    return Intentions(accepts=(req.u_accept < p) & ~heeds & ~excluded, may_overflow=may,
+                      signs_at_overflow=may if agreement else np.zeros(req.n, dtype=bool), excluded=excluded)
 
 
 def decide(fits_q, fits_o, accepts, may_overflow, excluded):
@@ -95,13 +100,17 @@ def decide(fits_q, fits_o, accepts, may_overflow, excluded):
 
 @dataclass(frozen=True, eq=False)
 class BookingResult:
-    """Per request: ``outcome`` (index into OUTCOMES) and ``offered`` (a quiet seat was free)."""
+    """Per request: ``outcome`` (index into OUTCOMES), ``offered`` (a quiet seat was free) and
+    ``signed`` (seated in the quiet car having accepted the agreement: every opt-in, and an
+    overflow party that accepted it under ``with_agreement``)."""
     outcome: np.ndarray
     offered: np.ndarray
+    signed: np.ndarray
 
     def __post_init__(self) -> None:
         _frozen(self.outcome)
         _frozen(self.offered)
+        _frozen(self.signed)
 
     def counts(self) -> dict[str, int]:
         return {name: int(np.count_nonzero(self.outcome == k)) for k, name in enumerate(OUTCOMES)}
@@ -111,7 +120,13 @@ def serve(req: Requests, spec: TrainSpec, intent: Intentions) -> BookingResult:
     """Serve requests one by one, in booking order, against the free seats per leg."""
     outcome, offered = _serve(req.origin, req.dest, req.size, intent.accepts, intent.may_overflow,
                               intent.excluded, spec.legs, sum(spec.quiet_seats), spec.ordinary_seats)
-    return BookingResult(outcome=outcome, offered=offered)
+    return _result(outcome, offered, intent)
+
+
+def _result(outcome: np.ndarray, offered: np.ndarray, intent: Intentions) -> BookingResult:
+    """The outcomes, and who signed: opt-ins, and overflow parties that accepted the agreement."""
+    signed = (outcome == OPTIN) | ((outcome == OVERFLOW) & intent.signs_at_overflow)
+    return BookingResult(outcome=outcome, offered=offered, signed=signed)
 
 
 @njit(cache=True, nogil=True)
@@ -159,14 +174,16 @@ def serve_reference(req: Requests, spec: TrainSpec, intent: Intentions) -> Booki
             for k in range(o, d):
                 free[pool][k] -= s
         outcome[r], offered[r] = out, off
-    return BookingResult(outcome=outcome, offered=offered)
+    return _result(outcome, offered, intent)
 
 
 @dataclass(frozen=True, eq=False)
 class QuietPassengers:
     """The travellers seated in the quiet car(s), one row each (read-only numpy columns).
 
-    ``request`` the booking request; ``segment``; ``z`` trait; ``optin`` (False = overflow);
+    ``request`` the booking request; ``segment``; ``z`` trait; ``optin`` chose the quiet car
+    (False = overflow); ``signed`` accepted the agreement (every opt-in, and overflow travellers
+    who accepted it under ``with_agreement``): rates x commitment and the signer's reminder boost;
     ``infant`` this traveller holds the party's infant (the first member of such a party);
     ``origin``/``dest`` stops; ``car`` quiet car index; ``seat`` seat within the car;
     ``row`` = seat // 5.
@@ -175,6 +192,7 @@ class QuietPassengers:
     segment: np.ndarray
     z: np.ndarray
     optin: np.ndarray
+    signed: np.ndarray
     infant: np.ndarray
     origin: np.ndarray
     dest: np.ndarray
@@ -202,8 +220,8 @@ def seat_quiet_passengers(req: Requests, result: BookingResult, spec: TrainSpec,
     seat = _hand_out_seats(req.origin[request].astype(np.int64), req.dest[request].astype(np.int64),
                            rng.random(len(request)), sum(spec.quiet_seats))
     return QuietPassengers(request, *_traveller_columns(
-        request, seat, np.asarray(spec.quiet_seats, dtype=np.int64), result.outcome, req.segment, req.z,
-        req.infant, req.origin, req.dest))
+        request, seat, np.asarray(spec.quiet_seats, dtype=np.int64), result.outcome, result.signed, req.segment,
+        req.z, req.infant, req.origin, req.dest))
 
 
 @njit(cache=True)
@@ -223,15 +241,16 @@ def _quiet_travellers(outcome, size):
 
 
 @njit(cache=True)
-def _traveller_columns(request, seat, quiet_seats, outcome, segment, z, infant, origin, dest):
-    """Per traveller: segment, trait, opted in, holds the party's infant (its first member),
-    origin, destination, car, seat within the car and row, from the train-wide seat."""
+def _traveller_columns(request, seat, quiet_seats, outcome, signed, segment, z, infant, origin, dest):
+    """Per traveller: segment, trait, opted in, signed, holds the party's infant (its first
+    member), origin, destination, car, seat within the car and row, from the train-wide seat."""
     n = len(request)
     seg, zz, optin, inf = np.empty(n, segment.dtype), np.empty(n), np.empty(n, np.bool_), np.empty(n, np.bool_)
+    sig = np.empty(n, np.bool_)
     o, d, car, local = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     for x in range(n):
         r = request[x]
-        seg[x], zz[x], optin[x] = segment[r], z[r], outcome[r] == OPTIN
+        seg[x], zz[x], optin[x], sig[x] = segment[r], z[r], outcome[r] == OPTIN, signed[r]
         inf[x] = infant[r] and (x == 0 or request[x - 1] != r)
         o[x], d[x] = origin[r], dest[r]
         c, first = 0, seat[x]
@@ -239,7 +258,7 @@ def _traveller_columns(request, seat, quiet_seats, outcome, segment, z, infant, 
             first -= quiet_seats[c]
             c += 1
         car[x], local[x] = c, first
-    return seg, zz, optin, inf, o, d, car, local, local // SEATS_PER_ROW
+    return seg, zz, optin, sig, inf, o, d, car, local, local // SEATS_PER_ROW
 
 
 @njit(cache=True, nogil=True)

@@ -13,6 +13,7 @@ from .params import P, PROB, TrainSpec
 
 TYPES: tuple[str, ...] = ("G", "D")
 FORMATIONS: tuple[str, ...] = ("8", "16", "17", "8+8")
+CARS: tuple[int, ...] = (8, 16, 17, 16)  # cars in each formation: the most quiet cars it can have
 
 
 def per_type(**kw) -> tuple:
@@ -34,9 +35,10 @@ class Network:
         per_type(G=(0.35, 0.45, 0.15, 0.05), D=(0.65, 0.15, 0.05, 0.15)), unit="share", range=PROB,
         keys=TYPES, keys2=FORMATIONS, sums_to_one=True,
         doc="Formation mix per train type: 8-car, 16-car, 17-car, coupled 8+8.", source="[G] guess")
-    run_hours_mean: tuple[float, ...] = P(per_type(G=2.0, D=1.3), unit="hours", range=(0.05, 48.0), keys=TYPES,
+    run_hours_mean: tuple[float, ...] = P(per_type(G=2.8, D=1.8), unit="hours", range=(0.05, 48.0), keys=TYPES,
                                           doc="Mean running time from first to last stop (lognormal).",
-                                          source="[A] mean trip 331 km at 200-250 km/h; runs longer than trips")
+                                          source="[A] set so that the mean trip of travellers is 1.5 h (331 km at "
+                                                 "200-250 km/h: 1.3-1.7 h); closed form in docs/calibration.md")
     run_hours_cv: tuple[float, ...] = P(per_type(G=0.6, D=0.5), unit="coefficient of variation", range=(0.0, 5.0),
                                         keys=TYPES, doc="Spread of the running time (0 = every train the mean).",
                                         source="[G] guess")
@@ -54,8 +56,9 @@ class Network:
                                             range=(1, 5000), keys=FORMATIONS,
                                             doc="Second-class seats per formation, quiet seats included.",
                                             source="[A] from 576 / 1193 / 1283 seats per Fuxing set, about 87 % second class")
-    quiet_cars: tuple[int, ...] = P(per_formation(1, 1, 2, 2), unit="cars", range=(1, 4), keys=FORMATIONS,
-                                    doc="Quiet cars per formation.",
+    quiet_cars: tuple[int, ...] = P(per_formation(1, 1, 2, 2), unit="cars", range=(0, max(CARS)), keys=FORMATIONS,
+                                    doc="Quiet cars per formation: 0 (no quiet car, the baseline) up to every car "
+                                        "of the formation (8, 16, 17, 16: a whole-train quiet rule).",
                                     source="[S] 1 per 8- or 16-car set, 2 per 17-car set or coupled pair")
     quiet_car_seats: tuple[int, ...] = P(per_formation(80, 80, 80, 80), unit="seats", range=(5, 200),
                                          keys=FORMATIONS, doc="Seats per quiet car.",

@@ -33,7 +33,9 @@ class Violation(NamedTuple):
     ``running_before`` the number of other violations running in the car at its start;
     ``neighbours`` passengers within reach at its start; ``disturbed_pax_min`` the overlap of
     the violation with each neighbour's time on board (passenger-minutes), of which
-    ``disturbed_optin_pax_min`` for neighbours who opted in.
+    ``disturbed_optin_pax_min`` for neighbours who opted in; ``complaints`` that reached the
+    crew; ``staff_contacts`` interventions; ``reminded`` a neighbour's reminder reached the
+    violator while it ran (successful or not: the violation was sanctioned).
     """
     control: bool
     car: int
@@ -51,6 +53,7 @@ class Violation(NamedTuple):
     disturbed_optin_pax_min: float
     complaints: int
     staff_contacts: int
+    reminded: bool
 
 
 @dataclass(frozen=True)
@@ -58,18 +61,27 @@ class CarTotals:
     """Time-weighted levels and counts of one car over the journey.
 
     ``car_min`` running time; ``pax_min`` passenger-minutes on board; ``noisy_min`` minutes
-    with at least one running violation; ``calm_quiet_pax_min`` / ``noisy_quiet_pax_min``
-    minutes of passengers on board and not violating while the car was calm / noisy, with
-    ``calm_starts`` / ``noisy_starts`` the violations started in each state (contagion);
-    ``passengers`` travellers who boarded; ``optin_pax_min`` passenger-minutes of those who opted in.
+    with at least one running violation; ``calm_starts`` / ``noisy_starts`` the violations
+    started while none / at least one other ran, of which ``calm_damped_starts`` /
+    ``noisy_damped_starts`` inside a damping window (``damping_min`` after a staff intervention
+    in the car, whether or not damping is switched on). ``expected_calm`` / ``expected_noisy``
+    (outside damping windows) and ``expected_calm_damped`` / ``expected_noisy_damped`` (inside)
+    are the starts expected in each state without contagion or damping: the integral over the
+    state's time of the summed own rates (unwarned rate x warned_factor once warned) of the
+    travellers on board and not violating. ``passengers`` travellers who boarded;
+    ``optin_pax_min`` passenger-minutes of those who opted in.
     """
     car_min: float
     pax_min: float
     noisy_min: float
-    calm_quiet_pax_min: float
-    noisy_quiet_pax_min: float
     calm_starts: int
     noisy_starts: int
+    calm_damped_starts: int
+    noisy_damped_starts: int
+    expected_calm: float
+    expected_noisy: float
+    expected_calm_damped: float
+    expected_noisy_damped: float
     passengers: int
     optin_pax_min: float
 
@@ -98,27 +110,28 @@ class OnboardResult:
 class _Running:
     """A violation while it runs (mutable; becomes a Violation record when it ends)."""
     __slots__ = ("key", "pax", "kind", "start", "row", "before", "neighbours", "ended", "called",
-                 "complaints", "contacts")
+                 "complaints", "contacts", "reminded")
 
     def __init__(self, key, pax, kind, start, row, before, neighbours):
         self.key, self.pax, self.kind, self.start, self.row = key, pax, kind, start, row
         self.before, self.neighbours = before, neighbours
-        self.ended = self.called = False
+        self.ended = self.called = self.reminded = False
         self.complaints = self.contacts = 0
 
 
 def passenger_rates(pax: QuietPassengers, params: Params, agreement: bool) -> np.ndarray:
     """Unwarned start rates per minute, shape (passengers, kinds).
 
-    rate_per_h[segment][kind] / 60 * exp(-trait_effect * z) * (commitment if opted in else
+    rate_per_h[segment][kind] / 60 * exp(-trait_effect * z) * (commitment if signed, else
     signage); without the agreement (control car) the last factor is 1. ``child`` only for
-    the traveller holding an infant.
+    the traveller holding an infant. A signer is an opt-in, or an overflow traveller who
+    accepted the agreement (``with_agreement``).
     """
     b = params.behaviour
     base = np.asarray(b.rate_per_h, dtype=float)[pax.segment] / 60.0
     base = base * np.exp(-b.trait_effect * pax.z)[:, None]
     if agreement:
-        base = base * np.where(pax.optin, b.commitment, b.signage)[:, None]
+        base = base * np.where(pax.signed, b.commitment, b.signage)[:, None]
     base[:, CHILD] *= pax.infant
     return base
 
@@ -236,12 +249,13 @@ class _Car:
             self.boarding[o].append(i)
             self.alighting[d].append(i)
         self.weight, self.kind_cum = rate_shares(rates)
+        self.weight_list = self.weight.tolist()
         self.member_list = members.tolist()
         self.row_list = p.row[members].tolist()
         self.segment_list = p.segment[members].tolist()
         self.optin = p.optin[members]
         self.optin_list = self.optin.tolist()
-        self.peer_q = [sim.peer_q[s][o] for s, o in zip(self.segment_list, self.optin_list)]
+        self.peer_q = [sim.peer_q[s][o] for s, o in zip(self.segment_list, p.signed[members].tolist())]
         self.peer_q_max = max(self.peer_q, default=0.0)
         self.t_off_list = self.planned_off.tolist()  # alight times, updated when moved out
         self.t_on_list = self.t_on.tolist()
@@ -264,21 +278,43 @@ class _Car:
         self.damp_until = -math.inf
         self.last = 0.0
         self.n_on = self.n_quiet = self.V = 0
-        self.pax_min = self.noisy_min = self.calm_qpm = self.noisy_qpm = 0.0
-        self.calm_starts = self.noisy_starts = 0
+        self.pax_min = self.noisy_min = 0.0
+        self.q_rate = 0.0  # summed own rates of the travellers on board and not violating
+        self.expected = [0.0] * 4  # calm, noisy, calm damped, noisy damped (see CarTotals)
+        self.starts = [0] * 4
 
     # --- bookkeeping -------------------------------------------------------------------
     def _advance(self) -> None:
+        """The time-weighted levels up to now (the expected starts split where a damping window
+        closed since the last update)."""
         now = self.sim.env.now
         dt = now - self.last
         if dt > 0:
             self.pax_min += self.n_on * dt
-            if self.V:
+            noisy = 1 if self.V else 0
+            if noisy:
                 self.noisy_min += dt
-                self.noisy_qpm += self.n_quiet * dt
+            until = self.damp_until
+            if until > self.last:
+                cut = until if until < now else now
+                self.expected[2 + noisy] += self.q_rate * (cut - self.last)
+                if now > cut:
+                    self.expected[noisy] += self.q_rate * (now - cut)
             else:
-                self.calm_qpm += self.n_quiet * dt
+                self.expected[noisy] += self.q_rate * dt
             self.last = now
+
+    def own_rate(self, i: int) -> float:
+        """Traveller i's start rate without contagion or damping: unwarned, x warned_factor once warned."""
+        w = self.weight_list[i]
+        return w * self.sim.warned_factor if self.warned[i] else w
+
+    def _quiet_rate(self, change: float) -> None:
+        """Add ``change`` to the summed own rates of the quiet travellers (0 when none is left:
+        no rounding carried over)."""
+        self.q_rate += change
+        if self.n_quiet == 0:
+            self.q_rate = 0.0
 
     def _log(self, what: str, i: int = -1, kind: str = "") -> None:
         if self.sim.trace is not None:
@@ -286,13 +322,11 @@ class _Car:
             self.sim.trace.append((self.sim.env.now, what, self.car, self.control, gi, kind))
 
     def multiplier(self) -> float:
-        """Contagion and enforcement damping (both part of the contagion mechanism) on every rate, now."""
+        """Contagion (switch ``contagion``) and enforcement damping (switch ``damping``) on every rate, now."""
         s = self.sim
-        if not s.switches.contagion:
-            return 1.0
-        m = 1.0 + s.contagion * min(self.V, s.cap)
+        m = 1.0 + s.contagion * min(self.V, s.cap) if s.switches.contagion else 1.0
         if s.env.now < self.damp_until:
-            m *= 1.0 - s.params.behaviour.enforcement_damping
+            m *= 1.0 - s.damping
         return m
 
     # --- stops and candidate starts ------------------------------------------------------
@@ -306,17 +340,20 @@ class _Car:
             if noisy[i] is not None:
                 self.end(noisy[i], "alighting")
             on[i] = False
+            self.q_rate -= self.own_rate(i)
             gone += 1
             if log:
                 self._log("alight", i)
         boarding = self.boarding[k]
         for i in boarding:
             on[i] = True
+            self.q_rate += self.own_rate(i)
             self.boardings[i] += 1
             if log:
                 self._log("board", i)
         self.n_on += len(boarding) - gone
         self.n_quiet += len(boarding) - gone
+        self._quiet_rate(0.0)
 
     def candidates(self) -> tuple[list, list, list, list, list]:
         """Candidate starts of the whole journey as lists (see `draw_candidates`)."""
@@ -329,7 +366,7 @@ class _Car:
         """Stops and candidate starts in time order (a stop comes first at a tie)."""
         stops = self.sim.stop_times
         env = self.sim.env
-        warned = self.sim.params.behaviour.warned_factor if self.sim.switches.warned else 1.0
+        warned = self.sim.warned_factor
         k = 0
         times, *rest = self.candidates()
         self.pending = times
@@ -378,10 +415,7 @@ class _Car:
         s, env = self.sim, self.sim.env
         now = env.now
         self._advance()
-        if self.V:
-            self.noisy_starts += 1
-        else:
-            self.calm_starts += 1
+        self.starts[(1 if self.V else 0) + (2 if now < self.damp_until else 0)] += 1
         on, u, now_ = self.on, self.u, now
         nb = [j for j in self._near(i, kind) if on[j] and j != i]
         v = _Running(self.next_id, i, kind, now, self.row_list[i], self.V, len(nb))
@@ -389,6 +423,7 @@ class _Car:
         self.next_id += 1
         self.V += 1
         self.n_quiet -= 1
+        self._quiet_rate(-self.own_rate(i))
         self.noisy[i] = v
         self._log("start", i, KINDS[kind])
         end_t, ender = now + length, "self"
@@ -448,14 +483,14 @@ class _Car:
         v, ender = ev.value
         if not v.ended:
             if ender == "peer":
-                self.warned[v.pax] = True
+                self.warned[v.pax] = v.reminded = True
                 self._log("reminder_ok", v.pax)
             self.end(v, ender)
 
     def _failed_reminder(self, ev) -> None:
         v = ev.value
         if not v.ended:
-            self.warned[v.pax] = True
+            self.warned[v.pax] = v.reminded = True
             self._log("reminder_failed", v.pax)
 
     def _complaint(self, ev) -> None:
@@ -479,6 +514,7 @@ class _Car:
         i = v.pax
         self.V -= 1
         self.n_quiet += 1
+        self.q_rate += self.own_rate(i)  # as warned now: who warns does so before the end
         self.noisy[i] = None
         del self.running[v.key]
         disturbed = disturbed_optin = 0.0
@@ -493,19 +529,22 @@ class _Car:
         self.sim.records.append(Violation(
             self.control, self.car, self.member_list[i], self.segment_list[i], optin[i], KINDS[v.kind],
             v.start, now, by, moved, v.before, v.neighbours, disturbed, disturbed_optin, v.complaints,
-            v.contacts))
+            v.contacts, v.reminded))
         if moved:
             self.on[i] = False
             self.moved[i] = True
             self.t_off_list[i] = now
             self.n_on -= 1
             self.n_quiet -= 1
+            self._quiet_rate(-self.own_rate(i))
             self._log("moved", i)
 
     def totals(self) -> CarTotals:
+        st, ex = self.starts, self.expected
         return CarTotals(car_min=self.sim.spec.run_min, pax_min=self.pax_min, noisy_min=self.noisy_min,
-                         calm_quiet_pax_min=self.calm_qpm, noisy_quiet_pax_min=self.noisy_qpm,
-                         calm_starts=self.calm_starts, noisy_starts=self.noisy_starts,
+                         calm_starts=st[0] + st[2], noisy_starts=st[1] + st[3], calm_damped_starts=st[2],
+                         noisy_damped_starts=st[3], expected_calm=ex[0], expected_noisy=ex[1],
+                         expected_calm_damped=ex[2], expected_noisy_damped=ex[3],
                          passengers=sum(self.boardings),
                          optin_pax_min=float((self.alight_times() - self.t_on)[self.optin].sum()))
 
@@ -518,7 +557,7 @@ class _Car:
 def _constants(params: Params) -> tuple:
     """What every journey under ``params`` derives from them, computed once per Params object:
     the bound multiplier m_max, log-normal duration parameters per kind, reach per kind, and
-    the peer-reminder probability per segment and opt-in."""
+    the peer-reminder probability per segment and signer (the signer's boost)."""
     b = params.behaviour
     m_max = 1.0 + b.contagion * b.contagion_cap if params.switches.contagion else 1.0
     sigma2 = np.log1p(np.asarray(b.duration_cv) ** 2)
@@ -540,6 +579,8 @@ class _Journey:
         self.crew = _Crew(self.env, spec.crew)
         self.stop_times = spec.stop_times()
         self.contagion, self.cap = b.contagion, b.contagion_cap
+        self.damping = b.enforcement_damping if self.switches.damping else 0.0
+        self.warned_factor = b.warned_factor if self.switches.warned else 1.0
         self.m_max, self.dur_mu, self.dur_sigma, self.reach, self.peer_q = _constants(params)
         self.stop_array = np.asarray(self.stop_times)
         self.staff_rng = rngs["staff"]
@@ -572,7 +613,8 @@ class _Journey:
         v.contacts += 1
         i = v.pax
         car.contacts[i] += 1
-        if b.enforcement_damping > 0 and b.damping_min > 0:
+        if b.damping_min > 0:  # a damping window, damping on or off (damping_lift compares them)
+            car._advance()
             car.damp_until = self.env.now + b.damping_min
         car._log("intervene", i)
         if self.staff_rng.random() < st.staff_success:

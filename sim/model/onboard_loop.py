@@ -51,15 +51,16 @@ I_REACH, N_IP = 8, 12  # then 4 per kind
 # columns of the state's tables
 (T_ROW, T_ORIGIN, T_DEST, T_OPTIN, T_ON, T_NOISY, T_WARNED, T_CONTACTS, T_MOVED,
  T_BOARDINGS) = range(10)  # travellers, integers (T_NOISY: the running violation or -1)
-T_BOARD, T_ALIGHT, T_PEER_Q = range(3)  # travellers, floats (T_ALIGHT changes if moved out)
+T_BOARD, T_ALIGHT, T_PEER_Q, T_RATE = range(4)  # travellers, floats (T_ALIGHT changes if moved out;
+# T_RATE: the unwarned rate)
 (CI_START, CI_END, CI_ROWS, CI_ENFORCED, CI_STREAM, CI_CAND1, CI_STATE, CI_NEXT, CI_STOP,
  CI_V, CI_ON, CI_QUIET, CI_UBLK, CI_UK) = range(14)  # cars, integers (CI_NEXT: next candidate, CI_CAND1: past the last)
-(CF_PEER_Q_MAX, CF_LAST, CF_DAMP, CF_PAX_MIN, CF_NOISY_MIN, CF_CALM_QPM, CF_NOISY_QPM, CF_CALM_STARTS,
- CF_NOISY_STARTS) = range(9)  # cars, floats
+CF_PEER_Q_MAX, CF_LAST, CF_DAMP, CF_PAX_MIN, CF_NOISY_MIN, CF_QRATE = range(6)  # cars, floats
+CF_EXPECTED, CF_STARTS, N_CF = 6, 10, 14  # then 4 each: calm, noisy, calm damped, noisy damped
 A_TIME, A_ACCEPT, A_LEN = range(3)  # candidates, floats
 A_WHO, A_KIND = range(2)  # candidates, integers (A_WHO: the traveller within its car)
 (VI_CAR, VI_PAX, VI_KIND, VI_ROW, VI_BEFORE, VI_NB, VI_ENDED, VI_CALLED, VI_COMPLAINTS, VI_CONTACTS,
- VI_ENDER, VI_MOVED, VI_RESPOND) = range(13)  # violations, integers (VI_ENDER: planned, then actual)
+ VI_ENDER, VI_MOVED, VI_RESPOND, VI_REMINDED) = range(14)  # violations, integers (VI_ENDER: planned, then actual)
 VF_START, VF_END, VF_DIST, VF_DIST_OPTIN = range(4)  # violations, floats
 PI_STATE, PI_CAR, PI_ROW, PI_TO, PI_CURSOR, PI_SNAP = range(6)  # patrollers, integers
 PF_PHASE, PF_DUE = range(2)  # patrollers, floats
@@ -200,20 +201,41 @@ def _advance(s, c):
     dt = now - cf[CF_LAST]
     if dt > 0:
         cf[CF_PAX_MIN] += car[CI_ON] * dt
-        if car[CI_V]:
+        noisy = 1 if car[CI_V] else 0
+        if noisy:
             cf[CF_NOISY_MIN] += dt
-            cf[CF_NOISY_QPM] += car[CI_QUIET] * dt
+        until, last = cf[CF_DAMP], cf[CF_LAST]
+        if until > last:
+            cut = until if until < now else now
+            cf[CF_EXPECTED + 2 + noisy] += cf[CF_QRATE] * (cut - last)
+            if now > cut:
+                cf[CF_EXPECTED + noisy] += cf[CF_QRATE] * (now - cut)
         else:
-            cf[CF_CALM_QPM] += car[CI_QUIET] * dt
+            cf[CF_EXPECTED + noisy] += cf[CF_QRATE] * dt
         cf[CF_LAST] = now
+
+
+@_compiled(f64, i64)
+def _own_rate(s, i):
+    """onboard._Car.own_rate: traveller i's rate without contagion or damping."""
+    w = s.pax_f[i, T_RATE]
+    return w * s.fp[F_WARNED] if s.pax_i[i, T_WARNED] else w
+
+
+@_compiled(void, i64, f64)
+def _quiet_rate(s, c, change):
+    """Add ``change`` to car c's summed own rates of quiet travellers (0 when none is left)."""
+    s.car_f[c, CF_QRATE] += change
+    if s.car_i[c, CI_QUIET] == 0:
+        s.car_f[c, CF_QRATE] = 0.0
 
 
 @_compiled(f64, i64)
 def _multiplier(s, c):
     """onboard._Car.multiplier: contagion and enforcement damping in car c, now."""
-    if not s.ip[I_CONTAGION]:
-        return 1.0
-    m = 1.0 + s.fp[F_CONTAGION] * min(s.car_i[c, CI_V], s.ip[I_CAP])
+    m = 1.0
+    if s.ip[I_CONTAGION]:
+        m = 1.0 + s.fp[F_CONTAGION] * min(s.car_i[c, CI_V], s.ip[I_CAP])
     if s.gf[NOW] < s.car_f[c, CF_DAMP]:
         m *= 1.0 - s.fp[F_DAMPING]
     return m
@@ -259,6 +281,7 @@ def _end(s, v, by, move):
     i = vi[VI_PAX]
     car[CI_V] -= 1
     car[CI_QUIET] += 1
+    s.car_f[c, CF_QRATE] += _own_rate(s, i)  # as warned now: who warns does so before the end
     s.pax_i[i, T_NOISY] = -1
     pax_i, pax_f = s.pax_i, s.pax_f  # arrays bound once: each s.<field> costs a reference count
     t, start, reach, r = s.gf[NOW], vf[VF_START], s.ip[I_REACH + vi[VI_KIND]], pax_i[i, T_ROW]
@@ -281,6 +304,7 @@ def _end(s, v, by, move):
         s.pax_f[i, T_ALIGHT] = t
         car[CI_ON] -= 1
         car[CI_QUIET] -= 1
+        _quiet_rate(s, c, -_own_rate(s, i))
 
 
 @_compiled(void, i64, i64, i64, f64)
@@ -288,7 +312,7 @@ def _start(s, c, i, kind, length):
     """onboard._Car.start: traveller i of car c starts a violation of ``kind`` lasting ``length``."""
     t, car, fp = s.gf[NOW], s.car_i[c], s.fp
     _advance(s, c)
-    s.car_f[c, CF_NOISY_STARTS if car[CI_V] else CF_CALM_STARTS] += 1
+    s.car_f[c, CF_STARTS + (1 if car[CI_V] else 0) + (2 if t < s.car_f[c, CF_DAMP] else 0)] += 1
     near, k, pax_i, pax_f, sel = s.buf[0], 0, s.pax_i, s.pax_f, s.buf[1]
     r, reach = pax_i[i, T_ROW], s.ip[I_REACH + kind]
     for j in range(car[CI_START], car[CI_END]):
@@ -302,6 +326,7 @@ def _start(s, c, i, kind, length):
     s.v_f[v, VF_START] = t
     car[CI_V] += 1
     car[CI_QUIET] -= 1
+    _quiet_rate(s, c, -_own_rate(s, i))
     s.pax_i[i, T_NOISY] = v
     end_t, ender, n_c = t + length, SELF, 0
     here = s.ip[I_COMPLAINTS] and car[CI_ENFORCED]
@@ -348,14 +373,17 @@ def _stop(s, c, k):
             if pax[j, T_NOISY] >= 0:
                 _end(s, pax[j, T_NOISY], ALIGHTING, False)
             pax[j, T_ON] = 0
+            s.car_f[c, CF_QRATE] -= _own_rate(s, j)
             gone += 1
     for j in range(car[CI_START], car[CI_END]):
         if pax[j, T_ORIGIN] == k:
             pax[j, T_ON] = 1
+            s.car_f[c, CF_QRATE] += _own_rate(s, j)
             pax[j, T_BOARDINGS] += 1
             boarded += 1
     car[CI_ON] += boarded - gone
     car[CI_QUIET] += boarded - gone
+    _quiet_rate(s, c, 0.0)
 
 
 @_compiled(void, i64)
@@ -435,7 +463,8 @@ def _intervene(s, v, ev, idx):
     vi[VI_CONTACTS] += 1
     i = vi[VI_PAX]
     s.pax_i[i, T_CONTACTS] += 1
-    if fp[F_DAMPING] > 0 and fp[F_DAMPING_MIN] > 0:
+    if fp[F_DAMPING_MIN] > 0:  # a damping window, damping on or off
+        _advance(s, vi[VI_CAR])
         s.car_f[vi[VI_CAR], CF_DAMP] = s.gf[NOW] + fp[F_DAMPING_MIN]
     if _staff_uniform(s) < fp[F_STAFF_SUCCESS]:
         s.pax_i[i, T_WARNED] = 1
@@ -566,6 +595,7 @@ def _run_loop(s):
             if not s.v_i[idx, VI_ENDED]:
                 if s.v_i[idx, VI_ENDER] == PEER:
                     s.pax_i[s.v_i[idx, VI_PAX], T_WARNED] = 1
+                    s.v_i[idx, VI_REMINDED] = 1
                 _end(s, idx, s.v_i[idx, VI_ENDER], False)
         elif ev == E_PATROL:
             _patrol(s, idx)
@@ -590,6 +620,7 @@ def _run_loop(s):
         elif ev == E_FAILED:  # onboard._Car._failed_reminder
             if not s.v_i[idx, VI_ENDED]:
                 s.pax_i[s.v_i[idx, VI_PAX], T_WARNED] = 1
+                s.v_i[idx, VI_REMINDED] = 1
         elif ev == E_CAR_DONE:  # env.run(until=all_of(cars))
             s.gi[G_DONE] += 1
             if s.gi[G_DONE] == n_cars:
@@ -599,8 +630,8 @@ def _run_loop(s):
 
 
 @njit(cache=True)
-def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, row, optin, segment, peer_q_table,
-             groups, cand_time, cand_who, cand_accept, cand_kind, cand_len, cand_first, u_streams, staff_u,
+def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, row, optin, signed, segment, peer_q_table,
+             weights, groups, cand_time, cand_who, cand_accept, cand_kind, cand_len, cand_first, u_streams, staff_u,
              duty_t, duty_len, room):
     """Build one journey's tables from the travellers (``order``: car by car, ``bounds`` per car)
     and the candidates of each car of each group (the enforced cars, then the control cars), run
@@ -611,7 +642,7 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
     n_all = groups * n_cars
     fp, ip = fp.copy(), ip.copy()
     fp[F_RUN], ip[I_CREW] = run_min, crew
-    pax_i, pax_f = np.zeros((groups * n, 10), np.int64), np.zeros((groups * n, 3))
+    pax_i, pax_f = np.zeros((groups * n, 10), np.int64), np.zeros((groups * n, 4))
     for g in range(groups):
         for x in range(n):
             j, src = g * n + x, order[x]
@@ -619,8 +650,9 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
             pax_i[j, T_ROW], pax_i[j, T_ORIGIN], pax_i[j, T_DEST], pax_i[j, T_OPTIN] = row[src], o, d, opt
             pax_i[j, T_NOISY] = -1
             pax_f[j, T_BOARD], pax_f[j, T_ALIGHT] = stops[o], stops[d]
-            pax_f[j, T_PEER_Q] = peer_q_table[segment[src], 1 if opt else 0]
-    car_i, car_f = np.zeros((n_all, CI_UK + 1), np.int64), np.zeros((n_all, CF_NOISY_STARTS + 1))
+            pax_f[j, T_PEER_Q] = peer_q_table[segment[src], 1 if signed[src] else 0]
+            pax_f[j, T_RATE] = weights[j]
+    car_i, car_f = np.zeros((n_all, CI_UK + 1), np.int64), np.zeros((n_all, N_CF))
     for c in range(n_all):
         g, k = c // n_cars, c % n_cars
         car = car_i[c]
@@ -641,13 +673,13 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
     gi[G_FREE], gi[G_SPTR] = crew, n_pat  # the first staff uniforms are the patrol phases
     gi[G_ENFORCED] = n_cars
     s = Journey(fp, ip, stops, car_i, car_f, pax_i, pax_f, cand_f, cand_i, u_streams, staff_u, duties, gi,
-                np.zeros(2), np.zeros((cap, 13), np.int64), np.zeros((cap, 4)), np.zeros(cap, np.int64),
+                np.zeros(2), np.zeros((cap, VI_REMINDED + 1), np.int64), np.zeros((cap, 4)), np.zeros(cap, np.int64),
                 np.zeros((2, n + 1), np.int64), np.zeros(n + 2), np.zeros((n_pat, 6), np.int64),
                 np.zeros((n_pat, 2)), np.zeros(room), np.zeros((room, 4), np.int64), np.zeros((room, 2), np.int64))
     _run_loop(s)
     # the records, by (control, start, car, traveller) as onboard._Journey._result sorts them
     nrec = gi[G_NREC]
-    rec_i, rec_f = np.empty((nrec, 12), np.int64), np.empty((nrec, 4))
+    rec_i, rec_f = np.empty((nrec, 13), np.int64), np.empty((nrec, 4))
     for x in range(nrec):
         v = s.records[x]
         vi, vf = s.v_i[v], s.v_f[v]
@@ -657,6 +689,7 @@ def _journey(run_min, crew, stops, fp, ip, order, bounds, rows, origin, dest, ro
         rec_i[x, 4], rec_i[x, 5], rec_i[x, 6], rec_i[x, 7] = optin[src], vi[VI_KIND], vi[VI_ENDER], vi[VI_MOVED]
         rec_i[x, 8], rec_i[x, 9], rec_i[x, 10], rec_i[x, 11] = (vi[VI_BEFORE], vi[VI_NB], vi[VI_COMPLAINTS],
                                                                  vi[VI_CONTACTS])
+        rec_i[x, 12] = vi[VI_REMINDED]
         rec_f[x, 0], rec_f[x, 1], rec_f[x, 2], rec_f[x, 3] = vf[VF_START], vf[VF_END], vf[VF_DIST], vf[VF_DIST_OPTIN]
     for x in range(1, nrec):  # insertion sort: the records come nearly in order
         ki, kf = rec_i[x].copy(), rec_f[x].copy()
@@ -718,10 +751,10 @@ def _assemble(count, u, z, board, alight, kind_cum, m_max, mu, sigma):
     return t_out, w_out, accept, kind, exponent
 
 
-def _candidates(rng, rates, board, alight, m_max, mu, sigma) -> tuple:
+def _candidates(rng, rates, weight, board, alight, m_max, mu, sigma) -> tuple:
     """onboard.draw_candidates for one car (the same draws, the same arrays), its arithmetic
-    compiled."""
-    kind_cum, lam = _bounds(rates, rates.sum(axis=1), board, alight, m_max)
+    compiled; ``weight`` the travellers' total rates (``rates.sum(axis=1)``, as onboard.rate_shares)."""
+    kind_cum, lam = _bounds(rates, weight, board, alight, m_max)
     count = rng.poisson(lam)
     n = int(count.sum())
     u = rng.random(3 * n)
@@ -736,7 +769,7 @@ def _parameters(params: Params) -> tuple:
     peer-reminder table, computed once per Params object."""
     b, st, sw = params.behaviour, params.staff, params.switches
     reach, peer_q = _constants(params)[3:]
-    fp = np.array([0.0, b.contagion, b.enforcement_damping, b.damping_min,
+    fp = np.array([0.0, b.contagion, b.enforcement_damping if sw.damping else 0.0, b.damping_min,
                    b.warned_factor if sw.warned else 1.0, b.peer_delay_mean, b.peer_success,
                    b.complain_after_failed, b.complaint_delay_mean, st.patrol_interval, st.patrol_walk,
                    st.intervention_min, st.staff_success, st.response_walk, *b.complain, *st.detect], dtype=float)
@@ -756,7 +789,7 @@ def _columns(rec_i: np.ndarray, rec_f: np.ndarray) -> list[list]:
     return [(i[0] > 0).tolist(), i[1].tolist(), i[2].tolist(), i[3].tolist(), (i[4] > 0).tolist(),
             _KIND_NAMES[i[5]].tolist(), f[0].tolist(), f[1].tolist(), _ENDER_NAMES[i[6]].tolist(),
             (i[7] > 0).tolist(), i[8].tolist(), i[9].tolist(), f[2].tolist(), f[3].tolist(), i[10].tolist(),
-            i[11].tolist()]
+            i[11].tolist(), (i[12] > 0).tolist()]
 
 
 def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
@@ -767,6 +800,11 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     how often each array ran short and the journey was run again (``short_uniforms``,
     ``short_staff``, ``short_room``)."""
     st, sw = params.staff, params.switches
+    if not spec.quiet_seats:  # no quiet car: nothing happens that the records hold
+        nothing = np.zeros(0)
+        return OnboardResult(violations=(), cars=(), control=(), board_time=nothing, alight_time=nothing.copy(),
+                             boardings=np.zeros(0, dtype=np.int64), moved=np.zeros(0, dtype=bool), interventions=0,
+                             staff_min=0.0, complaints=0)
     m_max, dur_mu, dur_sigma = _constants(params)[:3]
     fp, ip, peer_q_table = _parameters(params)
     stops = np.asarray(spec.stop_times())
@@ -783,14 +821,16 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     # the cars' candidates (car by car, as their processes start) and the blocks of uniforms
     # after them, from the behaviour stream and, for the control cars, the control stream
     groups = [(True, rngs["behaviour"])] + ([(False, rngs["control"])] if sw.control_car else [])
-    cands, first, uniforms = [], [0], []
+    cands, first, uniforms, weights = [], [0], [], []
     for agreement, rng in groups:
         rates = passenger_rates(pax, params, agreement)
         if n_cars > 1:
             rates = rates[order]
         for c in range(n_cars):
             a, z = bounds[c], bounds[c + 1]
-            cands.append(_candidates(rng, rates[a:z], board[a:z], alight[a:z], m_max, dur_mu, dur_sigma))
+            weights.append(rates[a:z].sum(axis=1))
+            cands.append(_candidates(rng, rates[a:z], weights[-1], board[a:z], alight[a:z], m_max, dur_mu,
+                                     dur_sigma))
             first.append(first[-1] + len(cands[-1][0]))
         uniforms.append(rng.random(BLOCK * (n_cars + FIRST_BLOCKS)))
     cand = [np.concatenate([d[f] for d in cands]) for f in range(5)] if len(cands) > 1 else cands[0]
@@ -801,12 +841,13 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
     staff_u = rngs["staff"].random(ip[I_PATROLLERS] + FIRST_STAFF)
     rows = np.array([-(-q // SEATS_PER_ROW) for q in spec.quiet_seats], dtype=np.int64)
     room = max(1, FIRST_ROOM + 2 * (len(duty_t) + len(cand[0])))
+    weights = np.concatenate(weights)
     reruns = [0, 0, 0]
     while True:  # should an array run short: draw it longer (the stream goes on) and run again
         u = uniforms[0][None, :] if len(uniforms) == 1 else np.stack(uniforms)
         out = _journey(spec.run_min, spec.crew, stops, fp, ip, order, np.asarray(bounds), rows, pax.origin,
-                       pax.dest, pax.row, pax.optin, pax.segment, peer_q_table, len(groups), *cand,
-                       np.asarray(first), u, staff_u, duty_t, duty_len, room)
+                       pax.dest, pax.row, pax.optin, pax.signed, pax.segment, peer_q_table,
+                       weights, len(groups), *cand, np.asarray(first), u, staff_u, duty_t, duty_len, room)
         short = out[0][0]
         if short == 0:
             break
@@ -828,8 +869,10 @@ def run_journey(spec: TrainSpec, params: Params, pax: QuietPassengers, rngs,
         a, z = (c // n_cars) * n + bounds[c % n_cars], (c // n_cars) * n + bounds[c % n_cars + 1]
         cars.append(CarTotals(
             car_min=spec.run_min, pax_min=cf[CF_PAX_MIN], noisy_min=cf[CF_NOISY_MIN],
-            calm_quiet_pax_min=cf[CF_CALM_QPM], noisy_quiet_pax_min=cf[CF_NOISY_QPM],
-            calm_starts=int(cf[CF_CALM_STARTS]), noisy_starts=int(cf[CF_NOISY_STARTS]),
+            calm_starts=int(cf[CF_STARTS] + cf[CF_STARTS + 2]), noisy_starts=int(cf[CF_STARTS + 1] + cf[CF_STARTS + 3]),
+            calm_damped_starts=int(cf[CF_STARTS + 2]), noisy_damped_starts=int(cf[CF_STARTS + 3]),
+            expected_calm=cf[CF_EXPECTED], expected_noisy=cf[CF_EXPECTED + 1],
+            expected_calm_damped=cf[CF_EXPECTED + 2], expected_noisy_damped=cf[CF_EXPECTED + 3],
             passengers=int(pax_i[a:z, T_BOARDINGS].sum()),
             optin_pax_min=float((pax_f[a:z, T_ALIGHT] - pax_f[a:z, T_BOARD])[pax_i[a:z, T_OPTIN] > 0].sum())))
     if n_cars == 1:

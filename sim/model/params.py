@@ -122,9 +122,11 @@ class Behaviour:
     trait_effect: float = P(0.5, unit="per sd of trait", range=(0.0, 10.0),
                             doc="Rates are multiplied by exp(-trait_effect * z).", source="[G] guess")
     commitment: float = P(0.12, unit="multiplier", range=PROB,
-                          doc="Rate multiplier for passengers who accepted the agreement.", source="[G] guess")
+                          doc="Rate multiplier for passengers who accepted the agreement (opt-ins, and overflow "
+                              "travellers who accepted it under overflow = with_agreement).", source="[G] guess")
     signage: float = P(0.6, unit="multiplier", range=PROB,
-                       doc="Rate multiplier for overflow passengers in the quiet car (signs, seat card).",
+                       doc="Rate multiplier for overflow passengers in the quiet car who did not accept the agreement "
+                           "(signs, seat card).",
                        source="[G] guess")
     warned_factor: float = P(0.3, unit="multiplier", range=PROB,
                              doc="Rate multiplier once a passenger has been reminded on this trip.", source="[G] guess")
@@ -156,7 +158,8 @@ class Behaviour:
         doc="Probability that a disturbed passenger of this segment decides to remind the violator.",
         source="[S] Berger & Hevenstone 2016: a minority sanctions; value [G]")
     peer_optin_boost: float = P(1.5, unit="multiplier", range=(0.0, 100.0),
-                                doc="peer_remind is multiplied by this (capped at 1) for passengers who opted in.",
+                                doc="peer_remind is multiplied by this (capped at 1) for passengers who accepted the agreement "
+                                    "(opt-ins, and overflow travellers under with_agreement).",
                                 source="[G] guess")
     peer_delay_mean: float = P(2.0, unit="minutes", range=POS,
                                doc="Mean delay (exponential) before a neighbour reminds.", source="[G] guess")
@@ -206,7 +209,8 @@ class Staff:
 @dataclass(frozen=True)
 class Switches:
     """Every mechanism can be switched off, to test it alone or to show it in class."""
-    contagion: bool = P(True, doc="Violations make further violations likelier (and enforcement damps them).")
+    contagion: bool = P(True, doc="Violations make further violations likelier.")
+    damping: bool = P(True, doc="A staff intervention damps every rate in its car for a while (enforcement_damping).")
     peers: bool = P(True, doc="Disturbed neighbours may remind the violator.")
     patrols: bool = P(True, doc="Crew patrol the quiet car.")
     complaints: bool = P(True, doc="Disturbed passengers may complain to the crew.")

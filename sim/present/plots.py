@@ -307,7 +307,8 @@ def fig_noisy_ecdf(runs: Sequence[Run]) -> Figure:
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_xlabel("noisy time share of a train (share of running time with at least one violation)")
     ax.set_ylabel("share of trains at or below")
-    ax.legend(loc="lower right", frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # none without a quiet car
+        ax.legend(loc="lower right", frameon=False)
     fig.suptitle("How noisy are the quiet cars, train by train (ECDF over trains and replications)")
     return fig
 
@@ -634,6 +635,8 @@ def figures(coll: Collection, train: int | None = None) -> list[tuple[str, Figur
         out.append(("noisy_time_ecdf", fig_noisy_ecdf(runs)))
         for r in runs:
             name = "timeline" if len(runs) == 1 else f"timeline-{slug(r.name)}"
+            if train is None and not (r.trains["quiet_passengers"] > 0).any():
+                continue  # no quiet-car traveller at all (e.g. no quiet car): no journey to draw
             out.append((name, fig_timeline(run_timeline(r, train), r.name if len(runs) > 1 else "")))
     for exp in coll.experiments:
         prefix = "" if len(coll.experiments) == 1 and not runs else f"{slug(exp.folder.path.name)}-"

@@ -20,6 +20,7 @@ from ..model.params import KINDS
 from ..model.train import TrainResult
 
 Tally = dict[str, float]
+REFUSED = OUTCOMES.index("refused")
 
 
 def t_quantile(q: float, dof: float) -> float:
@@ -32,8 +33,9 @@ def t_quantile(q: float, dof: float) -> float:
 def tally(result: TrainResult) -> Tally:
     """The additive quantities of one train (counts, minutes, passenger-legs)."""
     req, booked, ob, spec = result.requests, result.booking, result.onboard, result.spec
-    *per_outcome, offered, quiet_legs, overflow_legs = _request_counts(
+    *per_outcome, offered, quiet_legs, overflow_legs, seated, seated_legs = _request_counts(
         booked.outcome, booked.offered, req.origin, req.dest, req.size, len(OUTCOMES)).tolist()
+    leg_min = spec.run_min / spec.legs
     t: Tally = {"trains": 1.0, "requests": float(req.n)}
     for name, count in zip(OUTCOMES, per_outcome):
         t[f"requests_{name}"] = float(count)
@@ -42,6 +44,15 @@ def tally(result: TrainResult) -> Tally:
     t["quiet_seat_legs"] = float(sum(spec.quiet_seats) * spec.legs)
     t["quiet_pax_legs"] = float(quiet_legs)
     t["overflow_pax_legs"] = float(overflow_legs)
+    t["quiet_seat_min"] = sum(spec.quiet_seats) * spec.run_min  # seat-legs weighted by their running time
+    t["quiet_sold_seat_min"] = quiet_legs * leg_min
+    t["seated_travellers"] = float(seated)  # second class: opt-in, overflow or ordinary
+    t["seated_trip_legs"] = float(seated_legs)
+    t["seated_trip_min"] = seated_legs * leg_min
+    pax = result.passengers
+    t["trip_travellers"] = float(pax.n)  # the quiet car's, by their booked trips
+    t["trip_legs"] = float((pax.dest - pax.origin).sum())
+    t["trip_min"] = t["trip_legs"] * leg_min
     for prefix, cars in (("", ob.cars), ("control_", ob.control)):
         t[prefix + "car_min"] = sum(c.car_min for c in cars)
         t[prefix + "pax_min"] = sum(c.pax_min for c in cars)
@@ -49,12 +60,13 @@ def tally(result: TrainResult) -> Tally:
         t[prefix + "passengers"] = float(sum(c.passengers for c in cars))
     t["optin_pax_min"] = sum(c.optin_pax_min for c in ob.cars)
     t["optin_disturbed_pax_min"] = sum(v.disturbed_optin_pax_min for v in ob.violations if not v.control)
-    t["calm_quiet_pax_min"] = sum(c.calm_quiet_pax_min for c in ob.cars)
-    t["noisy_quiet_pax_min"] = sum(c.noisy_quiet_pax_min for c in ob.cars)
-    t["calm_starts"] = float(sum(c.calm_starts for c in ob.cars))
-    t["noisy_starts"] = float(sum(c.noisy_starts for c in ob.cars))
+    for key in ("calm_starts", "noisy_starts", "calm_damped_starts", "noisy_damped_starts", "expected_calm",
+                "expected_noisy", "expected_calm_damped", "expected_noisy_damped"):
+        t[key] = float(sum(getattr(c, key) for c in ob.cars))
     keys = ["starts", "disturbed_pax_min", "ended_count", "ended_min"]
     keys += [f"starts_{k}" for k in KINDS] + [f"ended_{w}" for w in ENDERS]
+    keys += [f"{x}_{k}" for x in ("reminded", "violation_min", "interventions") for k in KINDS]
+    keys += [f"ended_{w}_{k}" for w in ENDERS for k in KINDS]
     for prefix in ("", "control_"):
         for key in keys:
             t[prefix + key] = 0.0
@@ -63,7 +75,11 @@ def tally(result: TrainResult) -> Tally:
         t[p + "starts"] += 1
         t[p + "starts_" + v.kind] += 1
         t[p + "ended_" + v.ended_by] += 1
+        t[p + "ended_" + v.ended_by + "_" + v.kind] += 1
         t[p + "disturbed_pax_min"] += v.disturbed_pax_min
+        t[p + "violation_min_" + v.kind] += v.end - v.start  # every violation ends by arrival
+        t[p + "reminded_" + v.kind] += v.reminded
+        t[p + "interventions_" + v.kind] += v.staff_contacts
         if v.ended_by != "alighting":
             t[p + "ended_count"] += 1
             t[p + "ended_min"] += v.end - v.start
@@ -75,17 +91,21 @@ def tally(result: TrainResult) -> Tally:
 
 @njit(cache=True)
 def _request_counts(outcome, offered, origin, dest, size, outcomes):
-    """Requests per outcome, requests offered the quiet car, and the passenger-legs (travellers
-    x legs) of the quiet car's travellers and of its overflow travellers: exact integers."""
-    counts = np.zeros(outcomes + 3, np.int64)
+    """Requests per outcome, requests offered the quiet car, the passenger-legs (travellers x
+    legs) of the quiet car's travellers and of its overflow travellers, and the travellers and
+    passenger-legs of everyone seated (not refused): exact integers."""
+    counts = np.zeros(outcomes + 5, np.int64)
     for r in range(len(outcome)):
         counts[outcome[r]] += 1
         counts[outcomes] += offered[r]
+        legs = (np.int64(dest[r]) - origin[r]) * size[r]
         if outcome[r] == OPTIN or outcome[r] == OVERFLOW:
-            legs = (np.int64(dest[r]) - origin[r]) * size[r]
             counts[outcomes + 1] += legs
             if outcome[r] == OVERFLOW:
                 counts[outcomes + 2] += legs
+        if outcome[r] != REFUSED:
+            counts[outcomes + 3] += size[r]
+            counts[outcomes + 4] += legs
     return counts
 
 
@@ -102,16 +122,30 @@ def _ratio(num: float, den: float, scale: float = 1.0) -> float:
     return scale * num / den if den > 0 else math.nan
 
 
+def _lift(starts: float, expected: float, base_starts: float, base_expected: float) -> float:
+    """(starts / expected) in one state over the same in the base state: a ratio of
+    standardised rates, each state's observed starts over the starts its travellers' own rates
+    (without contagion or damping) make expected there."""
+    state, base = _ratio(starts, expected), _ratio(base_starts, base_expected)
+    return _ratio(state, base) if state == state and base == base else math.nan
+
+
 def _contagion_lift(t: Mapping[str, float]) -> float:
-    noisy = _ratio(t["noisy_starts"], t["noisy_quiet_pax_min"])
-    calm = _ratio(t["calm_starts"], t["calm_quiet_pax_min"])
-    return _ratio(noisy, calm) if calm == calm and noisy == noisy else math.nan
+    """Outside damping windows: start rate while another violation runs / while none runs."""
+    return _lift(t["noisy_starts"] - t["noisy_damped_starts"], t["expected_noisy"],
+                 t["calm_starts"] - t["calm_damped_starts"], t["expected_calm"])
+
+
+def _damping_lift(t: Mapping[str, float]) -> float:
+    """While none runs: start rate inside damping windows / outside them."""
+    return _lift(t["calm_damped_starts"], t["expected_calm_damped"],
+                 t["calm_starts"] - t["calm_damped_starts"], t["expected_calm"])
 
 
 def _metric_table() -> dict[str, Callable[[Mapping[str, float]], float]]:
     m: dict[str, Callable[[Mapping[str, float]], float]] = {
         "uptake_rate": lambda t: _ratio(t["accepted"], t["offered"]),
-        "quiet_load_factor": lambda t: _ratio(t["quiet_pax_legs"], t["quiet_seat_legs"]),
+        "quiet_load_factor": lambda t: _ratio(t["quiet_sold_seat_min"], t["quiet_seat_min"]),
         "overflow_share": lambda t: _ratio(t["overflow_pax_legs"], t["quiet_pax_legs"]),
         "refused_share": lambda t: _ratio(t["requests_refused"], t["requests"]),
         "violations_per_100_pax_h": lambda t: _ratio(t["starts"], t["pax_min"], 6000.0),
@@ -124,10 +158,28 @@ def _metric_table() -> dict[str, Callable[[Mapping[str, float]], float]]:
     m["optin.disturbed_pax_min_per_pax_h"] = lambda t: _ratio(t["optin_disturbed_pax_min"], t["optin_pax_min"], 60.0)
     for w in ENDERS:
         m[f"ended_by.{w}"] = lambda t, w=w: _ratio(t[f"ended_{w}"], t["starts"])
+    for w in ENDERS:
+        for k in KINDS:
+            m[f"ended_by.{w}.{k}"] = lambda t, w=w, k=k: _ratio(t[f"ended_{w}_{k}"], t[f"starts_{k}"])
+    for k in KINDS:
+        m[f"sanctioned.{k}"] = lambda t, k=k: _ratio(t[f"reminded_{k}"], t[f"starts_{k}"])
+    m["sanctioned.all"] = lambda t: _ratio(sum(t[f"reminded_{k}"] for k in KINDS), t["starts"])
+    for p, name in (("", ""), ("control_", "control.")):
+        m[f"{name}calls_running"] = lambda t, p=p: _ratio(t[p + "violation_min_call"], t[p + "car_min"])
+        m[f"{name}violations_running"] = lambda t, p=p: _ratio(
+            sum(t[f"{p}violation_min_{k}"] for k in KINDS), t[p + "car_min"])
     m["staff_interventions_per_train"] = lambda t: _ratio(t["interventions"], t["trains"])
+    m["staff_interventions_per_car_h"] = lambda t: _ratio(t["interventions"], t["car_min"], 60.0)
+    for k in KINDS:
+        m[f"warned_mix.{k}"] = lambda t, k=k: _ratio(t[f"interventions_{k}"], t["interventions"])
     m["staff_min_per_train"] = lambda t: _ratio(t["staff_min"], t["trains"])
     m["complaints_per_1000_pax"] = lambda t: _ratio(t["complaints"], t["passengers"], 1000.0)
     m["contagion_lift"] = _contagion_lift
+    m["damping_lift"] = _damping_lift
+    m["mean_trip_min"] = lambda t: _ratio(t["trip_min"], t["trip_travellers"])
+    m["mean_trip_legs"] = lambda t: _ratio(t["trip_legs"], t["trip_travellers"])
+    m["second_class.mean_trip_min"] = lambda t: _ratio(t["seated_trip_min"], t["seated_travellers"])
+    m["second_class.mean_trip_legs"] = lambda t: _ratio(t["seated_trip_legs"], t["seated_travellers"])
     m["control.violations_per_100_pax_h"] = lambda t: _ratio(t["control_starts"], t["control_pax_min"], 6000.0)
     m["control.noisy_time_share"] = lambda t: _ratio(t["control_noisy_min"], t["control_car_min"])
     m["control.disturbed_pax_min_per_pax_h"] = lambda t: _ratio(
