@@ -535,10 +535,10 @@ def informed_by(cal: "Calibration", threshold: float = 1.25) -> dict[str, list[s
     return out
 
 
-def constrained(factors: Sequence[Factor], post: np.ndarray, threshold: float = 0.6) -> dict[str, dict]:
+def constrained(factors: Sequence[Factor], post: np.ndarray, threshold: float = 0.75) -> dict[str, dict]:
     """Per parameter: the 90 % posterior interval as a share of the prior width, and whether the
-    targets constrain it (the interval covers less than ``threshold`` of the prior's; a uniform
-    posterior would cover 90 %)."""
+    targets constrain it: the interval covers less than ``threshold`` of the prior's width, at
+    most 5/6 of the 90 % a flat posterior would cover."""
     out = {}
     for j, f in enumerate(factors):
         lo, hi = np.quantile(post[:, j], [0.05, 0.95])

@@ -93,14 +93,16 @@ def render(folder: Path, figures: str = "figures") -> str:
               f"{len(held)} targets the count is a coarse check, not a test).", "",
               f"![held-out targets against the prediction of the others]({figures}/validation-leave-one-out.png)", "",
               "## 3. What the targets pin down", "",
-              "| parameter | prior | posterior median [90 %] | share of the prior width | constrained |",
-              "|---|---|---|---|---|"]
+              "| parameter | prior | posterior median [90 %] | share of the prior width | constrained | informed by |",
+              "|---|---|---|---|---|---|"]
     for p in params:
         lines.append(f"| `{p['key']}` | [{_g(p['prior_low'])}, {_g(p['prior_high'])}] | {_g(p['median'])} "
                      f"[{_g(p['low90'])}, {_g(p['high90'])}] | {p['width_share']:.0%} | "
-                     f"{'yes' if p['constrained'] == 'True' else 'no'} |")
-    lines += ["", "A parameter is *constrained* when its 90 % posterior interval covers less than 60 % of the",
-              "prior's width (a flat posterior covers 90 %). Unconstrained parameters keep their [G] defaults",
+                     f"{'yes' if p['constrained'] == 'True' else 'no'} | {p.get('informed_by') or '–'} |")
+    lines += ["", "A parameter is *constrained* when its 90 % posterior interval covers less than 75 % of the",
+              "prior's width (a flat posterior covers 90 %); *informed by*: the targets without which that",
+              "interval is at least 1.25 times wider. Constrained parameters take their posterior medians as",
+              "defaults, tagged [C]; unconstrained parameters keep their [G] defaults",
               "(docs/scenarios.md): the targets say little about them, and `--posterior` carries their whole",
               "prior range into every run.", "",
               "## 4. Limits", "",
