@@ -20,7 +20,8 @@ from sim.experiments import calibration as cal
 from sim.experiments.factors import Factor
 from sim.run.calibration_folder import load_posterior
 from sim.run.results import ResultsError
-from sim.run.targets import TargetError, load_targets, metric_bounds, parse_targets
+from sim.run.targets import TargetError, load_targets, parse_targets
+from sim.run.uncertainty import metric_bounds
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "calibration" / "targets.toml"
@@ -270,7 +271,8 @@ def test_run_with_a_posterior_draws_per_replication_and_reports_both_intervals(c
     assert "total predictive 95 %" in r.stdout and "dominated by" in r.stdout
     s = json.loads((run / "summary.json").read_text())
     p = s["violations_per_100_pax_h"]["predictive"]
-    assert p["low"] <= s["violations_per_100_pax_h"]["ci_low"] and p["high"] >= s["violations_per_100_pax_h"]["ci_high"]
+    assert p["low"] <= max(s["violations_per_100_pax_h"]["ci_low"], 0) and p["high"] >= s["violations_per_100_pax_h"]["ci_high"]
+    assert p["low"] >= 0
     assert p["dominates"] in ("parameters", "monte_carlo")
     m = json.loads((run / "manifest.json").read_text())
     assert m["posterior"] == str(out) and m["posterior_keys"] == ["behaviour.commitment"]
@@ -350,6 +352,49 @@ def test_a_sweep_with_a_posterior_adds_predictive_columns(calibrated, tmp_path):
     import pandas as pd
     s = pd.read_csv(sw / "sweep_summary.csv")
     m = "violations_per_100_pax_h"
-    assert (s[f"{m}.pred_low"] <= s[f"{m}.ci_low"] + 1e-12).all() and (s[f"{m}.pred_high"] >= s[f"{m}.ci_high"] - 1e-12).all()
+    # the predictive interval holds the Monte-Carlo one, both clipped to what a rate can be (>= 0)
+    assert (s[f"{m}.pred_low"] <= s[f"{m}.ci_low"].clip(lower=0) + 1e-12).all()
+    assert (s[f"{m}.pred_high"] >= s[f"{m}.ci_high"] - 1e-12).all() and (s[f"{m}.pred_low"] >= 0).all()
     assert set(s[f"{m}.dominates"]) <= {"parameters", "monte_carlo"}
     assert json.loads((sw / "manifest.json").read_text())["posterior"] == str(out)
+
+
+# --- the split of the spread into noise and parameters ---------------------------------------------
+@pytest.mark.slow
+def test_the_jackknife_within_a_day_estimates_the_variance_between_days():
+    """At fixed parameters the spread between replications is Monte-Carlo noise alone, so the
+    mean jackknife variance within a day must match the sample variance between days: their
+    ratio lies in the chi-squared interval of the sample variance (29 degrees of freedom; the
+    jackknife mean over 30 days is far less noisy), at a 0.1 % false-alarm rate."""
+    from sim.run.runner import run_replication
+    from sim.scenario import load, resolve
+    sc = load(resolve("expansion"), ["network.trains=64"])
+    reps = [run_replication(sc, 5, r) for r in range(30)]
+    lo, hi = stats.chi2.ppf(0.0005, 29) / 29, stats.chi2.ppf(0.9995, 29) / 29
+    for m in ("violations_per_100_pax_h", "noisy_time_share", "uptake_rate"):
+        values = np.array([r.metrics[m] for r in reps])
+        jack = np.mean([r.mc_var[m] for r in reps])
+        ratio = values.var(ddof=1) / jack
+        assert lo <= ratio <= hi, f"{m}: between-day variance / jackknife variance = {ratio:.2f}"
+
+
+def test_a_wrong_noise_estimate_would_fail_the_jackknife_test():
+    """The acceptance interval above is narrow enough to catch a jackknife off by its (g - 1)
+    factor's usual slips: a variance a third or three times the truth falls outside it."""
+    lo, hi = stats.chi2.ppf(0.0005, 29) / 29, stats.chi2.ppf(0.9995, 29) / 29
+    assert not lo <= 3.0 <= hi and not lo <= 1 / 3 <= hi
+
+
+def test_the_predictive_interval_splits_noise_from_parameters():
+    """Closed forms: with a jackknife variance equal to the spread the parameters add nothing;
+    with none, all of it is theirs; clipping keeps a rate's interval above 0."""
+    from sim.run.uncertainty import predictive
+    values = [1.0, 2.0, 3.0, 4.0]
+    s2 = np.var(values, ddof=1)
+    p = predictive(values, [s2] * 4)
+    assert p["parameter_sd"] == 0 and p["dominates"] == "monte_carlo"
+    half = stats.t.ppf(0.975, 3) * math.sqrt(s2 / 4)
+    assert p["low"] == pytest.approx(2.5 - half) and p["high"] == pytest.approx(2.5 + half)
+    p = predictive(values, [0.0] * 4, bounds=(0.0, math.inf))
+    assert p["parameter_sd"] == pytest.approx(math.sqrt(s2)) and p["dominates"] == "parameters"
+    assert p["low"] == 0.0 and p["high"] == pytest.approx(2.5 + stats.t.ppf(0.975, 3) * math.sqrt(s2 * 1.25))

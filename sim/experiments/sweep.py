@@ -38,7 +38,7 @@ from ..run.experiment_folder import MANIFEST, SCENARIO, SWEEP, SWEEP_SUMMARY, Ex
 from ..run.metrics import METRIC_NAMES, Tally, add, metrics, summarise, tally
 from ..run.results import command_line, csv_text, write_json, write_text
 from ..run.runner import Chunk, chunk_size, chunks, pool, simulate_one
-from ..run.uncertainty import jackknife, predictive
+from ..run.uncertainty import jackknife, metric_bounds, predictive
 from ..scenario import Scenario
 from .designs import Design, point_scenarios
 from .factors import Factor
@@ -98,7 +98,8 @@ def add_predictive(summary: list[dict], mc_vars: Sequence[Sequence[Mapping[str, 
     for s, mcs in zip(summary, mc_vars):
         reps = [r for r in rows if r["point"] == s["point"]]
         for m in EXPERIMENT_METRICS:
-            p = predictive([r[m] for r in reps], [math.nan if v.get(m) is None else v[m] for v in mcs])
+            p = predictive([r[m] for r in reps], [math.nan if v.get(m) is None else v[m] for v in mcs],
+                           bounds=metric_bounds(m))
             s.update({f"{m}.pred_low": p["low"], f"{m}.pred_high": p["high"], f"{m}.dominates": p["dominates"]})
 
 

@@ -27,24 +27,12 @@ from typing import Any
 
 from ..scenario import Scenario, ScenarioError, load, read_toml, resolve
 from .metrics import METRIC_NAMES
+from .uncertainty import metric_bounds
 
 #: Trains per network day and replications per design point when the file does not say.
 DEFAULT_TRAINS, DEFAULT_REPLICATIONS = 40, 4
-#: Metrics that are shares of something, hence in [0, 1]; every other metric is >= 0.
-SHARE_PREFIXES = ("violation_mix.", "ended_by.", "warned_mix.", "sanctioned.", "ended_by_kind.")
-SHARE_NAMES = ("uptake_rate", "quiet_load_factor", "overflow_share", "refused_share", "noisy_time_share",
-               "control.noisy_time_share")
-
-
 class TargetError(ValueError):
     """A targets file that cannot be used (the message names the file and the target)."""
-
-
-def metric_bounds(name: str) -> tuple[float, float]:
-    """The values a metric can possibly take: [0, 1] for shares, [0, inf) for the rest."""
-    if name in SHARE_NAMES or name.startswith(SHARE_PREFIXES) or name.endswith("_share"):
-        return 0.0, 1.0
-    return 0.0, math.inf
 
 
 @dataclass(frozen=True)
