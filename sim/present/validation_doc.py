@@ -76,18 +76,25 @@ def render(folder: Path, figures: str = "figures") -> str:
               "",
               "Each target in turn is left out: the posterior is drawn from the other targets alone (their",
               "likelihood and implausibility; the emulators are those of the full calibration, a property of",
-              "the model), and the held-out observation is set against that posterior's predictive interval.",
-              "A target the others predict is corroborated; one they do not is carried by its own observation",
-              "alone, and the calibrated value of what it measures rests on that single source.",
+              "the model, though its second wave was placed with every target), and the held-out observation",
+              "is set against that posterior's predictive interval. *Wider*: how many times wider the model's",
+              "interval is without the target than with it. A target the others predict with a narrow",
+              "interval is corroborated by them; where the interval is much wider, the target is the main",
+              "source of what it measures, and the check has little power: it shows that the other targets",
+              "do not contradict it, not that they confirm it.",
               "", "| held-out target | observed | predicted from the others: model [90 %] | observation [90 %] "
-              "| inside |", "|---|---|---|---|---|"]
+              "| wider | inside |", "|---|---|---|---|---|---|"]
+    full = {r["target"]: r for r in pred}
     for r in loo:
         if r.get("status") != "ok":
-            lines.append(f"| {r['target']} | {r['observation']} | – | – | {r.get('status')} |")
+            lines.append(f"| {r['target']} | {r['observation']} | – | – | – | {r.get('status')} |")
             continue
+        f = full.get(r["target"])
+        wider = ((r["model_high"] - r["model_low"]) / (f["model_high"] - f["model_low"])
+                 if f and f["model_high"] > f["model_low"] else float("nan"))
         lines.append(f"| {r['target']} | {r['observation']} | {_g(r['model_median'])} [{_g(r['model_low'])}, "
                      f"{_g(r['model_high'])}] | [{_g(r['predictive_low'])}, {_g(r['predictive_high'])}] | "
-                     f"{'yes' if r['inside'] else '**no**'} |")
+                     f"{wider:.1f}x | {'yes' if r['inside'] else '**no**'} |")
     lines += ["", f"**Leave-one-out coverage: {held_in} of {len(held)}** held-out observations inside the 90 % "
               f"interval predicted by the others (about 90 % is expected of a well-calibrated model; with "
               f"{len(held)} targets the count is a coarse check, not a test).", "",
