@@ -6,8 +6,9 @@ Run: python bench/calibration.py [--workers 2]
 The first runs the calibration of calibration/targets.toml with the six parameters of
 docs/calibration.md (in memory) and prints the wall time at the start of each wave and in
 total, the trains simulated and their rate, and what the calibration found. The second times
-replications of the expansion scenario on one core with and without --posterior CAL
-(alternately, the same seeds), and the loading of the posterior.
+replications of the expansion scenario on one core as --posterior CAL runs them (the draw
+turned into a scenario inside the timing) against the same replications with the same values
+set beforehand (alternately, the same seeds), and the loading of the posterior.
 """
 from __future__ import annotations
 
@@ -32,24 +33,33 @@ VARY = tuple(f"{k}={lo:g}:{hi:g}" for k, lo, hi in PRIOR)
 
 
 def overhead(folder: Path, trains: int, replications: int) -> None:
-    """Seconds per replication with and without a posterior draw, alternately."""
+    """Seconds per replication with a posterior draw (the scenario built from the draw inside the
+    timing, as a --posterior run does) and without (the same values set beforehand: the same
+    work), alternately; and the loading of the posterior."""
     t = time.perf_counter()
     post = load_posterior(folder)
     load_s = time.perf_counter() - t
     overrides = [f"network.trains={trains}"]
-    base = load(resolve("expansion"), overrides)
     plain, drawn = [], []
     for r in range(replications):
+        fixed = load(resolve("expansion"), [*post.overrides(2026, r), *overrides])
         t = time.perf_counter()
-        run_replication(base, 2026, r)
+        run_replication(fixed, 2026, r)
         plain.append(time.perf_counter() - t)
         t = time.perf_counter()
         run_replication(posterior_scenario("expansion", overrides, post, 2026, r), 2026, r)
         drawn.append(time.perf_counter() - t)
-    print(f"expansion, {trains} trains, {replications} replications on one core, alternately:")
-    print(f"  without --posterior: {sum(plain) / len(plain):.3f} s per replication ({', '.join(f'{x:.3f}' for x in plain)})")
-    print(f"  with --posterior:    {sum(drawn) / len(drawn):.3f} s per replication ({', '.join(f'{x:.3f}' for x in drawn)}; "
-          f"the draws change the parameters, hence the work, a little)")
+    print(f"expansion, {trains} trains, {replications} replications on one core, alternately, each at its "
+          f"posterior draw:")
+    print(f"  values set beforehand:        {sum(plain) / len(plain):.3f} s per replication "
+          f"({', '.join(f'{x:.3f}' for x in plain)})")
+    print(f"  drawn as --posterior does:    {sum(drawn) / len(drawn):.3f} s per replication "
+          f"({', '.join(f'{x:.3f}' for x in drawn)})")
+    t = time.perf_counter()
+    for r in range(100):
+        posterior_scenario("expansion", overrides, post, 2026, r)
+    build = (time.perf_counter() - t) / 100
+    print(f"  what --posterior adds per replication: drawing and building its scenario, {build * 1000:.1f} ms")
     print(f"  loading the posterior ({len(post.draws)} draws, digests checked): {load_s * 1000:.1f} ms")
 
 
