@@ -363,7 +363,12 @@ def show(results_dir: Path, show_all: bool) -> None:
                f"quietcar {m.get('quietcar_version')}, {m.get('wall_seconds', '?')} s on {m.get('workers')} workers")
     if m.get("description"):
         click.echo(m["description"].strip().splitlines()[0])
-    click.echo(summary_table(summary, METRIC_NAMES if show_all else HEADLINE))
+    shown = METRIC_NAMES if show_all else HEADLINE
+    if m.get("posterior"):
+        click.echo(f"parameters drawn from the posterior of {m['posterior']} ({', '.join(m.get('posterior_keys', []))})")
+        click.echo(predictive_table(summary, shown))
+    else:
+        click.echo(summary_table(summary, shown))
 
 
 #: The commands this module adds to the quietcar group, in the order --help lists them.
