@@ -452,6 +452,12 @@ def calibrate(targets_file: Path, varies: tuple[str, ...], trains: int | None, r
     except DesignError as e:
         raise input_error(str(e)) from None
     workers = workers or default_workers()
+    if scheduler:
+        from ..run.runner import DaskMissing, require_dask
+        try:
+            require_dask()
+        except DaskMissing as e:
+            raise input_error(str(e)) from None
     settings = Settings(waves=(points, points) if points else (), posterior_size=draws)
     ident = identity(targets, factors, seed, settings)
     out = out or Path("results") / f"calibration-{targets_file.stem}-s{seed}"
