@@ -398,3 +398,13 @@ def test_the_predictive_interval_splits_noise_from_parameters():
     p = predictive(values, [0.0] * 4, bounds=(0.0, math.inf))
     assert p["parameter_sd"] == pytest.approx(math.sqrt(s2)) and p["dominates"] == "parameters"
     assert p["low"] == 0.0 and p["high"] == pytest.approx(2.5 + stats.t.ppf(0.975, 3) * math.sqrt(s2 * 1.25))
+
+
+def test_targets_no_parameter_set_can_match_are_said_plainly(tmp_path):
+    """A target far outside what the varied parameters can reach: no plausible set; the message
+    names the target, its observation and the emulated value, exit status 1."""
+    p = _write(tmp_path, _targets(value=500.0, se=1.0))
+    r = _cli("calibrate", p, *TINY, "--out", tmp_path / "x", "--workers", "1", "--no-plots")
+    assert r.returncode == 1, r.stderr
+    assert "no parameter set in the prior box reproduces every target" in r.stderr
+    assert "'rate'" in r.stderr and "500 ± 1" in r.stderr

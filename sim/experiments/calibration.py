@@ -375,7 +375,7 @@ def run_waves(targets: Targets, factors: Sequence[Factor], seed: int, settings: 
     cand = calibration_rng(seed, CANDIDATE_STREAM, 1).random((settings.candidates, d))
     e1 = emulate(targets, em1, cand)
     plausible = e1.max_impl() <= settings.cutoff
-    diag["waves"].append(_wave_diag(1, n1, e1, plausible, targets))
+    diag["waves"].append(_wave_diag(1, n1, e1, plausible, targets, settings.cutoff))
     if not plausible.any():
         raise CalibrationError(_no_plausible(targets, e1))
     pick = maximin(cand[plausible], n2, to_unit(factors, x1))
@@ -402,9 +402,10 @@ def assemble(targets: Targets, x: np.ndarray, point_rows: Sequence[Sequence[Mapp
     return sim
 
 
-def _wave_diag(wave: int, n: int, e: Emulated, plausible: np.ndarray, targets: Targets) -> dict[str, Any]:
+def _wave_diag(wave: int, n: int, e: Emulated, plausible: np.ndarray, targets: Targets,
+               cutoff: float) -> dict[str, Any]:
     return {"wave": wave, "points": n, "plausible_share": float(plausible.mean()),
-            "ruled_out_by": {t.name: float((e.impl[t.name] > 3).mean()) for t in targets.targets}}
+            "ruled_out_by": {t.name: float((e.impl[t.name] > cutoff).mean()) for t in targets.targets}}
 
 
 def _no_plausible(targets: Targets, e: Emulated) -> str:
@@ -414,7 +415,7 @@ def _no_plausible(targets: Targets, e: Emulated) -> str:
     z, _ = t.observation.normal()
     return (f"no parameter set in the prior box reproduces every target: at the best candidate, target "
             f"'{t.name}' ({t.metric} observed {t.observation.describe()}) is emulated at "
-            f"{float(e.mean[t.name][worst]):.4g}, implausibility {i:.1f} > 3; widen the prior (--vary), "
+            f"{float(e.mean[t.name][worst]):.4g}, implausibility {i:.1f}; widen the prior (--vary), "
             f"question the target, or vary the parameters that move it")
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,7 +179,3 @@ def check_posterior(name: str, overrides: Sequence[str], posterior: Posterior) -
             posterior_scenario(name, overrides, posterior, 0, r)
     except ScenarioError as e:
         raise ResultsError(f"{posterior.path}/{POSTERIOR}: a draw does not fit the scenario: {e}") from None
-
-
-def finite(v: float) -> bool:
-    return v == v and not math.isinf(v)
