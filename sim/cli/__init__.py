@@ -30,6 +30,8 @@ def main() -> None:
       quietcar run expansion -n 5 --set network.trains=500
       quietcar compare expansion expansion --set booking.overflow=never -n 20
       quietcar show results/pilot-s2026-n20
+      quietcar calibrate calibration/targets.toml --vary behaviour.contagion=0:1.5
+      quietcar run expansion --posterior results/calibration-targets-s2026
     """
 
 
