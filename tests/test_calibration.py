@@ -408,3 +408,12 @@ def test_targets_no_parameter_set_can_match_are_said_plainly(tmp_path):
     assert r.returncode == 1, r.stderr
     assert "no parameter set in the prior box reproduces every target" in r.stderr
     assert "'rate'" in r.stderr and "500 ± 1" in r.stderr
+
+
+def test_every_calibration_column_is_documented():
+    text = (ROOT / "docs" / "outputs.md").read_text()
+    for col in {*cal.PRIOR_COLUMNS, *cal.PARAMETER_COLUMNS, *cal.LOO_COLUMNS, "point", "wave", "draw"}:
+        assert f"`{col}`" in text, col
+    for name in ("manifest.json", "targets.toml", "prior.csv", "design.csv", "posterior.csv", "parameters.csv",
+                 "predictive.csv", "validation.csv", "diagnostics.json", "calibrated/NAME.toml", "figures/"):
+        assert f"`{name}`" in text, name
