@@ -417,3 +417,15 @@ def test_every_calibration_column_is_documented():
     for name in ("manifest.json", "targets.toml", "prior.csv", "design.csv", "posterior.csv", "parameters.csv",
                  "predictive.csv", "validation.csv", "diagnostics.json", "calibrated/NAME.toml", "figures/"):
         assert f"`{name}`" in text, name
+
+
+def test_a_run_with_a_posterior_gives_the_same_numbers_whatever_the_workers(calibrated, tmp_path):
+    _, out, _ = calibrated
+    files = []
+    for w in (1, 2):
+        run = tmp_path / f"w{w}"
+        r = _cli("run", "expansion", "--posterior", out, "-n", "3", "--set", "network.trains=12", "--out", run,
+                 "--no-plots", "--workers", w)
+        assert r.returncode == 0, r.stderr
+        files.append(((run / "replications.csv").read_bytes(), (run / "summary.json").read_bytes()))
+    assert files[0] == files[1]
