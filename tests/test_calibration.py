@@ -429,3 +429,11 @@ def test_a_run_with_a_posterior_gives_the_same_numbers_whatever_the_workers(cali
         assert r.returncode == 0, r.stderr
         files.append(((run / "replications.csv").read_bytes(), (run / "summary.json").read_bytes()))
     assert files[0] == files[1]
+
+
+def test_plot_redraws_a_calibration_folder_from_its_files(calibrated, tmp_path):
+    _, out, _ = calibrated
+    r = _cli("plot", out, "--out", tmp_path / "figs")
+    assert r.returncode == 0, r.stderr
+    for name in ("marginals.png", "predictive.png"):
+        assert (tmp_path / "figs" / name).read_bytes() == (out / "figures" / name).read_bytes(), name

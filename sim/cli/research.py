@@ -331,11 +331,12 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
 def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) -> None:
     """Draw the figures of results folders (PNG and SVG).
 
-    RESULTS_DIRS are folders written by run, compare, sweep or sensitivity. Runs (several
-    runs, or a compare folder, are drawn side by side): headline metrics with 95 %
+    RESULTS_DIRS are folders written by run, compare, sweep, sensitivity or calibrate. Runs
+    (several runs, or a compare folder, are drawn side by side): headline metrics with 95 %
     intervals, who ends violations, the violation mix, the distribution over trains of
     noisy time, and the timeline of one train. Sweeps: a chart per varied key, and the
     overflow curve when demand was varied. Sensitivity: the indices with their intervals.
+    A calibration: the posterior marginals, pairs, and each target's posterior predictive.
 
     \b
     Examples:
@@ -343,7 +344,15 @@ def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) ->
       quietcar plot results/pilot-s2024-n20 results/expansion-s2026-n3 --out figures/
       quietcar plot results/overflow-curve-expansion-s2026-n5
     """
-    figs = _plots(list(results_dirs), out, train)
+    from ..run.results import read_manifest
+    cals = [d for d in results_dirs if ((read_manifest(d) or {}).get("kind") == "calibration")]
+    if cals:
+        from ..present.calibration_plots import folder_figures
+        if len(results_dirs) > 1:
+            raise input_error("plot draws one calibration folder at a time (and not with runs)")
+        figs = folder_figures(cals[0], out)
+    else:
+        figs = _plots(list(results_dirs), out, train)
     for p in figs:
         if p.suffix == ".png":
             click.echo(f"{p}  (and .svg)")
@@ -410,7 +419,7 @@ COMMANDS = (sweep, sensitivity, plot, report)
 @click.option("--resume", is_flag=True,
               help="Complete an interrupted calibration in --out (or show a finished one) instead of refusing.")
 @click.option("--force", is_flag=True, help="Overwrite a folder that holds another calibration or experiment.")
-@click.option("--no-plots", is_flag=True, help="Do not draw the diagnostics figures.")
+@click.option("--no-plots", is_flag=True, help="Do not draw the diagnostics figures (later: quietcar plot FOLDER).")
 def calibrate(targets_file: Path, varies: tuple[str, ...], trains: int | None, replications: int | None,
               points: int | None, draws: int, seed: int, workers: int | None, scheduler: str | None,
               out: Path | None, resume: bool, force: bool, no_plots: bool) -> None:

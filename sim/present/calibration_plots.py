@@ -116,3 +116,30 @@ def write_figures(folder: str | Path, prior: Sequence[Mapping[str, Any]], draws:
         out += save(fig_pairs(prior, draws), folder, "pairs")
     out += save(fig_predictive(predictive_rows), folder, "predictive")
     return out
+
+
+def folder_figures(folder: str | Path, out: str | Path | None = None) -> list[Path]:
+    """Redraw a finished calibration folder's figures from its files (into ``out`` or its
+    figures/): what ``quietcar plot CAL`` does, e.g. after ``calibrate --no-plots``."""
+    import csv
+    import io
+    from ..run.calibration_folder import DESIGN, FIGURES, POSTERIOR, PREDICTIVE, PRIOR
+
+    def rows(name: str) -> list[dict[str, Any]]:
+        text = (Path(folder) / name).read_text(encoding="utf-8")
+        out_rows = []
+        for r in csv.DictReader(io.StringIO(text)):
+            row: dict[str, Any] = {}
+            for k, v in r.items():
+                try:
+                    row[k] = float(v)
+                except (TypeError, ValueError):
+                    row[k] = v
+            out_rows.append(row)
+        return out_rows
+
+    prior = rows(PRIOR)
+    keys = [str(p["key"]) for p in prior]
+    draws = np.array([[r[k] for k in keys] for r in rows(POSTERIOR)], float)
+    design = np.array([[r[k] for k in keys] for r in rows(DESIGN)], float)
+    return write_figures(Path(out) if out else Path(folder) / FIGURES, prior, draws, rows(PREDICTIVE), design)
