@@ -134,24 +134,32 @@ def _toml_value(v: Any) -> str:
 
 
 # --- loading ---------------------------------------------------------------------------------
-def load(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
-    """Read, fill defaults, apply ``--set KEY=VALUE`` overrides, validate, build."""
+def read_toml(path: str | Path, what: str = "scenario file", error: type[Exception] = ScenarioError) -> dict:
+    """A TOML file's contents; ``error`` (naming the file) if it cannot be read, is not UTF-8 text,
+    is nested too deeply or cannot be parsed."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
-        raise ScenarioError(f"{path}: cannot read the scenario file: {e.strerror or e}") from None
+        raise error(f"{path}: cannot read the {what}: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
-        raise ScenarioError(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
-                            f"save the scenario file as UTF-8") from None
+        raise error(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+                    f"save the {what} as UTF-8") from None
     try:
-        data = tomllib.loads(text)
-        return from_dict(data, source=str(path), overrides=overrides)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: TOML syntax error: {e}") from None
+        raise error(f"{path}: TOML syntax error: {e}") from None
     except RecursionError:
-        raise ScenarioError(f"{path}: nested too deeply (arrays or tables within "
-                            f"each other)") from None
+        raise error(f"{path}: nested too deeply (arrays or tables within each other)") from None
+
+
+def load(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, fill defaults, apply ``--set KEY=VALUE`` overrides, validate, build."""
+    data = read_toml(path)
+    try:
+        return from_dict(data, source=str(Path(path)), overrides=overrides)
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested too deeply (arrays or tables within each other)") from None
 
 
 def from_dict(data: Mapping[str, Any], source: str = "<dict>", overrides: Iterable[str] = ()) -> Scenario:

@@ -1,7 +1,7 @@
 """The ``quietcar`` command: one click group over one thin module per audience.
 
 - :mod:`.planners`: run, compare, validate, scenarios, show;
-- :mod:`.research`: sweep, sensitivity, plot, report;
+- :mod:`.research`: sweep, sensitivity, plot, report, calibrate;
 - :mod:`.classroom`: demo, lesson;
 - :mod:`.common`: the options and errors they share.
 """
@@ -63,6 +63,8 @@ def main() -> None:
       quietcar compare expansion expansion --each 2:booking.overflow=never -n 20
       quietcar lesson                    # the classroom lesson in a browser
       quietcar show results/pilot-s2024-n20
+      quietcar calibrate calibration/targets.toml --vary behaviour.contagion=0:1.5
+      quietcar run expansion --posterior results/calibration-targets-s2026
     """
 
 

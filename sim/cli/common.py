@@ -8,13 +8,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import click
 
-from pathlib import Path
-
-from ..run.paths import override_tag, safe_name
 from ..model.params import ENGINES
+from ..run.paths import override_tag, safe_name
+from ..run.results import ResultsError
 from ..scenario import Scenario, ScenarioError, load, resolve
 
 #: click settings of every command: -h as well as --help, 100 columns.
@@ -99,6 +99,44 @@ class Progress:
         if self.bar:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+POSTERIOR_HELP = ("A calibration folder (quietcar calibrate): each replication draws its parameters from its "
+                  "posterior sample (the same draw in every scenario of a comparison), and the summary shows the "
+                  "total predictive interval beside the Monte-Carlo one. --set wins over the posterior.")
+
+
+class PosteriorRun:
+    """A run's scenario file and overrides with a posterior: replication r's scenario is the
+    file, then r's posterior draw (chosen from the seed and r), then the overrides."""
+
+    def __init__(self, name: str, overrides: Sequence[str], path: Path, seed: int):
+        from ..run.calibration_folder import check_posterior, load_posterior
+        try:
+            self.posterior = load_posterior(path)
+            check_posterior(name, overrides, self.posterior)
+        except ResultsError as e:
+            raise InputError(str(e)) from None
+        self.name, self.overrides, self.seed = name, list(overrides), seed
+
+    def scenario_of(self, r: int) -> Scenario:
+        from ..run.calibration_folder import posterior_scenario
+        return posterior_scenario(self.name, self.overrides, self.posterior, self.seed, r)
+
+    def run_options(self, scenario: Scenario) -> dict:
+        """What run_into needs: each replication's scenario, the run's identity, the manifest's note."""
+        import hashlib
+        digest = hashlib.sha256((scenario.digest() + self.posterior.digest).encode()).hexdigest()
+        return {"scenario_of": self.scenario_of, "digest": digest, "extra": self.posterior.describe()}
+
+    def sweep_draws(self, design) -> "PosteriorDraws":
+        """For a sweep: replication r of point i is r's posterior draw with the point's values on top."""
+        from ..experiments.sweep import PosteriorDraws
+        from ..scenario import with_values
+
+        def scenario_of(i: int, r: int) -> Scenario:
+            return with_values(self.scenario_of(r), design.overrides(i))
+        return PosteriorDraws(scenario_of, self.posterior.digest, self.posterior.describe())
 
 
 def load_loop() -> None:

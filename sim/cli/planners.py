@@ -19,16 +19,26 @@ from ..scenario import Scenario, describe
 from ..run.paths import child, safe_name
 from .console import (comparison_table, description, identical_warning, overrides_line, summary_table,
                       warning)
-from .common import (CONTEXT, SET_HELP, InputError, Progress, allow_large_option, common_options, default_out,
+from ..present.labels import number as fmt
+from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, Progress, allow_large_option, common_options, default_out,
                      guard, load_scenario,
                      prepare_core)
+
+
+def run_options(scenario: Scenario, overrides: Sequence[str], warnings: Sequence[str],
+                posterior: PosteriorRun | None) -> dict:
+    """run_into's manifest notes (overrides, warnings) and, with a posterior, each replication's
+    scenario, the run's identity and the posterior's description."""
+    opts = posterior.run_options(scenario) if posterior else {}
+    extra = {"overrides": list(overrides), "warnings": list(warnings), **opts.pop("extra", {})}
+    return {**opts, "extra": extra}
 
 
 def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int, workers: int, *,
             resume: bool, force: bool, label: str, scheduler: str | None = None,
             precision: float | None = None, max_replications: int | None = None,
             overrides: Sequence[str] = (), warnings: Sequence[str] = (),
-            engine: str = "compiled") -> dict[str, dict]:
+            engine: str = "compiled", posterior: PosteriorRun | None = None) -> dict[str, dict]:
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
@@ -37,9 +47,8 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
         prepare_core()
         summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
                            scheduler=scheduler, precision=precision, max_replications=max_replications,
-                           on_trains=progress, on_start=progress.start, extra={"overrides": list(overrides),
-                                                                            "warnings": list(warnings)},
-                           engine=engine)
+                           on_trains=progress, on_start=progress.start, engine=engine,
+                           **run_options(scenario, overrides, warnings, posterior))
         progress.close()
         if precision is not None:
             click.echo(precision_note(folder, precision), err=True)
@@ -54,6 +63,26 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
     finally:
         progress.close()
 
+
+
+def predictive_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:
+    """Per metric: mean, Monte-Carlo interval, total predictive interval, and which dominates."""
+    rows = [("metric", "mean", "Monte-Carlo 95 %", "total predictive 95 %", "dominated by")]
+    for m in metrics:
+        s = summary[m]
+        p = s.get("predictive") or {}
+        if s["n"] == 0:
+            continue
+        mc = f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]" if s["n"] > 1 else "(one replication)"
+        tot = f"[{fmt(p.get('low', math.nan))}, {fmt(p.get('high', math.nan))}]" if p.get("dominates") else "–"
+        dom = {"parameters": "parameters", "monte_carlo": "Monte-Carlo noise",
+               "undetermined": "undetermined (one train a day)"}.get(p.get("dominates", ""), "–")
+        rows.append((m, fmt(s["mean"]), mc, tot, dom))
+    w = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = [f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:<{w[2]}}  {r[3]:<{w[3]}}  {r[4]}" for r in rows]
+    lines.append("(Monte-Carlo: the mean's interval over the replications; total predictive: what the metric can be "
+                 "given the posterior's parameter uncertainty and the noise; docs/calibration.md)")
+    return "\n".join(lines)
 
 
 def precision_note(folder: RunFolder, precision: float) -> str:
@@ -89,10 +118,12 @@ def draw_figures(folder: Path) -> None:
 @click.option("--force", is_flag=True, help="Overwrite a results folder that holds another run.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (results/<run>/figures/).")
 @allow_large_option
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="CAL", help=POSTERIOR_HELP)
 def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
         overrides: tuple[str, ...], precision: float | None, max_replications: int, engine: str,
         out: Path | None,
-        resume: bool, force: bool, no_plots: bool, allow_large: bool) -> None:
+        resume: bool, force: bool, no_plots: bool, allow_large: bool,
+        posterior: Path | None) -> None:
     """Run SCENARIO and write a results folder.
 
     The folder holds manifest.json, scenario.toml (every value used), replications.csv
@@ -106,39 +137,57 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     if precision is not None and n < 3:
         n = 3  # an interval needs a few replications before the precision can be judged
     tag = f"p{precision:g}" if precision else f"n{n}"
-    out = out or default_out(Path(sc.source).stem, f"s{seed}", tag, overrides=overrides)
+    post = PosteriorRun(scenario, overrides, posterior, seed) if posterior else None
+    out = out or default_out(Path(sc.source).stem, f"s{seed}", tag,
+                             overrides=[*overrides, *([f"posterior={posterior}"] if post else [])])
     guard([sc], max(n, max_replications) if precision else n, workers, allow_large)
     warnings = [] if precision else design_warnings(n)
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications, engine=engine,
                       label=f"{Path(sc.source).stem}: {n} x {sc.network.trains} trains", overrides=overrides,
-                      warnings=warnings)
+                      warnings=warnings, posterior=post)
     if finished_before:  # a finished folder is accepted only when it holds this very run
         click.echo(f"{out} already held this run, finished: shown as it is (--force runs it again)", err=True)
     done = (RunFolder(out).manifest() or {}).get("replications_done", n)
-    click.echo(f"{Path(sc.source).stem}: {done} replications of {sc.network.trains} trains, seed {seed}")
+    click.echo(f"{Path(sc.source).stem}: {done} replications of {sc.network.trains} trains, seed {seed}"
+               + (f", parameters drawn from {posterior}" if post else ""))
     click.echo(overrides_line(overrides))
     for w in warnings:
         click.echo(warning(w), err=True)
-    click.echo(summary_table(summary, HEADLINE))
+    click.echo(predictive_table(summary, HEADLINE) if post else summary_table(summary, HEADLINE))
     if not no_plots:
         draw_figures(out)
     click.echo(f"\nresults: {out}\n(every metric: summary.json; per replication: replications.csv)")
 
 
-def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: Sequence[bool]) -> list[dict]:
+def _difference_predictive(d: dict, paired: bool, with_posterior: bool) -> dict[str, float]:
+    """With a posterior, the predictive interval of a paired difference: the interval within
+    which a new replication's difference falls, mean ± t sd sqrt(1 + 1/n). Each replication
+    carries its own posterior draw, so this spans the parameter uncertainty of the effect (and,
+    conservatively, one day's Monte-Carlo noise of the paired difference)."""
+    if not (with_posterior and paired) or d["n"] < 2 or d["sd"] != d["sd"]:
+        return {"diff_pred_low": math.nan, "diff_pred_high": math.nan}
+    from ..run.metrics import t_quantile
+    half = t_quantile(0.975, d["n"] - 1) * d["sd"] * math.sqrt(1 + 1 / d["n"])
+    return {"diff_pred_low": d["mean"] - half, "diff_pred_high": d["mean"] + half}
+
+
+def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: Sequence[bool],
+                    with_posterior: bool = False) -> list[dict]:
     reps = [f.replications() for f in folders]
     sums = [f.summary() for f in folders]
     rows = []
     for m in METRIC_NAMES:
         for i, name in enumerate(names):
             s = sums[i][m]
+            p = s.get("predictive") or {}
             row = {"metric": m, "scenario": name, "mean": s["mean"], "ci_low": s["ci_low"],
-                   "ci_high": s["ci_high"], "n": s["n"]}
+                   "ci_high": s["ci_high"], "n": s["n"], "pred_low": p.get("low", math.nan),
+                   "pred_high": p.get("high", math.nan)}
             if i == 0:
                 row.update(diff_mean=math.nan, diff_ci_low=math.nan, diff_ci_high=math.nan, method="",
-                           variance_reduction=math.nan)
+                           variance_reduction=math.nan, diff_pred_low=math.nan, diff_pred_high=math.nan)
             else:
                 if paired[i]:  # pairs: the replications both ran (the same seeds)
                     common = sorted({r["replication"] for r in reps[0]} & {r["replication"] for r in reps[i]})
@@ -148,13 +197,15 @@ def comparison_rows(names: Sequence[str], folders: Sequence[RunFolder], paired: 
                 else:
                     d = difference([r[m] for r in reps[0]], [r[m] for r in reps[i]], paired=False)
                 row.update(diff_mean=d["mean"], diff_ci_low=d["ci_low"], diff_ci_high=d["ci_high"],
-                           method="paired" if paired[i] else "welch", variance_reduction=d["variance_reduction"])
+                           method="paired" if paired[i] else "welch", variance_reduction=d["variance_reduction"],
+                           **_difference_predictive(d, paired[i], with_posterior))
             rows.append(row)
     return rows
 
 
-COMPARISON_COLUMNS = ("metric", "scenario", "mean", "ci_low", "ci_high", "n", "diff_mean", "diff_ci_low",
-                      "diff_ci_high", "method", "variance_reduction")
+COMPARISON_COLUMNS = ("metric", "scenario", "mean", "ci_low", "ci_high", "n", "pred_low", "pred_high", "diff_mean",
+                      "diff_ci_low", "diff_ci_high", "method", "variance_reduction", "diff_pred_low",
+                      "diff_pred_high")
 
 
 def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> list[str]:
@@ -183,9 +234,11 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
 @click.option("--each", "each", multiple=True, metavar="I:KEY=VALUE",
               help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
 @allow_large_option
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="CAL", help=POSTERIOR_HELP)
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
             scheduler: str | None, overrides: tuple[str, ...], precision: float | None, max_replications: int,
-            engine: str, out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...], allow_large: bool) -> None:
+            engine: str, out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...], allow_large: bool,
+            posterior: Path | None) -> None:
     """Run SCENARIOS on the same seeds and compare them with the first.
 
     Prints, per metric, each scenario's mean with its 95 % interval and the difference from
@@ -213,7 +266,10 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     for line in [*identical_warning([sc.digest() for sc in scs], names), *(warning(w) for w in warnings)]:
         click.echo(line, err=True)
     stems = "-".join(dict.fromkeys(safe_name(Path(sc.source).stem) for sc in scs))
-    out = out or default_out("compare", stems, f"s{seed}", f"n{n}", overrides=[*overrides, *each])
+    posts = ([PosteriorRun(s, [*overrides, *per.get(i, [])], posterior, seed) for i, s in enumerate(scenarios)]
+             if posterior else [None] * len(scs))
+    out = out or default_out("compare", stems, f"s{seed}", f"n{n}",
+                             overrides=[*overrides, *each, *([f"posterior={posterior}"] if posterior else [])])
     dirs = [safe_name(name) for name in names]  # never a path from user text (--each 2:description=/../x)
     folders = [RunFolder(child(out, name)) for name in names]
     lock = FolderLock(out)
@@ -225,9 +281,9 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
             execute(sc, folder, seed, n, workers, resume=True, force=force, scheduler=scheduler,
                     precision=precision, max_replications=max_replications, engine=engine,
                     label=f"{name}: {n} x {sc.network.trains}", overrides=[*overrides, *per.get(i, [])],
-                    warnings=warnings)
+                    warnings=warnings, posterior=posts[i])
         paired = [True] + [same_demand(scs[0], sc) for sc in scs[1:]]
-        rows = comparison_rows(names, folders, paired)
+        rows = comparison_rows(names, folders, paired, with_posterior=posterior is not None)
         write_text(out / "comparison.csv", csv_text(COMPARISON_COLUMNS, rows))
         write_sealed_manifest(out, {
             "kind": "compare", "scenarios": [sc.source for sc in scs], "names": names, "members": dirs,
@@ -240,9 +296,27 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     click.echo(f"comparison on seed {seed}, {n} replications each")
     click.echo(overrides_line(overrides, each))
     click.echo(comparison_table(names, rows, paired, HEADLINE))
+    if posterior:
+        click.echo(posterior_comparison_note(names, rows))
     if not no_plots:
         draw_figures(out)
     click.echo(f"\nresults: {out}\n(comparison.csv, and one run folder per scenario)")
+
+
+def posterior_comparison_note(names: Sequence[str], rows: Sequence[dict]) -> str:
+    """With a posterior: each difference's Monte-Carlo interval beside its predictive interval."""
+    by = {(r["metric"], r["scenario"]): r for r in rows}
+    lines = ["", "with parameters drawn from the posterior (the same draw in both arms of each replication):",
+             "difference                                  Monte-Carlo 95 %          predictive 95 % (a new day's "
+             "difference, parameter uncertainty included)"]
+    for nm in names[1:]:
+        for m in HEADLINE:
+            r = by[(m, nm)]
+            if r["diff_pred_low"] != r["diff_pred_low"]:
+                continue
+            lines.append(f"{nm} - {names[0]}: {m:<30} [{fmt(r['diff_ci_low'])}, {fmt(r['diff_ci_high'])}]".ljust(70)
+                         + f"[{fmt(r['diff_pred_low'])}, {fmt(r['diff_pred_high'])}]")
+    return "\n".join(lines)
 
 
 @click.command(context_settings=CONTEXT)
@@ -303,7 +377,12 @@ def show(results_dir: Path, show_all: bool) -> None:
     click.echo(overrides_line(m.get("overrides") or []))
     for w in m.get("warnings") or []:
         click.echo(warning(w))
-    click.echo(summary_table(summary, METRIC_NAMES if show_all else HEADLINE))
+    shown = METRIC_NAMES if show_all else HEADLINE
+    if m.get("posterior"):
+        click.echo(f"parameters drawn from the posterior of {m['posterior']} ({', '.join(m.get('posterior_keys', []))})")
+        click.echo(predictive_table(summary, shown))
+    else:
+        click.echo(summary_table(summary, shown))
 
 
 def show_other(path: Path, kind: str, show_all: bool) -> None:

@@ -1,4 +1,4 @@
-"""Researchers' commands: ``sweep``, ``sensitivity``, ``plot`` and ``report``.
+"""Researchers' commands: ``sweep``, ``sensitivity``, ``plot``, ``report`` and ``calibrate``.
 
 Module-level :class:`click.Command` objects, registered in the ``quietcar`` group by
 :mod:`sim.cli`. Heavy imports (matplotlib, SALib, pandas)
@@ -23,7 +23,8 @@ from ..run.runner import default_workers
 from ..scenario import Scenario
 from ..present import labels
 from ..run.design_checks import design_warnings
-from .common import (CONTEXT, InputError, Progress, allow_large_option, check_points, default_out,
+from ..present.labels import number as fmt
+from .common import (CONTEXT, POSTERIOR_HELP, InputError, PosteriorRun, Progress, allow_large_option, check_points, default_out,
                      engine_option, guard, load_scenario)
 from .console import WIDTH, clip, grid, overrides_line, warning
 
@@ -90,14 +91,14 @@ def _design_error(fn: Callable) -> Callable:
 def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentFolder, base: Scenario, design,
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
                     scheduler: str | None = None, overrides: Sequence[str] = (),
-                    warnings: Sequence[str] = (), engine: str = "compiled") -> ExperimentResult:
+                    warnings: Sequence[str] = (), engine: str = "compiled", **extra) -> ExperimentResult:
     progress = Progress(label)
     created = not folder.path.exists() and not folder.path.is_symlink()
     try:
         try:
             return runner(folder, base, design, seed, n, workers, resume=resume, force=force,
                           scheduler=scheduler, on_start=progress.start, on_trains=progress,
-                          extra={"overrides": list(overrides), "warnings": list(warnings)}, engine=engine)
+                          extra={"overrides": list(overrides), "warnings": list(warnings)}, engine=engine, **extra)
         except BaseException:
             if created and not folder.finished():
                 shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
@@ -135,6 +136,19 @@ def _defaults(sc: Scenario, seed: int | None, n: int | None, workers: int | None
 
 def _short(key: str) -> str:
     return key.rsplit(".", 1)[-1]
+
+
+def _predictive_note(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN) -> str:
+    """With a posterior: each point's total predictive interval and which part dominates."""
+    lines = ["", "total predictive 95 % intervals (parameters drawn from the posterior; Monte-Carlo above):"]
+    for s in result.summary[:40]:
+        cells = []
+        for m, h in shown:
+            lo, hi, dom = s.get(f"{m}.pred_low"), s.get(f"{m}.pred_high"), s.get(f"{m}.dominates")
+            if lo is not None and lo == lo:
+                cells.append(f"{h} [{fmt(lo)}, {fmt(hi)}] ({'parameters' if dom == 'parameters' else 'noise'})")
+        lines.append(f"point {s['point']}: " + "; ".join(cells))
+    return "\n".join(lines)
 
 
 def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN, limit: int = 40) -> str:
@@ -180,6 +194,9 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
                    "(drawn from the seed: the same seed gives the same points).")
 @click.option("--overflow-curve", is_flag=True,
               help=f"The built-in overflow curve: {OVERFLOW_KEY} from 0.5 to 1.5 in steps of 0.1.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="CAL",
+              help=POSTERIOR_HELP.replace("every scenario of a comparison", "every point") + " The point's "
+                   "values win over the posterior.")
 @experiment_options
 @folder_options("sweep")
 @allow_large_option
@@ -187,7 +204,7 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
 def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curve: bool, replications: int | None,
           seed: int | None, workers: int | None, overrides: tuple[str, ...], out: Path | None, resume: bool,
           force: bool, no_plots: bool, scheduler: str | None = None, allow_large: bool = False,
-          engine: str = "compiled") -> None:
+          engine: str = "compiled", posterior: Path | None = None) -> None:
     """Run SCENARIO at many points, varying some keys, on the same seeds at every point.
 
     Every point runs the same replications (-n) with the same seed, so differences between
@@ -223,20 +240,23 @@ def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curv
     design = latin_hypercube(factors, lhs, seed) if lhs else factorial(factors)
     points = point_scenarios(sc, design)  # every level valid before anything runs
     guard(points, n, workers, allow_large, len(points))
+    draws = PosteriorRun(scenario, overrides, posterior, seed).sweep_draws(design) if posterior else None
     stem = Path(sc.source).stem
     name = "overflow-curve" if overflow_curve else "sweep-" + "-".join(_short(f.key) for f in factors)
     out = out or default_out(name, stem, f"s{seed}", f"n{n}", overrides=[*overrides, *varies, *(
-        [f"lhs={lhs}"] if lhs else [])])
+        [f"lhs={lhs}"] if lhs else []), *([f"posterior={posterior}"] if posterior else [])])
     total = len(design.points) * n * sc.network.trains
     click.echo(f"{Path(sc.source).stem}: {len(design.points)} points x {n} replications x {sc.network.trains} trains "
                f"= {total:,} trains, seed {seed}, {workers} workers", err=True)
     result = _run_experiment(run_sweep, ExperimentFolder(out), sc, design, seed, n, workers, resume=resume,
                              force=force, label=f"{name}: {len(design.points)} points", scheduler=scheduler,
-                             overrides=overrides, warnings=design_warnings(n), engine=engine)
+                             overrides=overrides, warnings=design_warnings(n), engine=engine, posterior=draws)
     click.echo(overrides_line(overrides))
     for w in result.manifest.get("warnings") or []:
         click.echo(warning(w), err=True)
     click.echo(_point_table(result))
+    if posterior:
+        click.echo(_predictive_note(result))
     if not no_plots:
         figs = _plots([out])
         click.echo(f"\nfigures: {len(figs) // 2} in {figs[0].parent}" if figs else "")
@@ -378,11 +398,12 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
 def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) -> None:
     """Draw the figures of results folders (PNG and SVG).
 
-    RESULTS_DIRS are folders written by run, compare, sweep or sensitivity. Runs (several
-    runs, or a compare folder, are drawn side by side): headline metrics with 95 %
+    RESULTS_DIRS are folders written by run, compare, sweep, sensitivity or calibrate. Runs
+    (several runs, or a compare folder, are drawn side by side): headline metrics with 95 %
     intervals, who ends violations, the violation mix, the distribution over trains of
     noisy time, and the timeline of one train. Sweeps: a chart per varied key, and the
     overflow curve when demand was varied. Sensitivity: the indices with their intervals.
+    A calibration: the posterior marginals, pairs, and each target's posterior predictive.
 
     \b
     Examples:
@@ -390,7 +411,15 @@ def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) ->
       quietcar plot results/pilot-s2024-n20 results/compare-pilot-expansion-s2024-n10 --out figures/
       quietcar plot results/overflow-curve
     """
-    figs = _plots(list(results_dirs), out, train)
+    from ..run.results import read_manifest
+    cals = [d for d in results_dirs if ((read_manifest(d) or {}).get("kind") == "calibration")]
+    if cals:
+        from ..present.calibration_plots import folder_figures
+        if len(results_dirs) > 1:
+            raise input_error("plot draws one calibration folder at a time (and not with runs)")
+        figs = folder_figures(cals[0], out)
+    else:
+        figs = _plots(list(results_dirs), out, train)
     for p in figs:
         if p.suffix == ".png":
             click.echo(f"{p}  (and .svg)")
@@ -429,3 +458,203 @@ def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: 
 
 
 COMMANDS = (sweep, sensitivity, plot, report)
+
+
+# --- calibrate -------------------------------------------------------------------------------------
+@click.command("calibrate", context_settings=CONTEXT)
+@click.argument("targets_file", metavar="TARGETS", type=click.Path(path_type=Path))
+@click.option("--vary", "varies", multiple=True, metavar="KEY=LOW:HIGH",
+              help="A parameter to calibrate and its prior range (uniform); repeat for each parameter. "
+                   "The range must lie inside the key's allowed range.")
+@click.option("--trains", type=click.IntRange(1, 100_000), default=None,
+              help="Trains per network day of every target's scenario (unless the target sets "
+                   "network.trains) [default: the targets file's, else 40].")
+@click.option("-n", "--replications", type=click.IntRange(2, 1000), default=None,
+              help="Replications per design point, on the same seeds everywhere [default: the targets file's, "
+                   "else 4].")
+@click.option("--points", type=click.IntRange(4, 10_000), default=None, metavar="N",
+              help="Design points in each of the two waves [default: 10 x parameters].")
+@click.option("--draws", type=click.IntRange(10, 1_000_000), default=1000, show_default=True,
+              help="Size of the posterior sample.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=2026, show_default=True,
+              help="Root seed of the simulations and of every random choice of the method.")
+@click.option("--workers", type=click.IntRange(1), default=None, help=WORKERS_HELP)
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the trains on a Dask cluster: a scheduler ADDRESS or 'local' (needs the dask extra).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Calibration folder [default: results/calibration-<targets file>-s<seed>].")
+@click.option("--resume", is_flag=True,
+              help="Complete an interrupted calibration in --out (or show a finished one) instead of refusing.")
+@click.option("--force", is_flag=True, help="Overwrite a folder that holds another calibration or experiment.")
+@click.option("--no-plots", is_flag=True, help="Do not draw the diagnostics figures (later: quietcar plot FOLDER).")
+def calibrate(targets_file: Path, varies: tuple[str, ...], trains: int | None, replications: int | None,
+              points: int | None, draws: int, seed: int, workers: int | None, scheduler: str | None,
+              out: Path | None, resume: bool, force: bool, no_plots: bool) -> None:
+    """Calibrate some parameters against field observations (TARGETS, a TOML file).
+
+    History matching with Gaussian-process emulators (scikit-learn): each target's scenario
+    is simulated at a space-filling design of parameter sets (common random numbers, few
+    trains), one emulator per target learns the response, parameter sets that cannot
+    reproduce some target are ruled out, a second wave refines, and the posterior sample is
+    drawn by importance resampling under the emulated likelihood. Writes a calibration
+    folder: posterior.csv, prior.csv, targets.toml, parameters.csv, predictive.csv (each
+    target against its posterior predictive), validation.csv (each target left out in
+    turn), design.csv, diagnostics.json, calibrated/<scenario>.toml (posterior medians),
+    figures/ and a manifest. Use it with quietcar run/compare/sweep --posterior FOLDER.
+    See docs/calibration.md and docs/outputs.md.
+
+    \b
+    Examples:
+      quietcar calibrate calibration/targets.toml --vary behaviour.commitment=0.03:0.5 \\
+          --vary behaviour.contagion=0:1.5 --vary behaviour.duration_mean.call=1.5:6
+      quietcar run expansion --posterior results/calibration-targets-s2026 -n 10 --set network.trains=500
+    """
+    from ..experiments.calibration import (CalibrationError, Settings, check_prior, identity, run_calibration)
+    from ..run.calibration_folder import CalibrationFolder
+    from ..run.targets import TargetError, load_targets
+    from ..experiments.factors import parse_range
+    from .common import prepare_core
+    try:
+        targets = load_targets(targets_file, trains, replications)
+    except TargetError as e:
+        raise input_error(str(e)) from None
+    if not varies:
+        raise input_error("calibrate needs --vary KEY=LOW:HIGH for each parameter to calibrate")
+    base = load_scenario(targets.targets[0].scenario, [])
+    try:
+        factors = [parse_range(base, v) for v in varies]
+        check_unique(factors, "--vary")
+        check_prior(factors, targets)
+    except DesignError as e:
+        raise input_error(str(e)) from None
+    workers = workers or default_workers()
+    if scheduler:
+        from ..run.runner import DaskMissing, require_dask
+        try:
+            require_dask()
+        except DaskMissing as e:
+            raise input_error(str(e)) from None
+    settings = Settings(waves=(points, points) if points else (), posterior_size=draws)
+    ident = identity(targets, factors, seed, settings)
+    out = out or Path("results") / f"calibration-{targets_file.stem}-s{seed}"
+    folder = CalibrationFolder(out)
+    n1, n2 = settings.wave_points(len(factors))
+    groups = targets.groups()
+    click.echo(f"{targets_file}: {len(targets.targets)} targets under {len(groups)} scenario(s); "
+               f"{len(factors)} parameters; 2 waves of {n1} points x {targets.replications} replications, "
+               f"seed {seed}, {workers} workers", err=True)
+    try:
+        done = folder.prepare(ident, resume=resume, force=force)
+    except ResultsError as e:
+        raise input_error(str(e)) from None
+    manifest = calibration_manifest(targets_file, targets, factors, seed, settings, workers, scheduler, ident)
+    if folder.complete():
+        click.echo(f"{out} already holds this calibration, finished: shown as it is", err=True)
+        click.echo(calibration_report(out))
+        return
+    folder.write_running(manifest)
+    prepare_core()
+    progress = Progress("calibration")
+    import time
+    start = time.perf_counter()
+    try:
+        cal = run_calibration(targets, factors, seed, settings, workers, scheduler,
+                              {i: folder.point_rows(i) for i in done}, folder.write_point,
+                              on_start=progress.start, on_trains=progress,
+                              on_wave=lambda s: (progress.close(), click.echo(s, err=True)))
+    except CalibrationError as e:
+        progress.close()
+        click.echo(f"quietcar: calibration failed: {e}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(f"\ninterrupted: {len(folder.finished())} design points are on disk in {out}; complete the "
+                   f"calibration with the same command and --resume", err=True)
+        sys.exit(130)
+    finally:
+        progress.close()
+    manifest.update(wall_seconds=round(time.perf_counter() - start, 3), resumed_points=len(done),
+                    waves=cal.waves)
+    files = save_calibration(folder, cal, not no_plots)
+    folder.complete_with(manifest, files)
+    click.echo(calibration_report(out))
+
+
+def calibration_manifest(targets_file: Path, targets, factors, seed: int, settings, workers: int,
+                         scheduler: str | None, ident: str) -> dict:
+    import platform
+    from ..run.results import command_line
+    return {"kind": "calibration", "experiment_digest": ident, "targets_file": str(targets_file),
+            "targets": [t.name for t in targets.targets], "targets_digest": targets.digest(),
+            "prior": [{"key": f.key, "type": f.kind, "low": f.low, "high": f.high} for f in factors],
+            "seed": seed, "settings": settings.describe(len(factors)), "trains": targets.trains,
+            "replications": targets.replications, "workers": workers, "scheduler": scheduler,
+            "command": command_line(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def save_calibration(folder, cal, figures: bool) -> list[str]:
+    """Write every file of a finished calibration; return their paths relative to the folder."""
+    from ..experiments import calibration as c
+    from ..run import calibration_folder as cf
+    cols, rows = c.design_rows(cal)
+    files: dict[str, str | bytes | dict] = {
+        cf.TARGETS: cal.targets.to_toml(),
+        cf.PRIOR: cf.table(c.PRIOR_COLUMNS, c.prior_rows(cal.factors)),
+        cf.DESIGN: cf.table(cols, rows),
+        cf.POSTERIOR: cf.table(("draw", *(f.key for f in cal.factors)), c.posterior_rows(cal)),
+        cf.PARAMETERS: cf.table(c.PARAMETER_COLUMNS, [{"key": k, **v, "informed_by": " ".join(
+            cal.diagnostics["informed_by"][k])} for k, v in cal.diagnostics["constrained"].items()]),
+        cf.PREDICTIVE: cf.table(c.PREDICTIVE_COLUMNS, cal.predictive),
+        cf.LOO: cf.table(c.LOO_COLUMNS, [{k: r.get(k, math.nan) for k in c.LOO_COLUMNS} for r in cal.loo]),
+        cf.DIAGNOSTICS: cal.diagnostics,
+    }
+    for stem, text in c.calibrated_scenarios(cal).items():
+        files[f"{cf.CALIBRATED}/{stem}.toml"] = text
+    folder.write_files(files)
+    written = list(files)
+    if figures:
+        from ..present.calibration_plots import write_figures
+        paths = write_figures(folder.path / cf.FIGURES, c.prior_rows(cal.factors), cal.posterior, cal.predictive,
+                              cal.sim.x)
+        written += [str(p.relative_to(folder.path)) for p in paths]
+    return written
+
+
+def calibration_report(out: Path) -> str:
+    """What a finished calibration found, for the console (read back from its folder)."""
+    import csv
+    import io
+    from ..run import calibration_folder as cf
+    params = list(csv.DictReader(io.StringIO((out / cf.PARAMETERS).read_text(encoding="utf-8"))))
+    pred = list(csv.DictReader(io.StringIO((out / cf.PREDICTIVE).read_text(encoding="utf-8"))))
+    m = (ExperimentFolder(out).manifest() or {})
+    lines = ["parameter                         median   90 % posterior interval   prior            constrained?"]
+    for p in params:
+        f = {k: float(p[k]) for k in ("median", "low90", "high90", "prior_low", "prior_high")}
+        lines.append(f"{p['key']:<32}  {fmt(f['median']):>7}   [{fmt(f['low90'])}, {fmt(f['high90'])}]".ljust(68)
+                     + f"[{fmt(f['prior_low'])}, {fmt(f['prior_high'])}]".ljust(17)
+                     + ("yes" if p["constrained"] == "True" else "no: the targets leave it open"))
+    lines.append("")
+    lines.append("target                       observed                   posterior predictive 90 % (model; with "
+                 "observation error)")
+    inside = 0
+    for r in pred:
+        ok = r["inside"] == "True"
+        inside += ok
+        lines.append(f"{r['target']:<28} {r['observation']:<26} {fmt(float(r['model_median']))} "
+                     f"[{fmt(float(r['model_low']))}, {fmt(float(r['model_high']))}]; "
+                     f"[{fmt(float(r['predictive_low']))}, {fmt(float(r['predictive_high']))}]"
+                     + ("" if ok else "   OUTSIDE"))
+    lines.append(f"\n{inside} of {len(pred)} observations inside their posterior predictive interval; "
+                 f"{m.get('wall_seconds', '?')} s")
+    if (out / cf.LOO).exists():
+        loo = list(csv.DictReader(io.StringIO((out / cf.LOO).read_text(encoding="utf-8"))))
+        held = sum(r["inside"] == "True" for r in loo)
+        lines.append(f"leave-one-target-out: {held} of {len(loo)} held-out observations inside the 90 % predictive "
+                     f"interval of a calibration on the others (validation.csv)")
+    lines.append(f"results: {out}  (posterior.csv; calibrated/*.toml: the scenarios at the posterior medians)")
+    lines.append(f"use it:  quietcar run expansion --posterior {out}")
+    return "\n".join(lines)
+
+
+COMMANDS = (*COMMANDS, calibrate)

@@ -38,6 +38,7 @@ from ..run.experiment_folder import MANIFEST, SCENARIO, SWEEP, SWEEP_SUMMARY, Ex
 from ..run.metrics import METRIC_NAMES, Tally, add, metrics, summarise, tally
 from ..run.results import command_line, csv_text, write_json, write_text
 from ..run.runner import Chunk, chunk_size, chunks, pool, simulate_one
+from ..run.uncertainty import jackknife, metric_bounds, predictive
 from ..scenario import Scenario
 from .designs import Design, point_scenarios
 from .factors import Factor
@@ -74,11 +75,33 @@ def sweep_columns(design: Design) -> tuple[str, ...]:
     return ("point", *design.keys, "replication", *EXPERIMENT_METRICS)
 
 
-def summary_columns(design: Design) -> tuple[str, ...]:
+def summary_columns(design: Design, with_posterior: bool = False) -> tuple[str, ...]:
     cols = ["point", *design.keys, "n"]
     for m in EXPERIMENT_METRICS:
         cols += [f"{m}.mean", f"{m}.sd", f"{m}.ci_low", f"{m}.ci_high", f"{m}.n"]
+        if with_posterior:
+            cols += [f"{m}.pred_low", f"{m}.pred_high", f"{m}.dominates"]
     return tuple(cols)
+
+
+@dataclass(frozen=True)
+class PosteriorDraws:
+    """A sweep's posterior: replication r of point i runs ``scenario_of(i, r)``; ``digest``
+    enters the experiment's identity and ``describe`` its manifest."""
+    scenario_of: Callable[[int, int], Scenario]
+    digest: str
+    describe: Mapping[str, Any]
+
+
+def add_predictive(summary: list[dict], mc_vars: Sequence[Sequence[Mapping[str, float]]],
+                   rows: Sequence[Mapping[str, Any]]) -> None:
+    """Each point's total predictive interval per metric (see :mod:`sim.run.uncertainty`)."""
+    for s, mcs in zip(summary, mc_vars):
+        reps = [r for r in rows if r["point"] == s["point"]]
+        for m in EXPERIMENT_METRICS:
+            p = predictive([r[m] for r in reps], [math.nan if v.get(m) is None else v[m] for v in mcs],
+                           bounds=metric_bounds(m))
+            s.update({f"{m}.pred_low": p["low"], f"{m}.pred_high": p["high"], f"{m}.dominates": p["dominates"]})
 
 
 def summarise_points(design: Design, rows: Sequence[Mapping[str, Any]]) -> list[dict]:
@@ -97,9 +120,12 @@ def summarise_points(design: Design, rows: Sequence[Mapping[str, Any]]) -> list[
     return out
 
 
-def experiment_digest(kind: str, base: Scenario, design: Design, seed: int, replications: int) -> str:
+def experiment_digest(kind: str, base: Scenario, design: Design, seed: int, replications: int,
+                      posterior: str = "") -> str:
     ident = {"kind": kind, "base": base.digest(), "design": design.describe(),
              "points": [list(p) for p in design.points], "seed": seed, "replications": replications}
+    if posterior:
+        ident["posterior"] = posterior
     return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -107,16 +133,22 @@ def run_design(folder: ExperimentFolder, base: Scenario, design: Design, seed: i
                workers: int, *, kind: str = "sweep", resume: bool = False, force: bool = False,
                scheduler: str | None = None, on_start: Callable[[int], None] | None = None,
                on_trains: Callable[[int], None] | None = None,
-               extra: Mapping[str, Any] | None = None, engine: str = "compiled") -> ExperimentResult:
+               extra: Mapping[str, Any] | None = None, engine: str = "compiled",
+               posterior: PosteriorDraws | None = None) -> ExperimentResult:
     """Run every point of a design for ``replications`` replications on ``seed``; write the
     folder (sweep.csv, sweep_summary.csv) and return what it holds.
 
     Finished points are kept in ``partial/`` as they complete, so an interrupted experiment
     resumes (``resume``) with exactly the numbers of an uninterrupted one. Trains run in a local
     pool of ``workers`` processes, or on the Dask cluster ``scheduler``, their journeys in ``engine``
-    (same numbers; recorded in the manifest, no part of the experiment's identity)."""
+    (same numbers; recorded in the manifest, no part of the experiment's identity).
+
+    With ``posterior``, replication r of point i runs ``posterior.scenario_of(i, r)`` (the
+    point's values over r's posterior draw) and sweep_summary.csv adds each metric's total
+    predictive interval."""
     scenarios = point_scenarios(base, design)
-    identity = experiment_digest(kind, base, design, seed, replications)
+    identity = experiment_digest(kind, base, design, seed, replications,
+                                 posterior.digest if posterior else "")
     done = set(folder.prepare(identity, resume=resume, force=force))
     manifest: dict[str, Any] = {
         "quietcar_version": __version__, "kind": kind, "status": "running", "scenario": base.source,
@@ -125,7 +157,7 @@ def run_design(folder: ExperimentFolder, base: Scenario, design: Design, seed: i
         "workers": workers, "scheduler": scheduler, "engine": engine,
         "trains_per_replication": base.network.trains,
         "command": command_line(), "python": platform.python_version(), "platform": platform.platform(),
-        **(extra or {})}
+        **(extra or {}), **(posterior.describe if posterior else {})}
     if folder.complete():
         result = load_experiment(folder.path)
         result.reused = True
@@ -137,8 +169,8 @@ def run_design(folder: ExperimentFolder, base: Scenario, design: Design, seed: i
         on_start(sum(scenarios[i].network.trains for i in todo) * replications)
     start = time.perf_counter()
     with _pool(workers, scheduler) as mapper:
-        for i, reps in _run_points(scenarios, todo, seed, replications, mapper, max(64, 16 * workers), on_trains,
-                                   engine):
+        for i, reps in run_points(scenarios, todo, seed, replications, mapper, max(64, 16 * workers), on_trains,
+                                  posterior.scenario_of if posterior else None, engine):
             folder.write_point(i, [{"point": i, "replication": r, **m} for r, m in enumerate(reps)])
     rows = []
     for i, values in enumerate(design.points):
@@ -146,8 +178,11 @@ def run_design(folder: ExperimentFolder, base: Scenario, design: Design, seed: i
             rows.append({"point": i, **dict(zip(design.keys, values)), "replication": r["replication"],
                          **{m: r.get(m, math.nan) for m in EXPERIMENT_METRICS}})
     summary = summarise_points(design, rows)
+    if posterior:
+        add_predictive(summary, [[r.get("mc_var", {}) for r in folder.point_rows(i)]
+                                 for i in range(len(design.points))], rows)
     write_text(folder.path / SWEEP, csv_text(sweep_columns(design), rows))
-    write_text(folder.path / SWEEP_SUMMARY, csv_text(summary_columns(design), summary))
+    write_text(folder.path / SWEEP_SUMMARY, csv_text(summary_columns(design, posterior is not None), summary))
     manifest.update(wall_seconds=round(time.perf_counter() - start, 3), resumed_points=len(done))
     return ExperimentResult(folder, design, rows, summary, manifest)
 
@@ -172,15 +207,20 @@ def run_sweep(folder: ExperimentFolder, base: Scenario, design: Design, seed: in
     return result
 
 
-def _run_points(scenarios: Sequence[Scenario], todo: Sequence[int], seed: int, replications: int, mapper,
-                batch_chunks: int, on_trains, engine: str = "compiled") -> Iterator[tuple[int, list[dict]]]:
+def run_points(scenarios: Sequence[Scenario], todo: Sequence[int], seed: int, replications: int, mapper,
+               batch_chunks: int, on_trains, scenario_of: Callable[[int, int], Scenario] | None = None,
+               engine: str = "compiled") -> Iterator[tuple[int, list[dict]]]:
     """Yield (point, metrics of each replication) in point order. Points are batched into one
     map call of at least ``batch_chunks`` chunks, so that small trains still keep the pool busy;
-    the mapper yields in submission order, so each point completes before the next."""
+    the mapper yields in submission order, so each point completes before the next.
+
+    With ``scenario_of(point, replication)`` (a posterior draw per replication) each
+    replication runs its own scenario, and its metrics carry ``mc_var``: the jackknife
+    Monte-Carlo variance within the day (:mod:`sim.run.uncertainty`)."""
     batch: list[tuple[int, int, Chunk]] = []
     for n, i in enumerate(todo):
-        sc = scenarios[i]
         for r in range(replications):
+            sc = scenario_of(i, r) if scenario_of else scenarios[i]
             batch += [(i, r, c) for c in chunks(sc, seed, r, chunk_size(sc.network.trains), engine)]
         if len(batch) < batch_chunks and n < len(todo) - 1:
             continue
@@ -194,8 +234,16 @@ def _run_points(scenarios: Sequence[Scenario], todo: Sequence[int], seed: int, r
                 on_trains(len(c.specs))
             left[p] -= 1
             if left[p] == 0:
-                yield p, [all_metrics(add(ts)) for ts in tallies.pop(p)]
+                yield p, [_replication_metrics(ts, scenario_of is not None) for ts in tallies.pop(p)]
         batch = []
+
+
+def _replication_metrics(tallies: Sequence[Tally], with_mc: bool) -> dict:
+    total = add(tallies)
+    out: dict = all_metrics(total)
+    if with_mc:
+        out["mc_var"] = jackknife(tallies, total)
+    return out
 
 
 def load_experiment(path: str | Path) -> ExperimentResult:

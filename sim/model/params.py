@@ -125,24 +125,29 @@ class Behaviour:
                             doc="Rates are multiplied by exp(-trait_effect * z).", source="[G] guess")
     commitment: float = P(0.12, unit="multiplier", range=PROB,
                           doc="Rate multiplier for passengers who accepted the agreement (opt-ins, and overflow "
-                              "travellers who accepted it under overflow = with_agreement).", source="[G] guess")
+                              "travellers who accepted it under overflow = with_agreement).",
+                          source="[G] guess; unconstrained by the shipped targets (calibrated over [0.03, 0.5]: "
+                                 "90 % posterior [0.05, 0.47], as wide as the prior)")
     signage: float = P(0.6, unit="multiplier", range=PROB,
                        doc="Rate multiplier for overflow passengers in the quiet car who did not accept the agreement "
                            "(signs, seat card).",
                        source="[G] guess")
     warned_factor: float = P(0.3, unit="multiplier", range=PROB,
                              doc="Rate multiplier once a passenger has been reminded on this trip.", source="[G] guess")
-    duration_mean: tuple[float, ...] = P(per_kind(call=3.0, talk=6.0, media=10.0, child=5.0),
+    duration_mean: tuple[float, ...] = P(per_kind(call=4.57, talk=6.0, media=7.23, child=5.0),
                                          unit="minutes", range=POS, keys=KINDS,
                                          doc="Mean natural length of a violation (lognormal).",
-                                         source="[G] 2-3 minute calls")
+                                         source="call, media [C] posterior medians on the shipped targets (informed "
+                                                "by warned-calls, warned-media; 90 %: call [3.1, 5.8] of prior "
+                                                "[1.5, 6], media [3.9, 14.7] of [3, 20]); talk, child [G] guess")
     duration_cv: tuple[float, ...] = P(per_kind(call=1.0, talk=1.0, media=1.0, child=1.2),
                                        unit="coefficient of variation", range=(0.0, 10.0), keys=KINDS,
                                        doc="Coefficient of variation of the natural length (0 = fixed length).",
                                        source="[G] guess")
-    contagion: float = P(0.3, unit="rate lift per running violation", range=(0.0, 10.0),
+    contagion: float = P(0.275, unit="rate lift per running violation", range=(0.0, 10.0),
                          doc="While V others violate, rates are multiplied by 1 + contagion * min(V, contagion_cap).",
-                         source="[S] Volker 2017 (smaller); Keizer 2008 (about 1.0) as upper bound")
+                         source="[C] posterior median on the shipped targets (informed by contagion-lift: Keizer 2008 "
+                                "upper bound, Volker 2017 smaller; 90 % [0.056, 0.54] of prior [0, 1.5])")
     contagion_cap: int = P(3, unit="violations", range=(0, 100),
                            doc="Cap on V in the contagion multiplier (bounds the rate, keeps thinning exact).")
     enforcement_damping: float = P(0.5, unit="share", range=PROB,
@@ -162,7 +167,8 @@ class Behaviour:
     peer_optin_boost: float = P(1.5, unit="multiplier", range=(0.0, 100.0),
                                 doc="peer_remind is multiplied by this (capped at 1) for passengers who accepted the agreement "
                                     "(opt-ins, and overflow travellers under with_agreement).",
-                                source="[G] guess")
+                                source="[C] posterior median on the shipped targets (informed by sanctioned-share; "
+                                       "90 % [1.4, 3.6] of prior [0.5, 4])")
     peer_delay_mean: float = P(2.0, unit="minutes", range=POS,
                                doc="Mean delay (exponential) before a neighbour reminds.", source="[G] guess")
     peer_success: float = P(0.7, unit="probability", range=PROB,
@@ -190,7 +196,8 @@ class Staff:
     detect: tuple[float, ...] = P(per_kind(call=0.9, talk=0.7, media=0.8, child=0.9), unit="probability",
                                   range=PROB, keys=KINDS,
                                   doc="Probability that a passing patroller notices a running violation in the row.",
-                                  source="[G] guess")
+                                  source="[G] guess; call unconstrained by the shipped targets (calibrated over "
+                                         "[0.5, 1]: 90 % posterior [0.55, 0.98])")
     intervention_min: float = P(1.5, unit="minutes", range=NONNEG,
                                 doc="Crew time spent on one intervention.", source="[G] guess")
     staff_success: float = P(0.85, unit="probability", range=PROB,

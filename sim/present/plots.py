@@ -210,6 +210,7 @@ def fig_headline(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) 
     x = np.arange(len(runs))
     handles = []
     cut = False
+    predictive = False
     for ax, m in zip(axes.flat, metrics):
         title, unit = label(m)
         low_bound, high_bound = bounds(m)
@@ -222,6 +223,11 @@ def fig_headline(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) 
             err = None if lo != lo else [[max(mean - lo, 0)], [max(hi - mean, 0)]]
             h = ax.bar(x[i], mean if mean == mean else 0, 0.7, color=SERIES[i % len(SERIES)], yerr=err,
                        capsize=3, error_kw={"elinewidth": 1, "ecolor": "#333333"})
+            p = s.get("predictive") or {}
+            if p.get("dominates") and p["low"] == p["low"]:  # a run with a posterior: the total interval
+                ax.errorbar(x[i] + 0.22, mean, yerr=[[max(mean - p["low"], 0)], [max(p["high"] - mean, 0)]],
+                            fmt="none", ecolor="#999999", elinewidth=2.5, capsize=0)
+                predictive = True
             if len(handles) < len(runs):
                 handles.append(h)
         ax.set_title(title)
@@ -234,7 +240,9 @@ def fig_headline(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) 
     _legend(fig, handles, [r.name for r in runs], ncol=min(len(runs), 3))
     fig.suptitle("Headline metrics: mean across replications with 95 % interval"
                  + ("\n(intervals cut at the metric's possible range: with few replications the t interval "
-                    "reaches past it)" if cut else ""))
+                    "reaches past it)" if cut else "")
+                 + ("\n(grey, beside it: the total predictive interval, parameters drawn from the posterior)"
+                    if predictive else ""))
     return fig
 
 

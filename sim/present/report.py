@@ -194,7 +194,7 @@ def section_headline(coll: Collection) -> str:
         cells = [f"{esc(title)}<br><code>{esc(m)}</code> <span class='unit'>{esc(labels.unit(m))}</span>"]
         for r in runs:
             s = r.summary[m]
-            cells.append(esc(labels.interval(m, s["mean"], s["ci_low"], s["ci_high"])))
+            cells.append(esc(labels.interval(m, s["mean"], s["ci_low"], s["ci_high"])) + _predictive_cell(s))
         for i in range(1, len(runs)):
             d = differences(reps[0], reps[i], m, paired[i])
             sig = d["ci_low"] > 0 or d["ci_high"] < 0
@@ -207,7 +207,22 @@ def section_headline(coll: Collection) -> str:
                  for r, p in zip(runs[1:], paired[1:])]
         how = (f"<p class='note'>Differences from {esc(runs[0].name)}: " + esc("; ".join(kinds))
                + ". Bold: the interval of the difference excludes 0.</p>")
+    if any(r.manifest.get("posterior") for r in runs):
+        how += ("<p class='note'>Runs with a posterior (" + esc(", ".join(sorted({str(r.manifest['posterior'])
+                for r in runs if r.manifest.get('posterior')}))) + ") draw each replication's parameters from it. "
+                "Under each Monte-Carlo interval: the <i>total predictive</i> 95 % interval, what the metric can be "
+                "given the parameters' remaining uncertainty, and which part dominates (docs/calibration.md).</p>")
     return "<h2 id='headline'>Headline metrics</h2>\n" + table(head, rows, raw=True) + "\n" + how
+
+
+def _predictive_cell(s: Mapping[str, Any]) -> str:
+    """The total predictive interval under the Monte-Carlo one, for runs with a posterior."""
+    p = s.get("predictive") or {}
+    if not p.get("dominates"):
+        return ""
+    who = {"parameters": "parameters dominate", "monte_carlo": "noise dominates"}.get(p["dominates"], "undetermined")
+    return (f"<br><span class='unit'>predictive [{esc(num(p['low']))}, {esc(num(p['high']))}]; "
+            f"{esc(who)}</span>")
 
 
 def _img(name: str, fig) -> str:

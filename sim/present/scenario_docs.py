@@ -19,7 +19,9 @@ validated like the file. `quietcar validate FILE` checks a file without running 
 
 Errors name the file, the dotted key, what is allowed and the value given, and exit with
 status 2; nothing is written. Sources: **[S]** stated by a source, **[A]** arithmetic on
-sourced numbers, **[G]** a guess or weak source (an assumption); see docs/calibration.md.
+sourced numbers, **[G]** a guess or weak source (an assumption), **[C]** calibrated: the
+posterior median of `quietcar calibrate` on the shipped targets (named); see docs/calibration.md
+and docs/validation.md.
 
 Segments: business, leisure, family, student, elderly. Violation kinds: call, talk, media,
 child. Train types: G, D. Formations: 8, 16, 17 (cars) and "8+8" (a coupled pair).

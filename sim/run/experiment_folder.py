@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from .integrity import LOCK, FolderLock, ResultsError, records, seal, unseal, verify
@@ -80,10 +81,10 @@ class ExperimentFolder:
         write_json(self.path / PARTIAL / f"point-{point:06d}.json",
                    seal(_json_safe({"point": point, "rows": rows})))
 
-    def finish(self, manifest: dict) -> None:
-        """Write the final manifest with the checksums of every file, then remove the partial
-        files (after every output is written) and the lock."""
-        write_json(self.path / MANIFEST, {**manifest, "files": records(self.path, EXPERIMENT_FILES)})
+    def finish(self, manifest: dict, names: Iterable[str] = EXPERIMENT_FILES) -> None:
+        """Write the final manifest with the checksums of every file (``names``, relative to the
+        folder), then remove the partial files (after every output is written) and the lock."""
+        write_json(self.path / MANIFEST, {**manifest, "files": records(self.path, names)})
         shutil.rmtree(self.path / PARTIAL, ignore_errors=True)
         self.release()
 

@@ -46,6 +46,7 @@ from .integrity import (LOCK, FolderLock, ResultsError, check_file, manifest_of,
 from .denominators import DENOMINATOR_COLUMNS, denominators
 from .metrics import HEADLINE, METRIC_NAMES, imprecise, replications_needed, summarise
 from .runner import TRAIN_COLUMNS, ReplicationResult, pool, require_dask, run_replications
+from .uncertainty import predictive_summary
 from ..scenario import Scenario
 
 MANIFEST, SCENARIO, REPLICATIONS, TRAINS, SUMMARY, PARTIAL = (
@@ -239,13 +240,13 @@ class RunFolder:
 
     # --- writing ---
     def prepare(self, scenario: Scenario, seed: int, replications: int, *, resume: bool, force: bool,
-                manifest: Mapping[str, Any], precision: float | None = None) -> list[int]:
+                manifest: Mapping[str, Any], precision: float | None = None, digest: str | None = None) -> list[int]:
         """Make the folder ready for this run; return the replications already done.
 
         Refuses (ResultsError) a folder that holds another run unless ``force``, and an
         unfinished run of this one unless ``resume``; a finished run of this one is reused.
         """
-        ident = Identity(scenario.digest(), seed, replications, precision)
+        ident = Identity(digest or scenario.digest(), seed, replications, precision)
         check_target(self.path, force)
         if self._occupied() and self.manifest() is None:
             raise ResultsError(f"{self.path}: folder is not empty and holds no quietcar run; "
@@ -287,7 +288,8 @@ class RunFolder:
         _atomic_write(trains, _csv_text(PARTIAL_TRAIN_COLUMNS, rep.trains, False))
         _atomic_write(d / f"rep-{rep.replication:06d}.json",
                       _json(seal(_json_safe({"replication": rep.replication, "metrics": rep.metrics,
-                                             "tally": rep.tally, "trains": record(trains)}))))
+                                             "tally": rep.tally, "mc_var": rep.mc_var,
+                                             "trains": record(trains)}))))
 
     def replication_metrics(self) -> list[dict[str, float]]:
         out = []
@@ -322,10 +324,21 @@ class RunFolder:
             _discard(tmp)
             raise
         summary = {m: summarise([row[m] for row in rows]) for m in METRIC_NAMES}
+        if manifest.get("posterior"):
+            for m, p in predictive_summary(rows, self.replication_mc_vars(replications)).items():
+                summary[m]["predictive"] = p
         _atomic_write(self.path / SUMMARY, _json(summary))
         self.write_manifest({**manifest, "status": "complete", "files": records(self.path, RUN_FILES)})
         shutil.rmtree(self.path / PARTIAL, ignore_errors=True)
         return summary
+
+    def replication_mc_vars(self, replications: int) -> list[dict[str, float]]:
+        """Each replication's Monte-Carlo variance per metric (jackknife within the day)."""
+        out = []
+        for r in range(replications):
+            data = self._partial(r)  # checked against its own checksum
+            out.append({k: (math.nan if v is None else v) for k, v in (data.get("mc_var") or {}).items()})
+        return out
 
     # --- reading ---
     def summary(self) -> dict[str, dict]:
@@ -340,7 +353,9 @@ class RunFolder:
                                f"(use quietcar run --resume)")
         self.verify()
         data = json.loads((self.path / SUMMARY).read_text(encoding="utf-8"))
-        return {m: {k: (math.nan if v is None else v) for k, v in s.items()} for m, s in data.items()}
+        return {m: {k: (math.nan if v is None else v) if k != "predictive" else
+                    {a: (math.nan if b is None else b) for a, b in v.items()} for k, v in s.items()}
+                for m, s in data.items()}
 
     def replications(self) -> list[dict[str, float]]:
         """replications.csv of a finished run, after checking the folder against its manifest."""
@@ -364,7 +379,8 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
              precision: float | None = None, max_replications: int | None = None,
              on_trains: Callable[[int], None] | None = None,
              on_start: Callable[[int], None] | None = None, extra: Mapping[str, Any] | None = None,
-             engine: str = "compiled") -> dict[str, dict]:
+             engine: str = "compiled", scenario_of: Callable[[int], Scenario] | None = None,
+             digest: str | None = None) -> dict[str, dict]:
     """Run (or complete) a scenario into its folder and return the summary.
 
     A folder that already holds this run, complete, is reused as it is (with ``resume``).
@@ -378,7 +394,7 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
     """
     cap = max(replications, max_replications or replications) if precision else replications
     manifest = {"kind": "run", "scenario": scenario.source, "description": scenario.description,
-                "scenario_digest": scenario.digest(), "seed": seed, "replications": cap,
+                "scenario_digest": digest or scenario.digest(), "seed": seed, "replications": cap,
                 "precision": precision, "workers": workers, "scheduler": scheduler,
                 "engine": engine, "trains_per_replication": scenario.network.trains,
                 "command": command_line(), "python": platform.python_version(), "platform": platform.platform(),
@@ -391,7 +407,7 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
         try:
             return _run_locked(folder, scenario, seed, replications, cap, mapper, manifest, resume=resume,
                                force=force, precision=precision, on_trains=on_trains, on_start=on_start,
-                               engine=engine)
+                               engine=engine, scenario_of=scenario_of, digest=digest)
         except BaseException:
             if created and not folder.finished():
                 shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
@@ -403,8 +419,10 @@ def run_into(folder: RunFolder, scenario: Scenario, seed: int, replications: int
 def _run_locked(folder: RunFolder, scenario: Scenario, seed: int, replications: int, cap: int, mapper,
                 manifest: dict, *, resume: bool, force: bool, precision: float | None,
                 on_trains: Callable[[int], None] | None, on_start: Callable[[int], None] | None,
-                engine: str = "compiled") -> dict[str, dict]:
-    done = folder.prepare(scenario, seed, cap, resume=resume, force=force, manifest=manifest, precision=precision)
+                engine: str = "compiled", scenario_of: Callable[[int], Scenario] | None = None,
+                digest: str | None = None) -> dict[str, dict]:
+    done = folder.prepare(scenario, seed, cap, resume=resume, force=force, manifest=manifest, precision=precision,
+                          digest=digest)
     if folder.complete():
         return folder.summary()
     start = time.perf_counter()
@@ -413,7 +431,7 @@ def _run_locked(folder: RunFolder, scenario: Scenario, seed: int, replications: 
         todo = [r for r in range(target) if r not in set(folder.finished())]
         if on_start:
             on_start(len(todo) * scenario.network.trains)
-        for rep in run_replications(scenario, seed, todo, mapper, on_trains, engine):
+        for rep in run_replications(scenario, seed, todo, mapper, on_trains, engine, scenario_of):
             folder.write_replication(rep)
         if precision is None:
             break

@@ -19,11 +19,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .denominators import denominators
 from .metrics import Tally, add, metrics, tally
+from .uncertainty import jackknife
 from ..model.network import draw_day
 from ..model.params import Params, TrainSpec
 from ..rng import NETWORK_TRAIN, stream, train_streams
@@ -101,11 +102,13 @@ def chunk_size(trains: int) -> int:
 
 @dataclass(frozen=True)
 class ReplicationResult:
-    """One replication: its metrics (ratios of the day's summed tally), tally and train rows."""
+    """One replication: its metrics (ratios of the day's summed tally), tally and train rows, and
+    each metric's Monte-Carlo variance within the day (jackknife over its chunks of trains)."""
     replication: int
     metrics: dict[str, float]
     tally: Tally
     trains: list[dict]
+    mc_var: dict[str, float] = field(default_factory=dict)
 
 
 MapFn = Callable[[Callable, Sequence], Iterator]
@@ -125,15 +128,17 @@ def run_replication(scenario: Scenario, seed: int, replication: int, mapper: Map
         if on_trains:
             on_trains(len(chunk.specs))
     total = add(tallies)
-    return ReplicationResult(replication, metrics(total), total, rows)
+    return ReplicationResult(replication, metrics(total), total, rows, jackknife(tallies, total))
 
 
 def run_replications(scenario: Scenario, seed: int, replications: Iterable[int], mapper: MapFn | None = None,
                      on_trains: Callable[[int], None] | None = None,
-                     engine: str = "compiled") -> Iterator[ReplicationResult]:
-    """Run replications one after another (each spread over the workers), in the given order."""
+                     engine: str = "compiled", scenario_of: Callable[[int], Scenario] | None = None
+                     ) -> Iterator[ReplicationResult]:
+    """Run replications one after another (each spread over the workers), in the given order;
+    ``scenario_of(r)``, if given, is replication r's scenario (a posterior draw)."""
     for r in replications:
-        yield run_replication(scenario, seed, r, mapper, on_trains, engine)
+        yield run_replication(scenario_of(r) if scenario_of else scenario, seed, r, mapper, on_trains, engine)
 
 
 def warm_up() -> None:
