@@ -55,6 +55,7 @@ def readme_examples() -> list[str]:
     text = (ROOT / "README.md").read_text()
     cmds = []
     for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        block = re.sub(r"\\\n\s*", " ", block)  # a command continued over lines is one command
         cmds += [ln.split("  #")[0].split(" # ")[0].strip() for ln in block.splitlines() if ln.startswith("quietcar ")]
     cmds += [m for m in re.findall(r"`(quietcar [^`]+)`", text) if "<" not in m and "NAME" not in m]
     return list(dict.fromkeys(cmds))
@@ -94,6 +95,8 @@ def test_every_example_runs_as_written(tmp_path, monkeypatch):
             continue
         if args and args[0] == "lesson" and "--save" not in args:
             continue  # serves until Ctrl-C: tests/test_lesson.py starts the server and drives the page
+        if args and (args[0] == "calibrate" or "--posterior" in args):
+            continue  # minutes of simulation: tests/test_calibration.py runs both on small targets
         if "--scheduler" in args:
             pytest.importorskip("dask.distributed")
         r = CliRunner().invoke(main, args)
