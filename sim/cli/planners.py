@@ -20,8 +20,8 @@ from ..run.paths import child, safe_name
 from .console import (comparison_table, description, identical_warning, overrides_line, summary_table,
                       warning)
 from ..present.labels import number as fmt
-from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, Progress, allow_large_option, common_options, default_out,
-                     guard, load_scenario,
+from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, allow_large_option, common_options, default_out,
+                     guard, load_scenario, progress_bar,
                      prepare_core)
 
 
@@ -42,27 +42,19 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
-    progress = Progress(label)
-    try:
-        prepare_core()
-        summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
-                           scheduler=scheduler, precision=precision, max_replications=max_replications,
-                           on_trains=progress, on_start=progress.start, engine=engine,
-                           **run_options(scenario, overrides, warnings, posterior))
-        progress.close()
-        if precision is not None:
-            click.echo(precision_note(folder, precision), err=True)
-        return summary
-    except (ResultsError, DaskMissing) as e:
-        raise InputError(str(e)) from None
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(f"\ninterrupted: {len(folder.finished())} of {replications} replications are on disk in "
-                   f"{folder.path}; complete the run with the same command and --resume", err=True)
-        sys.exit(130)
-    finally:
-        progress.close()
-
+    on_disk = lambda: f"{len(folder.finished())} of {replications} replications are on disk in {folder.path}"  # noqa: E731
+    with progress_bar(label, on_disk, "run") as progress:
+        try:
+            prepare_core()
+            summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
+                               scheduler=scheduler, precision=precision, max_replications=max_replications,
+                               on_trains=progress, on_start=progress.start, engine=engine,
+                               **run_options(scenario, overrides, warnings, posterior))
+        except (ResultsError, DaskMissing) as e:
+            raise InputError(str(e)) from None
+    if precision is not None:
+        click.echo(precision_note(folder, precision), err=True)
+    return summary
 
 
 def predictive_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:
