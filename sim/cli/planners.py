@@ -100,6 +100,20 @@ def draw_figures(folder: Path) -> None:
 
 
 
+def settle(scs: Sequence[Scenario], seed: int | None, replications: int | None, workers: int | None,
+           precision: float | None, max_replications: int, allow_large: bool) -> tuple[int, int, int, list[str]]:
+    """The seed, replications and workers of a run or a comparison (the first scenario's
+    defaults where not given), checked against this machine's memory before any work (see
+    guard), and the warnings of so small a design."""
+    seed = scs[0].run.seed if seed is None else seed
+    n = scs[0].run.replications if replications is None else replications
+    if precision is not None and n < 3:
+        n = 3  # an interval needs a few replications before the precision can be judged
+    workers = workers or default_workers()
+    guard(scs, max(n, max_replications) if precision else n, workers, allow_large)
+    return seed, n, workers, ([] if precision else design_warnings(n))
+
+
 @click.command(context_settings=CONTEXT)
 @click.argument("scenario")
 @common_options
@@ -123,17 +137,11 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     summary.json (mean, sd and 95 % interval of every metric); see docs/outputs.md.
     """
     sc = load_scenario(scenario, overrides)
-    seed = sc.run.seed if seed is None else seed
-    n = sc.run.replications if replications is None else replications
-    workers = workers or default_workers()
-    if precision is not None and n < 3:
-        n = 3  # an interval needs a few replications before the precision can be judged
+    seed, n, workers, warnings = settle([sc], seed, replications, workers, precision, max_replications, allow_large)
     tag = f"p{precision:g}" if precision else f"n{n}"
     post = PosteriorRun(scenario, overrides, posterior, seed) if posterior else None
     out = out or default_out(Path(sc.source).stem, f"s{seed}", tag,
                              overrides=[*overrides, *([f"posterior={posterior}"] if post else [])])
-    guard([sc], max(n, max_replications) if precision else n, workers, allow_large)
-    warnings = [] if precision else design_warnings(n)
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications, engine=engine,
@@ -247,14 +255,10 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     scs = [load_scenario(s, [*overrides, *per.get(i, [])]) for i, s in enumerate(scenarios)]
     if len(scs) < 2:
         raise InputError("compare needs at least two scenarios (the same file twice with --each to compare a lever)")
-    seed = scs[0].run.seed if seed is None else seed
-    n = scs[0].run.replications if replications is None else replications
-    if n < 2:
+    if (replications or scs[0].run.replications) < 2:
         raise InputError("compare needs at least 2 replications (-n 2) for intervals")
-    workers = workers or default_workers()
-    guard(scs, max(n, max_replications) if precision else n, workers, allow_large)
+    seed, n, workers, warnings = settle(scs, seed, replications, workers, precision, max_replications, allow_large)
     names = unique_names(scs, per)
-    warnings = [] if precision else design_warnings(n)
     for line in [*identical_warning([sc.digest() for sc in scs], names), *(warning(w) for w in warnings)]:
         click.echo(line, err=True)
     stems = "-".join(dict.fromkeys(safe_name(Path(sc.source).stem) for sc in scs))
