@@ -7,8 +7,10 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +18,9 @@ from ..model.params import ENGINES
 from ..run.paths import override_tag, safe_name
 from ..run.results import ResultsError
 from ..scenario import Scenario, ScenarioError, load, resolve
+
+if TYPE_CHECKING:  # for annotations only: the sweep is loaded when a posterior sweep runs
+    from ..experiments.sweep import PosteriorDraws
 
 #: click settings of every command: -h as well as --help, 100 columns.
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
@@ -99,6 +104,22 @@ class Progress:
         if self.bar:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+@contextmanager
+def progress_bar(label: str, on_disk: Callable[[], str], work: str) -> Iterator[Progress]:
+    """The progress bar of a long command (run, experiment, calibration). Ctrl-C closes it, says
+    what is on disk (``on_disk()``, e.g. "3 of 20 replications are on disk in results/x") and
+    how to complete the ``work`` with --resume, and exits with 130."""
+    progress = Progress(label)
+    try:
+        yield progress
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(f"\ninterrupted: {on_disk()}; complete the {work} with the same command and --resume", err=True)
+        sys.exit(130)
+    finally:
+        progress.close()
 
 
 POSTERIOR_HELP = ("A calibration folder (quietcar calibrate): each replication draws its parameters from its "

@@ -20,8 +20,8 @@ from ..run.paths import child, safe_name
 from .console import (comparison_table, description, identical_warning, overrides_line, summary_table,
                       warning)
 from ..present.labels import number as fmt
-from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, Progress, allow_large_option, common_options, default_out,
-                     guard, load_scenario,
+from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, allow_large_option, common_options, default_out,
+                     guard, load_scenario, progress_bar,
                      prepare_core)
 
 
@@ -42,27 +42,19 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
-    progress = Progress(label)
-    try:
-        prepare_core()
-        summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
-                           scheduler=scheduler, precision=precision, max_replications=max_replications,
-                           on_trains=progress, on_start=progress.start, engine=engine,
-                           **run_options(scenario, overrides, warnings, posterior))
-        progress.close()
-        if precision is not None:
-            click.echo(precision_note(folder, precision), err=True)
-        return summary
-    except (ResultsError, DaskMissing) as e:
-        raise InputError(str(e)) from None
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(f"\ninterrupted: {len(folder.finished())} of {replications} replications are on disk in "
-                   f"{folder.path}; complete the run with the same command and --resume", err=True)
-        sys.exit(130)
-    finally:
-        progress.close()
-
+    on_disk = lambda: f"{len(folder.finished())} of {replications} replications are on disk in {folder.path}"  # noqa: E731
+    with progress_bar(label, on_disk, "run") as progress:
+        try:
+            prepare_core()
+            summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
+                               scheduler=scheduler, precision=precision, max_replications=max_replications,
+                               on_trains=progress, on_start=progress.start, engine=engine,
+                               **run_options(scenario, overrides, warnings, posterior))
+        except (ResultsError, DaskMissing) as e:
+            raise InputError(str(e)) from None
+    if precision is not None:
+        click.echo(precision_note(folder, precision), err=True)
+    return summary
 
 
 def predictive_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:
@@ -108,6 +100,20 @@ def draw_figures(folder: Path) -> None:
 
 
 
+def settle(scs: Sequence[Scenario], seed: int | None, replications: int | None, workers: int | None,
+           precision: float | None, max_replications: int, allow_large: bool) -> tuple[int, int, int, list[str]]:
+    """The seed, replications and workers of a run or a comparison (the first scenario's
+    defaults where not given), checked against this machine's memory before any work (see
+    guard), and the warnings of so small a design."""
+    seed = scs[0].run.seed if seed is None else seed
+    n = scs[0].run.replications if replications is None else replications
+    if precision is not None and n < 3:
+        n = 3  # an interval needs a few replications before the precision can be judged
+    workers = workers or default_workers()
+    guard(scs, max(n, max_replications) if precision else n, workers, allow_large)
+    return seed, n, workers, ([] if precision else design_warnings(n))
+
+
 @click.command(context_settings=CONTEXT)
 @click.argument("scenario")
 @common_options
@@ -131,17 +137,11 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     summary.json (mean, sd and 95 % interval of every metric); see docs/outputs.md.
     """
     sc = load_scenario(scenario, overrides)
-    seed = sc.run.seed if seed is None else seed
-    n = sc.run.replications if replications is None else replications
-    workers = workers or default_workers()
-    if precision is not None and n < 3:
-        n = 3  # an interval needs a few replications before the precision can be judged
+    seed, n, workers, warnings = settle([sc], seed, replications, workers, precision, max_replications, allow_large)
     tag = f"p{precision:g}" if precision else f"n{n}"
     post = PosteriorRun(scenario, overrides, posterior, seed) if posterior else None
     out = out or default_out(Path(sc.source).stem, f"s{seed}", tag,
                              overrides=[*overrides, *([f"posterior={posterior}"] if post else [])])
-    guard([sc], max(n, max_replications) if precision else n, workers, allow_large)
-    warnings = [] if precision else design_warnings(n)
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications, engine=engine,
@@ -255,14 +255,10 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     scs = [load_scenario(s, [*overrides, *per.get(i, [])]) for i, s in enumerate(scenarios)]
     if len(scs) < 2:
         raise InputError("compare needs at least two scenarios (the same file twice with --each to compare a lever)")
-    seed = scs[0].run.seed if seed is None else seed
-    n = scs[0].run.replications if replications is None else replications
-    if n < 2:
+    if (replications or scs[0].run.replications) < 2:
         raise InputError("compare needs at least 2 replications (-n 2) for intervals")
-    workers = workers or default_workers()
-    guard(scs, max(n, max_replications) if precision else n, workers, allow_large)
+    seed, n, workers, warnings = settle(scs, seed, replications, workers, precision, max_replications, allow_large)
     names = unique_names(scs, per)
-    warnings = [] if precision else design_warnings(n)
     for line in [*identical_warning([sc.digest() for sc in scs], names), *(warning(w) for w in warnings)]:
         click.echo(line, err=True)
     stems = "-".join(dict.fromkeys(safe_name(Path(sc.source).stem) for sc in scs))

@@ -24,8 +24,8 @@ from ..scenario import Scenario
 from ..present import labels
 from ..run.design_checks import design_warnings
 from ..present.labels import number as fmt
-from .common import (CONTEXT, POSTERIOR_HELP, InputError, PosteriorRun, Progress, allow_large_option, check_points, default_out,
-                     engine_option, guard, load_scenario)
+from .common import (CONTEXT, POSTERIOR_HELP, InputError, PosteriorRun, allow_large_option, check_points, default_out,
+                     engine_option, guard, load_scenario, progress_bar)
 from .console import WIDTH, clip, grid, overrides_line, warning
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
@@ -92,33 +92,27 @@ def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentF
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
                     scheduler: str | None = None, overrides: Sequence[str] = (),
                     warnings: Sequence[str] = (), engine: str = "compiled", **extra) -> ExperimentResult:
-    progress = Progress(label)
     created = not folder.path.exists() and not folder.path.is_symlink()
-    try:
+    on_disk = lambda: f"{len(folder.finished())} of {len(design.points)} points are on disk in {folder.path}"  # noqa: E731
+    with progress_bar(label, on_disk, "experiment") as progress:
         try:
-            return runner(folder, base, design, seed, n, workers, resume=resume, force=force,
-                          scheduler=scheduler, on_start=progress.start, on_trains=progress,
-                          extra={"overrides": list(overrides), "warnings": list(warnings)}, engine=engine, **extra)
-        except BaseException:
-            if created and not folder.finished():
-                shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
-            raise
-        finally:
-            folder.release()
-    except (DesignError, ResultsError) as e:
-        raise input_error(str(e)) from None
-    except RuntimeError as e:
-        if "--scheduler" in str(e):  # Dask is not installed: say how to get it
+            try:
+                return runner(folder, base, design, seed, n, workers, resume=resume, force=force,
+                              scheduler=scheduler, on_start=progress.start, on_trains=progress,
+                              extra={"overrides": list(overrides), "warnings": list(warnings)}, engine=engine,
+                              **extra)
+            except BaseException:
+                if created and not folder.finished():
+                    shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
+                raise
+            finally:
+                folder.release()
+        except (DesignError, ResultsError) as e:
             raise input_error(str(e)) from None
-        raise
-    except KeyboardInterrupt:
-        progress.close()
-        done = len(folder.finished())
-        click.echo(f"\ninterrupted: {done} of {len(design.points)} points are on disk in {folder.path}; "
-                   f"complete the experiment with the same command and --resume", err=True)
-        sys.exit(130)
-    finally:
-        progress.close()
+        except RuntimeError as e:
+            if "--scheduler" in str(e):  # Dask is not installed: say how to get it
+                raise input_error(str(e)) from None
+            raise
 
 
 def _plots(paths: Sequence[Path], out: Path | None = None, train: int | None = None) -> list[Path]:
@@ -554,25 +548,19 @@ def calibrate(targets_file: Path, varies: tuple[str, ...], trains: int | None, r
         return
     folder.write_running(manifest)
     prepare_core()
-    progress = Progress("calibration")
     import time
     start = time.perf_counter()
-    try:
-        cal = run_calibration(targets, factors, seed, settings, workers, scheduler,
-                              {i: folder.point_rows(i) for i in done}, folder.write_point,
-                              on_start=progress.start, on_trains=progress,
-                              on_wave=lambda s: (progress.close(), click.echo(s, err=True)))
-    except CalibrationError as e:
-        progress.close()
-        click.echo(f"quietcar: calibration failed: {e}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(f"\ninterrupted: {len(folder.finished())} design points are on disk in {out}; complete the "
-                   f"calibration with the same command and --resume", err=True)
-        sys.exit(130)
-    finally:
-        progress.close()
+    on_disk = lambda: f"{len(folder.finished())} design points are on disk in {out}"  # noqa: E731
+    with progress_bar("calibration", on_disk, "calibration") as progress:
+        try:
+            cal = run_calibration(targets, factors, seed, settings, workers, scheduler,
+                                  {i: folder.point_rows(i) for i in done}, folder.write_point,
+                                  on_start=progress.start, on_trains=progress,
+                                  on_wave=lambda s: (progress.close(), click.echo(s, err=True)))
+        except CalibrationError as e:
+            progress.close()
+            click.echo(f"quietcar: calibration failed: {e}", err=True)
+            sys.exit(1)
     manifest.update(wall_seconds=round(time.perf_counter() - start, 3), resumed_points=len(done),
                     waves=cal.waves)
     files = save_calibration(folder, cal, not no_plots)
