@@ -31,6 +31,7 @@ from ..model.params import KINDS
 from ..run.experiment_folder import SENSITIVITY
 from ..run.integrity import kind_of, verify
 from ..run.paths import safe_name
+from . import fonts
 from .labels import LABELS, bounds, is_share, label  # noqa: F401  (LABELS: re-exported for the report)
 from ..run.results import RunFolder, write_bytes
 
@@ -46,7 +47,10 @@ ENDER_COLOURS = {"self": OKABE_ITO["sky"], "peer": OKABE_ITO["green"], "staff": 
 STYLE = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labelsize": 8,
          "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 11, "axes.spines.top": False,
          "axes.spines.right": False, "axes.grid": True, "grid.color": "#E5E5E5", "grid.linewidth": 0.6,
-         "axes.axisbelow": True, "svg.hashsalt": "quietcar", "svg.fonttype": "path"}
+         "axes.axisbelow": True, "svg.hashsalt": "quietcar", "svg.fonttype": "path",
+         # Latin text in DejaVu Sans; Chinese characters fall back to the bundled Noto subset
+         # (a list of families, not the generic "sans-serif": matplotlib falls back along the list only)
+         "font.family": ["DejaVu Sans", fonts.FAMILY]}
 WIDTH = 7.5  # inches: an A4 page's text width with margins
 DPI = 200
 
@@ -71,6 +75,7 @@ def key_label(key: str) -> str:
 
 
 def new_figure(height: float, width: float = WIDTH) -> Figure:
+    fonts.register()
     with matplotlib.rc_context(STYLE):
         return Figure(figsize=(width, height), layout="constrained")
 
@@ -78,6 +83,7 @@ def new_figure(height: float, width: float = WIDTH) -> Figure:
 def _styled(fn):
     """Build the figure under the house style (rc settings are read when artists are made)."""
     def wrapper(*a, **kw):
+        fonts.register()
         with matplotlib.rc_context(STYLE):
             return fn(*a, **kw)
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
@@ -89,6 +95,7 @@ def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """The figure as PNG or SVG bytes (no timestamps, so the same figure gives the same file)."""
     buf = io.BytesIO()
     meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+    fonts.register()
     with matplotlib.rc_context(STYLE):
         fig.savefig(buf, format=fmt, dpi=DPI, metadata=meta, facecolor="white")
     return buf.getvalue()
