@@ -168,12 +168,19 @@ WORDS: dict[str, tuple[str, str]] = {
     "unit.points": ("points", "个百分点"),
     "unit.pp": ("pp", "个百分点"),
     "unit.ratio": ("ratio", "倍数"),
+    "unit.variance_shares": ("shares of variance", "方差的占比"),
+    # short names of the sweep's point table
+    "short.overflow_share": ("overflow share", "未选静音占比"),
+    "short.violations_per_100_pax_h": ("violations/100 pax-h", "每百人·小时违规"),
+    "short.noisy_time_share": ("noisy time", "有噪声时间"),
+    "short.disturbed_pax_min_per_pax_h": ("disturbed min/pax-h", "每人·小时受扰分钟"),
+    "short.optin.disturbed_pax_min_per_pax_h": ("opt-in exposure", "选静音者受扰"),
     # the console's tables
     "head.metric": ("metric", "指标"),
     "head.unit": ("unit", "单位"),
     "head.mean": ("mean", "均值"),
     "head.interval": ("95 % interval", "95% 置信区间"),
-    "head.n": ("n", "重复次数"),
+    "head.n": ("n", "重复"),
     "head.metric_unit": ("metric (unit)", "指标（单位）"),
     "head.mean_interval": ("mean [95 %]", "均值 [95%]"),
     "head.difference": ("difference from A [95 %]", "与 A 之差 [95%]"),
@@ -195,21 +202,62 @@ WORDS: dict[str, tuple[str, str]] = {
     "report.nav_scenarios": ("Scenarios side by side", "并列的情景"),
     "report.nav_assumptions": ("Assumptions that matter most", "最重要的假设"),
     "report.nav_manifests": ("Manifests", "清单"),
-    "report.metric": ("metric", "指标"),
-    "report.mean": ("mean [95 %]", "均值 [95%]"),
+    "report.col_question": ("question", "问题"),
+    "report.col_metric": ("metric", "指标"),
+    "report.col_mean": ("{name}: mean [95 %]", "{name}：均值 [95%]"),
     "report.read_with_care": ("Read with care:", "阅读时请注意："),
     "report.bold": ("Bold: the interval of the difference excludes 0.", "粗体：差值的置信区间不含 0。"),
     "report.differences_from": ("Differences from {name}", "与 {name} 之差"),
     "report.paired": ("paired by replication (same network and demand, same seed)",
                       "按重复逐一配对（路网与需求相同，种子相同）"),
-    # figures
+    "report.welch": ("Welch", "Welch t 检验"),
+    "report.q.uptake": ("Who accepts the silence agreement when it is offered?", "谁会接受静音约定？"),
+    "report.q.load": ("How full is the quiet car?", "静音车厢有多满？"),
+    "report.q.overflow": ("With whom? (passengers placed there without opting in)", "坐的是谁？（未选静音却被安排在此的旅客）"),
+    "report.q.rate": ("How often is the silence broken?", "安静多久被打破一次？"),
+    "report.q.length": ("For how long?", "每次持续多久？"),
+    "report.q.disturbed": ("How many people does it bother?", "打扰了多少人？"),
+    "report.q.enders": ("Who ends it?", "由谁让它停下？"),
+    "report.q.crew": ("What does it cost the crew?", "乘务员要花多少工夫？"),
+    "report.q.complaints": ("Do passengers complain?", "旅客会投诉吗？"),
+    "report.q.contagion": ("Does it stay quiet? (contagion)", "能保持安静吗？（噪声传染）"),
+    # figures and their captions
     "figure.headline": ("Headline metrics: mean across replications with 95 % interval",
                         "主要指标：各次重复的均值及 95% 置信区间"),
-    "figure.differences": ("Differences from {name} with 95 % intervals", "与 {name} 之差及 95% 置信区间"),
-    "figure.ended_by": ("Who ends a violation", "由谁停止违规"),
-    "figure.violation_mix": ("What breaks the silence", "什么打破了安静"),
-    "figure.share_of_violations": ("share of violations", "占违规次数的比例"),
+    "figure.cut": ("(intervals cut at the metric's possible range: with few replications the t interval reaches "
+                   "past it)", "（区间在指标可能的范围处截断：重复次数少时 t 区间会超出该范围）"),
+    "figure.predictive": ("(grey, beside it: the total predictive interval, parameters drawn from the posterior)",
+                          "（旁边的灰线：总预测区间，参数取自后验分布）"),
+    "figure.differences": ("Differences from {name} with 95 % intervals\n(an interval clear of the line: a "
+                           "difference the replications resolve)",
+                           "与 {name} 之差及 95% 置信区间\n（区间不碰到竖线：重复次数足以分辨的差异）"),
+    "figure.ended_by": ("Who ends violations", "由谁停止违规"),
+    "figure.violation_mix": ("What breaks the silence: violations by kind", "什么打破了安静：各类违规"),
+    "figure.share_of_violations": ("share of violations (mean across replications)", "占违规次数的比例（各次重复的均值）"),
     "figure.percentage_points": ("percentage points", "百分点"),
+    "figure.paired": ("paired", "配对"),
+    "caption.headline": ("Headline metrics of each run: mean across replications; whiskers: 95 % Student-t "
+                         "interval.", "各次运行的主要指标：各次重复的均值；误差线：95% Student t 置信区间。"),
+    "caption.ended_by": ("Who ends violations: share ended by the violator, a neighbour's reminder, staff, or "
+                         "still running when the violator got off.",
+                         "由谁停止违规：违规者自行停止、邻座提醒、乘务员制止，或违规者下车时仍未停止的比例。"),
+    "caption.violation_mix": ("What breaks the silence: share of violation starts by kind.",
+                              "什么打破了安静：各类违规在违规次数中的比例。"),
+    "caption.noisy_time_ecdf": ("Distribution over trains of the share of running time with at least one violation "
+                                "in the quiet car (every train of every replication).",
+                                "各列车静音车厢有违规的运行时间占比的分布（每次重复的每一列车）。"),
+    "caption.timeline": ("One train, seat by seat: grey bars are passengers on board, coloured bars violations by "
+                         "kind; markers show reminders, complaints and staff interventions, dashed lines staff "
+                         "patrol passes.",
+                         "一列车，逐个座位：灰条是在车上的旅客，彩条是各类违规；标记为提醒、投诉和乘务员干预，"
+                         "虚线为乘务员巡视。"),
+    "caption.overflow_curve": ("The overflow curve: the cost in the quiet car as mean demand rises past the ordinary "
+                               "seats; band: 95 % interval of the mean over replications at each point.",
+                               "溢出曲线：需求超过普通座位后静音车厢付出的代价；阴影：各点重复均值的 95% 置信区间。"),
+    "caption.sweep": ("A sweep: each metric against one varied key (95 % intervals over replications).",
+                      "参数扫描：各指标随一个参数变化（重复的 95% 置信区间）。"),
+    "caption.sensitivity": ("Sensitivity indices with their 95 % bootstrap intervals.",
+                            "敏感性指数及其 95% 自助法置信区间。"),
 }
 
 
