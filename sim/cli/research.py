@@ -458,6 +458,7 @@ def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: 
       quietcar report results/compare-pilot-expansion-s2024-n10 --out pilot-vs-expansion.html
       quietcar report results/pilot-s2024-n20 results/overflow-curve results/sensitivity-expansion \\
           --out pilot-and-assumptions.html
+      quietcar report results/pilot-s2024-n20 --lang zh --out pilot-zh.html    # in Chinese
     """
     from ..present.plots import PlotError
     from ..present.report import write_report
