@@ -161,7 +161,6 @@ def test_noise_share_of_one_or_more_is_warned_about():
 
 
 def test_the_differences_figure_and_the_same_train_in_every_timeline(folders, tmp_path):
-    import matplotlib
     from sim.present.plots import collect, figures
     base, _ = folders
     coll = collect([base / "cmp"])

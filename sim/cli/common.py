@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from ..present.labels import LANGUAGES, speaking
 from ..run.paths import override_tag, safe_name
 from ..run.results import ResultsError
 from ..scenario import Scenario, ScenarioError, load, resolve
+
+if TYPE_CHECKING:
+    from ..experiments.sweep import PosteriorDraws
 
 #: click settings of every command: -h as well as --help, 100 columns.
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
