@@ -79,6 +79,43 @@ def test_show_understands_every_kind_of_folder(folders, kind, words):
     assert "unfinished" not in text and "no quietcar run" not in text
 
 
+@pytest.mark.parametrize("kind", ["run", "cmp", "sweep", "sens"])
+def test_show_speaks_chinese_within_100_columns(folders, kind, monkeypatch):
+    """--lang zh (or QUIETCAR_LANG=zh): the labels, units and headings of the one table, aligned
+    by display width (a Chinese character takes two columns)."""
+    from sim.cli.console import columns
+    base, _ = folders
+    text = invoke("show", base / kind, "--lang", "zh")
+    lines = [x for x in text.splitlines() if "/tmp" not in x]
+    assert max(columns(x) for x in lines) <= 100, max(lines, key=columns)
+    title, unit = labels.label("violations_per_100_pax_h", "zh")
+    if kind in ("run", "cmp"):
+        assert title in text and unit in text and labels.label("noisy_time_share", "zh")[0] in text
+        assert "Noisy time" not in text and labels.word("head.metric", "zh") in text
+    if kind == "cmp":
+        assert labels.word("unit.pp", "zh") in text and labels.word("note.paired", "zh") in text
+    if kind in ("sweep", "sens"):
+        assert labels.word("short.overflow_share", "zh") in text
+    monkeypatch.setenv("QUIETCAR_LANG", "zh")
+    assert invoke("show", base / kind) == text
+    assert invoke("show", base / kind, "--lang", "en") != text
+    monkeypatch.setenv("QUIETCAR_LANG", "fr")
+    r = CliRunner().invoke(main, ["show", str(base / kind)])
+    assert r.exit_code == 2 and "'fr' is not one of 'en', 'zh'" in r.output and "Traceback" not in r.output
+
+
+def test_a_chinese_report_names_metrics_in_chinese_and_carries_its_font(folders, tmp_path):
+    """Its figures draw every glyph (a missing one is a warning, and warnings are errors here)."""
+    base, _ = folders
+    invoke("report", base / "cmp", base / "sens", "--lang", "zh", "--out", tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<html lang='zh-Hans'>" in html and labels.word("report.headline", "zh") in html
+    assert labels.label("noisy_time_share", "zh")[0] in html and labels.word("report.q.enders", "zh") in html
+    assert "@font-face" in html and "Headline metrics" not in html
+    invoke("report", base / "cmp", "--out", tmp_path / "en.html")
+    assert "@font-face" not in (tmp_path / "en.html").read_text() and labels.current() == "en"
+
+
 def test_show_of_a_compare_member_says_its_overrides(folders):
     base, _ = folders
     member = next(p for p in (base / "cmp").iterdir() if p.is_dir() and p.name != "classroom")
@@ -124,7 +161,6 @@ def test_noise_share_of_one_or_more_is_warned_about():
 
 
 def test_the_differences_figure_and_the_same_train_in_every_timeline(folders, tmp_path):
-    import matplotlib
     from sim.present.plots import collect, figures
     base, _ = folders
     coll = collect([base / "cmp"])

@@ -3,6 +3,7 @@ progress bar, number formatting and the options of runs."""
 from __future__ import annotations
 
 import errno
+import functools
 import math
 import sys
 import threading
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..model.params import ENGINES
+from ..present.labels import LANGUAGES, speaking
 from ..run.paths import override_tag, safe_name
 from ..run.results import ResultsError
 from ..scenario import Scenario, ScenarioError, load, resolve
@@ -268,6 +270,21 @@ def engine_option(f: Callable) -> Callable:
     """--engine compiled|simpy (compiled by default)."""
     return click.option("--engine", type=click.Choice(ENGINES), default="compiled", show_default=True,
                         help=ENGINE_HELP)(f)
+
+
+LANG_HELP = ("Language of the tables' labels and units, and of figures and reports: en (English) or zh "
+             "(简体中文) [default: $QUIETCAR_LANG, else en].")
+
+
+def lang_option(f: Callable) -> Callable:
+    """--lang zh|en (or the environment's QUIETCAR_LANG): the command runs with labels, units and
+    figures in that language (:func:`sim.present.labels.speaking`)."""
+    @functools.wraps(f)
+    def in_language(*args, lang: str | None = None, **kwargs):
+        with speaking(lang or "en"):
+            return f(*args, **kwargs)
+    return click.option("--lang", type=click.Choice(LANGUAGES, case_sensitive=False), default=None,
+                        envvar="QUIETCAR_LANG", help=LANG_HELP)(in_language)
 
 
 def common_options(f: Callable) -> Callable:

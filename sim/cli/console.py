@@ -1,10 +1,13 @@
 """What the console prints after a run, a comparison or an experiment: the report's labels,
-units and per cent formatting (:mod:`sim.present.labels`), in tables no wider than
-:data:`WIDTH` columns whatever the names, and a header that says what ran, overrides included."""
+units and per cent formatting (:mod:`sim.present.labels`), in English or Chinese (``--lang``:
+the language chosen with :func:`sim.present.labels.speaking`), in tables no wider than
+:data:`WIDTH` columns whatever the names (a Chinese character takes two columns), and a header
+that says what ran, overrides included."""
 from __future__ import annotations
 
 import shlex
 import textwrap
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from ..present import labels
@@ -13,23 +16,45 @@ from ..present import labels
 WIDTH = 100
 
 
+def columns(text: str) -> int:
+    """How many console columns ``text`` takes: two for a wide (Chinese) character, one otherwise."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
 def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:max(1, width - 1)] + "…"
+    """``text`` cut to ``width`` columns, with '…' where it was cut."""
+    if columns(text) <= width:
+        return text
+    out, used = [], 0
+    for c in text:
+        used += columns(c)
+        if used > max(1, width - 1):
+            break
+        out.append(c)
+    return "".join(out) + "…"
+
+
+def ljust(text: str, width: int) -> str:
+    return text + " " * max(0, width - columns(text))
+
+
+def rjust(text: str, width: int) -> str:
+    return " " * max(0, width - columns(text)) + text
 
 
 def grid(rows: Sequence[Sequence[str]], right: Sequence[int] = (), width: int = WIDTH) -> list[str]:
     """Rows as aligned columns (two spaces apart); the first column is clipped so that every
-    line fits in ``width``."""
+    line fits in ``width`` columns."""
     if not rows:
         return []
     n = len(rows[0])
-    w = [max(len(r[i]) for r in rows) for i in range(n)]
+    w = [max(columns(r[i]) for r in rows) for i in range(n)]
     rest = sum(w[1:]) + 2 * (n - 1)
     w0 = min(w[0], max(12, width - rest))
     out = []
     for r in rows:
-        cells = [clip(r[0], w0).ljust(w0)]
-        cells += [c.rjust(w[i]) if i in right else c.ljust(w[i]) for i, c in enumerate(r) if i > 0]
+        cells = [ljust(clip(r[0], w0), w0)]
+        cells += [rjust(c, w[i]) if i in right else ljust(c, w[i]) for i, c in enumerate(r) if i > 0]
         out.append(clip("  ".join(cells).rstrip(), width))
     return out
 
@@ -59,7 +84,8 @@ def description(text: str) -> str:
 
 def summary_table(summary: Mapping[str, Mapping[str, float]], metrics: Sequence[str]) -> str:
     """One line per metric: its plain name and unit, mean, 95 % interval and replications."""
-    rows = [["metric", "unit", "mean", "95 % interval", "n"]]
+    w = labels.word
+    rows = [[w("head.metric"), w("head.unit"), w("head.mean"), w("head.interval"), w("head.n")]]
     for m in metrics:
         s = summary.get(m)
         if not s or s["n"] == 0:
@@ -67,7 +93,7 @@ def summary_table(summary: Mapping[str, Mapping[str, float]], metrics: Sequence[
         title = labels.label(m)[0]
         ci = (f"[{labels.number(100 * s['ci_low'] if labels.is_share(m) else s['ci_low'])}, "
               f"{labels.number(100 * s['ci_high'] if labels.is_share(m) else s['ci_high'])}]"
-              if s["n"] > 1 and s["ci_low"] == s["ci_low"] else "(one replication)")
+              if s["n"] > 1 and s["ci_low"] == s["ci_low"] else w("note.one_replication"))
         mean = labels.number(100 * s["mean"] if labels.is_share(m) else s["mean"])
         rows.append([title, labels.unit(m), mean, ci, str(s["n"])])
     return "\n".join(grid(rows, right=(2, 4)))
@@ -80,16 +106,15 @@ def comparison_table(names: Sequence[str], rows: Sequence[Mapping], paired: Sequ
     tags = [chr(ord("A") + i) if i < 26 else f"S{i + 1}" for i in range(len(names))]
     lines = [f"{t} = {clip(nm, WIDTH - 4)}" for t, nm in zip(tags, names)]
     for i in range(1, len(names)):
-        how = ("paired by replication (same network and demand: common random numbers)" if paired[i]
-               else "Welch's t (network or demand differ, so replications are not paired)")
+        how = labels.word("note.paired" if paired[i] else "note.welch")
         lines.append(clip(f"{tags[i]} - A: {how}", WIDTH))
     by = {(r["metric"], str(r["scenario"])): r for r in rows}
-    table = [["metric (unit)", "", "mean [95 %]", "difference from A [95 %]"]]
+    table = [[labels.word("head.metric_unit"), "", labels.word("head.mean_interval"), labels.word("head.difference")]]
     for m in metrics:
         if (m, str(names[0])) not in by:
             continue
         unit = labels.unit(m)
-        first = [labels.label(m)[0], "  " + ("% (differences: pp)" if unit == "%" else unit)]
+        first = [labels.label(m)[0], "  " + (labels.word("head.differences_pp") if unit == "%" else unit)]
         for i, (tag, nm) in enumerate(zip(tags, names)):
             r = by[(m, str(nm))]
             diff = ""
@@ -101,7 +126,7 @@ def comparison_table(names: Sequence[str], rows: Sequence[Mapping], paired: Sequ
                           diff])
     lines.append("")
     lines += grid(table)
-    lines.append("* the interval of the difference excludes 0")
+    lines.append(labels.word("note.excludes_zero"))
     for tag, r_paired, nm in zip(tags[1:], paired[1:], names[1:]):
         vr = [by[(m, str(nm))]["variance_reduction"] for m in metrics if (m, str(nm)) in by]
         vr = sorted(float(v) for v in vr if v == v)

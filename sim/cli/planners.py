@@ -20,8 +20,8 @@ from ..run.paths import child, safe_name
 from .console import (comparison_table, description, identical_warning, overrides_line, summary_table,
                       warning)
 from ..present.labels import number as fmt
-from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, allow_large_option, common_options, default_out,
-                     guard, load_scenario, progress_bar,
+from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, allow_large_option, common_options,
+                     default_out, guard, lang_option, load_scenario, progress_bar,
                      prepare_core)
 
 
@@ -125,6 +125,7 @@ def settle(scs: Sequence[Scenario], seed: int | None, replications: int | None, 
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (results/<run>/figures/).")
 @allow_large_option
 @click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="CAL", help=POSTERIOR_HELP)
+@lang_option
 def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
         overrides: tuple[str, ...], precision: float | None, max_replications: int, engine: str,
         out: Path | None,
@@ -235,6 +236,7 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
               help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
 @allow_large_option
 @click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="CAL", help=POSTERIOR_HELP)
+@lang_option
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
             scheduler: str | None, overrides: tuple[str, ...], precision: float | None, max_replications: int,
             engine: str, out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...], allow_large: bool,
@@ -349,6 +351,7 @@ def list_scenarios() -> None:
 @click.command(context_settings=CONTEXT)
 @click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--all", "show_all", is_flag=True, help="Every metric, not only the headline ones.")
+@lang_option
 def show(results_dir: Path, show_all: bool) -> None:
     """Print the summary of a finished run.
 

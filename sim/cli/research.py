@@ -24,9 +24,9 @@ from ..scenario import Scenario
 from ..present import labels
 from ..run.design_checks import design_warnings
 from ..present.labels import number as fmt
-from .common import (CONTEXT, POSTERIOR_HELP, InputError, PosteriorRun, allow_large_option, check_points, default_out,
-                     engine_option, guard, load_scenario, progress_bar)
-from .console import WIDTH, clip, grid, overrides_line, warning
+from .common import (CONTEXT, POSTERIOR_HELP, InputError, PosteriorRun, allow_large_option, check_points,
+                     default_out, engine_option, guard, lang_option, load_scenario, progress_bar)
+from .console import WIDTH, clip, columns, grid, overrides_line, warning
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
@@ -44,9 +44,14 @@ OUT_HELP = ("Experiment folder [default: results/{kind}-<scenario>-...-s<seed>-n
 RESUME_HELP = "Complete an interrupted experiment in --out (or reuse a finished one) instead of refusing."
 FORCE_HELP = "Overwrite an experiment folder that holds another experiment."
 #: Metrics printed after a sweep, with short headers (every metric is in the CSV files).
-SHOWN = (("overflow_share", "overflow share"), ("violations_per_100_pax_h", "violations/100 pax-h"),
-         ("noisy_time_share", "noisy time"), ("disturbed_pax_min_per_pax_h", "disturbed min/pax-h"),
-         ("optin.disturbed_pax_min_per_pax_h", "opt-in exposure"))
+#: The metrics of a sweep's point table (short names: ``short.<metric>`` of sim.present.labels.WORDS).
+SHOWN_METRICS = ("overflow_share", "violations_per_100_pax_h", "noisy_time_share", "disturbed_pax_min_per_pax_h",
+                 "optin.disturbed_pax_min_per_pax_h")
+
+
+def _shown() -> tuple[tuple[str, str], ...]:
+    """(metric, its short name in the language chosen) for the point table."""
+    return tuple((m, labels.word(f"short.{m}")) for m in SHOWN_METRICS)
 
 
 def experiment_options(f: Callable) -> Callable:
@@ -132,8 +137,9 @@ def _short(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
 
-def _predictive_note(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN) -> str:
+def _predictive_note(result: ExperimentResult, shown: Sequence[tuple[str, str]] | None = None) -> str:
     """With a posterior: each point's total predictive interval and which part dominates."""
+    shown = shown or _shown()
     lines = ["", "total predictive 95 % intervals (parameters drawn from the posterior; Monte-Carlo above):"]
     for s in result.summary[:40]:
         cells = []
@@ -145,9 +151,10 @@ def _predictive_note(result: ExperimentResult, shown: Sequence[tuple[str, str]] 
     return "\n".join(lines)
 
 
-def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN, limit: int = 40) -> str:
+def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] | None = None, limit: int = 40) -> str:
     """Each point's values and a few metrics as mean ± half-width of the 95 % interval, in the
     metrics' units (shares in per cent); as many metrics as fit in the console's width."""
+    shown = shown or _shown()
     keys = list(result.design.keys)
     head = ["point", *(_short(k) for k in keys)]
     cols = [[str(s["point"]), *(labels.number(s[k]) if isinstance(s[k], float) else str(s[k]) for k in keys)]
@@ -162,7 +169,7 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
             cells.append(f"{labels.number(k * mean)} ± {labels.number(k * (hi - lo) / 2)}" if lo == lo
                          else labels.number(k * mean))
         title = f"{h} ({labels.unit(m)})" if share else h
-        width = max(len(title), *(len(c) for c in cells)) + 2
+        width = max(columns(title), *(len(c) for c in cells)) + 2
         if used + width > WIDTH:
             break
         used += width
@@ -195,6 +202,7 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
 @folder_options("sweep")
 @allow_large_option
 @_design_error
+@lang_option
 def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curve: bool, replications: int | None,
           seed: int | None, workers: int | None, overrides: tuple[str, ...], out: Path | None, resume: bool,
           force: bool, no_plots: bool, scheduler: str | None = None, allow_large: bool = False,
@@ -272,8 +280,8 @@ def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: 
             continue
         # mu* is a change of the metric (shares: in percentage points); ST and S1 are shares of variance
         k = 100 if method == "morris" and labels.is_share(m) else 1
-        unit = ("percentage points" if k == 100 else labels.unit(m) or "ratio") if method == "morris" else \
-            "shares of variance"
+        unit = ((labels.word("figure.percentage_points") if k == 100 else labels.unit(m) or labels.word("unit.ratio"))
+                if method == "morris" else labels.word("unit.variance_shares"))
         title = clip(f"{labels.label(m)[0]} ({m}; {shown} in {unit})", WIDTH)
         if nr["status"] != "ok":
             lines.append(f"\n{title}: not analysed ({nr['status']})")
@@ -314,6 +322,7 @@ def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: 
 @folder_options("sensitivity")
 @allow_large_option
 @_design_error
+@lang_option
 def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: int | None, levels: int,
                 second_order: bool, replications: int | None, seed: int | None, workers: int | None,
                 overrides: tuple[str, ...], out: Path | None, resume: bool, force: bool, no_plots: bool,
@@ -389,6 +398,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
                    "in their common parent].")
 @click.option("--train", type=click.IntRange(0), default=None,
               help="Train (id in replication 0) for the timeline [default: a typical eventful one].")
+@lang_option
 def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) -> None:
     """Draw the figures of results folders (PNG and SVG).
 
@@ -427,6 +437,7 @@ def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) ->
 @click.option("--title", default=None, help="Title of the report [default: from the runs].")
 @click.option("--train", type=click.IntRange(0), default=None,
               help="Train (id in replication 0) for the timelines [default: a typical eventful one].")
+@lang_option
 def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: int | None) -> None:
     """Write one self-contained HTML report of some results folders.
 
@@ -441,6 +452,7 @@ def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: 
       quietcar report results/compare-pilot-expansion-s2024-n10 --out pilot-vs-expansion.html
       quietcar report results/pilot-s2024-n20 results/overflow-curve results/sensitivity-expansion \\
           --out pilot-and-assumptions.html
+      quietcar report results/pilot-s2024-n20 --lang zh --out pilot-zh.html    # in Chinese
     """
     from ..present.plots import PlotError
     from ..present.report import write_report
