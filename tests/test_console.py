@@ -184,3 +184,22 @@ def test_runs_of_different_lengths_on_one_seed_are_paired_on_the_replications_bo
     assert (tmp_path / "figs" / "differences.png").stat().st_size > 10_000
     invoke("report", tmp_path / "three", base / "cmp", "--out", tmp_path / "r.html")
     assert "paired" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_posterior_tables_speak_the_planners_language(lang):
+    """--posterior tables: plain names and units (shares in per cent, differences in points),
+    never code names, within 100 display columns, in either language."""
+    from sim.cli.console import columns, posterior_comparison_note, predictive_table
+    summary = {m: {"mean": 0.25, "ci_low": 0.2, "ci_high": 0.3, "n": 8,
+                   "predictive": {"low": 0.1, "high": 0.4, "dominates": "parameters"}} for m in HEADLINE}
+    rows = [{"metric": m, "scenario": nm, "diff_ci_low": -0.05, "diff_ci_high": 0.01, "diff_pred_low": -0.2,
+             "diff_pred_high": 0.15} for m in HEADLINE for nm in ("base", "never")]
+    with labels.speaking(lang):
+        text = predictive_table(summary, HEADLINE) + posterior_comparison_note(["base", "never"], rows, HEADLINE)
+    assert max(columns(x) for x in text.splitlines()) <= 100
+    assert not any(m in text for m in HEADLINE), "a code name in a planner's table"
+    share = next(m for m in HEADLINE if labels.is_share(m))
+    assert labels.label(share, lang)[0] in text and "[20, 30]" in text and "[10, 40]" in text  # per cent
+    assert "[-5, 1]" in text and "[-20, 15]" in text  # differences of shares in percentage points
+    assert labels.word("dominates.parameters", lang) in text

@@ -5,6 +5,8 @@ the language chosen with :func:`sim.present.labels.speaking`), in tables no wide
 that says what ran, overrides included."""
 from __future__ import annotations
 
+import math
+import re
 import shlex
 import textwrap
 import unicodedata
@@ -73,8 +75,20 @@ def warning(text: str) -> str:
     return _wrap(f"warning: {text}")
 
 
-def _wrap(text: str) -> str:
-    return textwrap.fill(text, WIDTH, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False)
+def _wrap(text: str, width: int = WIDTH) -> str:
+    """Text filled to ``width`` display columns, later lines indented by two: words break at
+    spaces, Chinese between any two characters (each takes two columns)."""
+    tokens: list[str] = []
+    for tok in re.findall(r"\S+\s*", text):
+        tokens += re.findall(r"[^\u2e80-\uffef]+|.", tok) if any(columns(c) == 2 for c in tok) else [tok]
+    lines, cur = [], ""
+    for tok in tokens:
+        if cur.strip() and columns(cur + tok.rstrip()) > width:
+            lines.append(cur.rstrip())
+            cur = "  "
+        cur += tok
+    lines.append(cur.rstrip())
+    return "\n".join(lines)
 
 
 def description(text: str) -> str:
@@ -132,8 +146,7 @@ def comparison_table(names: Sequence[str], rows: Sequence[Mapping], paired: Sequ
         vr = sorted(float(v) for v in vr if v == v)
         if r_paired and vr:
             med = vr[len(vr) // 2] if len(vr) % 2 else (vr[len(vr) // 2 - 1] + vr[len(vr) // 2]) / 2
-            lines.append(clip(f"pairing {tag} with A removed {100 * med:.0f} % of the variance of the differences "
-                              f"(median; per metric: comparison.csv)", WIDTH))
+            lines.append(clip(labels.word("note.pairing_removed", tag=tag, share=f"{100 * med:.0f}"), WIDTH))
     return "\n".join(lines)
 
 
@@ -148,3 +161,49 @@ def identical_warning(digests: Sequence[str], names: Sequence[str]) -> list[str]
                                    f"them"))
                 break
     return out
+
+
+def _bracket(metric: str, low: float, high: float) -> str:
+    """'[low, high]' in the metric's unit (shares in per cent or percentage points)."""
+    k = 100 if labels.is_share(metric) else 1
+    return f"[{labels.number(k * low)}, {labels.number(k * high)}]"
+
+
+def predictive_table(summary: Mapping[str, Mapping], metrics: Sequence[str]) -> str:
+    """With a posterior, per metric: mean, Monte-Carlo interval, total predictive interval and
+    which of the two dominates."""
+    w = labels.word
+    rows = [[w("head.metric_unit"), w("head.mean"), w("head.monte_carlo"), w("head.predictive"),
+             w("head.dominated_by")]]
+    for m in metrics:
+        s = summary.get(m)
+        if not s or s["n"] == 0:
+            continue
+        p = s.get("predictive") or {}
+        mc = _bracket(m, s["ci_low"], s["ci_high"]) if s["n"] > 1 else w("note.one_replication")
+        tot = _bracket(m, p.get("low", math.nan), p.get("high", math.nan)) if p.get("dominates") else "–"
+        dom = w(f"dominates.{p['dominates']}") if p.get("dominates") in ("parameters", "monte_carlo",
+                                                                          "undetermined") else "–"
+        mean = labels.number(100 * s["mean"] if labels.is_share(m) else s["mean"])
+        unit = labels.unit(m)
+        rows.append([labels.label(m)[0] + (" (%)" if unit == "%" else ""), mean, mc, tot, dom])
+        if unit != "%":
+            rows.append(["  " + unit, "", "", "", ""])
+    return "\n".join([*grid(rows, right=(1,)), _wrap(w("note.predictive"))])
+
+
+def posterior_comparison_note(names: Sequence[str], rows: Sequence[Mapping], metrics: Sequence[str]) -> str:
+    """With a posterior: each difference's Monte-Carlo interval beside its predictive interval."""
+    by = {(r["metric"], str(r["scenario"])): r for r in rows}
+    table = [[labels.word("head.metric_unit"), labels.word("head.monte_carlo"),
+              labels.word("head.predictive_difference")]]
+    for nm in names[1:]:
+        table.append([f"{clip(str(nm), 30)} − {clip(str(names[0]), 30)}", "", ""])
+        for m in metrics:
+            r = by.get((m, str(nm)))
+            if not r or r["diff_pred_low"] != r["diff_pred_low"]:
+                continue
+            unit = labels.word("unit.pp") if labels.is_share(m) else labels.unit(m)
+            table.append([f"  {labels.label(m)[0]} ({unit})", _bracket(m, r["diff_ci_low"], r["diff_ci_high"]),
+                          _bracket(m, r["diff_pred_low"], r["diff_pred_high"])])
+    return "\n".join(["", _wrap(labels.word("note.posterior_differences")), *grid(table)])

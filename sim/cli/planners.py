@@ -17,9 +17,8 @@ from ..run.runner import DaskMissing, default_workers, same_demand
 from ..scenario import BUNDLED as SCENARIO_DIR
 from ..scenario import Scenario, describe
 from ..run.paths import child, safe_name
-from .console import (comparison_table, description, identical_warning, overrides_line, summary_table,
-                      warning)
-from ..present.labels import number as fmt
+from .console import (comparison_table, description, identical_warning, overrides_line, posterior_comparison_note,
+                      predictive_table, summary_table, warning)
 from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, allow_large_option, common_options,
                      default_out, guard, lang_option, load_scenario, progress_bar,
                      prepare_core)
@@ -55,26 +54,6 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
     if precision is not None:
         click.echo(precision_note(folder, precision), err=True)
     return summary
-
-
-def predictive_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:
-    """Per metric: mean, Monte-Carlo interval, total predictive interval, and which dominates."""
-    rows = [("metric", "mean", "Monte-Carlo 95 %", "total predictive 95 %", "dominated by")]
-    for m in metrics:
-        s = summary[m]
-        p = s.get("predictive") or {}
-        if s["n"] == 0:
-            continue
-        mc = f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]" if s["n"] > 1 else "(one replication)"
-        tot = f"[{fmt(p.get('low', math.nan))}, {fmt(p.get('high', math.nan))}]" if p.get("dominates") else "–"
-        dom = {"parameters": "parameters", "monte_carlo": "Monte-Carlo noise",
-               "undetermined": "undetermined (one train a day)"}.get(p.get("dominates", ""), "–")
-        rows.append((m, fmt(s["mean"]), mc, tot, dom))
-    w = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = [f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:<{w[2]}}  {r[3]:<{w[3]}}  {r[4]}" for r in rows]
-    lines.append("(Monte-Carlo: the mean's interval over the replications; total predictive: what the metric can be "
-                 "given the posterior's parameter uncertainty and the noise; docs/calibration.md)")
-    return "\n".join(lines)
 
 
 def precision_note(folder: RunFolder, precision: float) -> str:
@@ -295,26 +274,10 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     click.echo(overrides_line(overrides, each))
     click.echo(comparison_table(names, rows, paired, HEADLINE))
     if posterior:
-        click.echo(posterior_comparison_note(names, rows))
+        click.echo(posterior_comparison_note(names, rows, HEADLINE))
     if not no_plots:
         draw_figures(out)
     click.echo(f"\nresults: {out}\n(comparison.csv, and one run folder per scenario)")
-
-
-def posterior_comparison_note(names: Sequence[str], rows: Sequence[dict]) -> str:
-    """With a posterior: each difference's Monte-Carlo interval beside its predictive interval."""
-    by = {(r["metric"], r["scenario"]): r for r in rows}
-    lines = ["", "with parameters drawn from the posterior (the same draw in both arms of each replication):",
-             "difference                                  Monte-Carlo 95 %          predictive 95 % (a new day's "
-             "difference, parameter uncertainty included)"]
-    for nm in names[1:]:
-        for m in HEADLINE:
-            r = by[(m, nm)]
-            if r["diff_pred_low"] != r["diff_pred_low"]:
-                continue
-            lines.append(f"{nm} - {names[0]}: {m:<30} [{fmt(r['diff_ci_low'])}, {fmt(r['diff_ci_high'])}]".ljust(70)
-                         + f"[{fmt(r['diff_pred_low'])}, {fmt(r['diff_pred_high'])}]")
-    return "\n".join(lines)
 
 
 @click.command(context_settings=CONTEXT)

@@ -191,6 +191,27 @@ WORDS: dict[str, tuple[str, str]] = {
                     "按重复逐一配对（路网与需求相同：共同随机数）"),
     "note.welch": ("Welch's t (network or demand differ, so replications are not paired)",
                    "Welch t 检验（路网或需求不同，重复之间不配对）"),
+    "note.pairing_removed": ("pairing {tag} with A removed {share} % of the variance of the differences (median; "
+                             "per metric: comparison.csv)",
+                             "{tag} 与 A 配对消除了差值方差的 {share}%（中位数；各指标见 comparison.csv）"),
+    # --posterior tables
+    "head.monte_carlo": ("Monte-Carlo 95 %", "蒙特卡洛 95%"),
+    "head.predictive": ("total predictive 95 %", "总预测 95%"),
+    "head.dominated_by": ("dominated by", "主要来源"),
+    "head.predictive_difference": ("predictive 95 %", "预测 95%"),
+    "dominates.parameters": ("parameters", "参数"),
+    "dominates.monte_carlo": ("Monte-Carlo noise", "蒙特卡洛噪声"),
+    "dominates.undetermined": ("undetermined (one train a day)", "无法判断（每天只有一列车）"),
+    "note.predictive": ("(Monte-Carlo: the mean's interval over the replications; total predictive: what the "
+                        "metric can be given the posterior's parameter uncertainty and the noise; "
+                        "docs/calibration.md)",
+                        "（蒙特卡洛：各次重复均值的区间；总预测：在后验参数不确定性与随机噪声下指标可能的范围；"
+                        "见 docs/calibration.md）"),
+    "note.posterior_differences": ("With parameters drawn from the posterior (the same draw in both arms of each "
+                                   "replication): each difference's Monte-Carlo interval, and its predictive "
+                                   "interval (a new day's difference, parameter uncertainty included)",
+                                   "参数取自后验（每次重复两组用同一组参数）：每个差值的蒙特卡洛区间，以及其预测区间"
+                                   "（新的一天的差值，含参数不确定性）"),
     # the report
     "report.question": ("The question", "问题"),
     "report.scenarios": ("The scenarios side by side", "并列的情景"),
