@@ -203,3 +203,26 @@ def test_the_posterior_tables_speak_the_planners_language(lang):
     assert labels.label(share, lang)[0] in text and "[20, 30]" in text and "[10, 40]" in text  # per cent
     assert "[-5, 1]" in text and "[-20, 15]" in text  # differences of shares in percentage points
     assert labels.word("dominates.parameters", lang) in text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_design_warnings_speak_the_readers_language_with_plain_metric_names(lang):
+    """Every design warning the run layer can raise has its words in both languages, and the
+    console names metrics by their labels, never by code names."""
+    from sim.cli.console import warning
+    from sim.run.design_checks import design_warnings, noise_warnings
+    every = [*design_warnings(1), *design_warnings(2, "morris", 3), *design_warnings(2, "sobol", 8),
+             *noise_warnings([{"metric": "overflow_share", "noise_share": 1.5},
+                              {"metric": "contagion_lift", "noise_share": 2.0}])]
+    assert {w.key for w in every} == {"replications", "morris", "sobol", "noise"}
+    with labels.speaking(lang):
+        shown = [warning(w) for w in every]
+    for w, text in zip(every, shown):
+        assert text.startswith(labels.word("warn.prefix", lang)) and str(w.fields.get("n", "")) in text
+        if lang == "en" and w.key != "noise":  # the words of the table say what the manifest keeps
+            assert " ".join(text.split()) == "warning: " + w
+    noise = shown[-1]
+    assert "overflow_share" not in noise and labels.label("overflow_share", lang)[0] in noise
+    assert labels.label("contagion_lift", lang)[0] in noise
+    if lang == "zh":
+        assert not any("replication" in t or "trajector" in t for t in shown)

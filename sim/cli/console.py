@@ -65,14 +65,21 @@ def overrides_line(overrides: Sequence[str], each: Sequence[str] = ()) -> str:
     """'overrides: --set k=v --each 2:k=v' (shell-quoted), or '' when there are none."""
     words = [w for o in overrides for w in ("--set", o)] + [w for e in each for w in ("--each", e)]
     if not words:
-        return "overrides: none (the scenario file as it is)"
+        return labels.word("overrides.none")
     pairs = [shlex.join(words[i:i + 2]) for i in range(0, len(words), 2)]
-    return _wrap("overrides: " + " ".join(pairs))
+    return _wrap(labels.word("overrides.prefix") + " ".join(pairs))
 
 
 def warning(text: str) -> str:
-    """'warning: ...' wrapped to the console's width."""
-    return _wrap(f"warning: {text}")
+    """'warning: ...' wrapped to the console's width; a design warning (one with a ``key``) in
+    the reader's language, metrics by their plain names."""
+    key, fields = getattr(text, "key", None), dict(getattr(text, "fields", {}))
+    if key:
+        if "metrics" in fields:
+            fields["metrics"] = "、".join(labels.label(m)[0] for m in fields["metrics"]) if labels.current() == "zh" \
+                else ", ".join(labels.label(m)[0] for m in fields["metrics"])
+        text = labels.word(f"warn.{key}", **fields)
+    return _wrap(labels.word("warn.prefix") + text)
 
 
 def _wrap(text: str, width: int = WIDTH) -> str:
@@ -156,9 +163,7 @@ def identical_warning(digests: Sequence[str], names: Sequence[str]) -> list[str]
     for i, d in enumerate(digests):
         for j in range(i):
             if digests[j] == d:
-                out.append(warning(f"{names[i]} is identical to {names[j]} (the same resolved scenario): their "
-                                   f"differences are 0 by construction; use --each I:KEY=VALUE to change one of "
-                                   f"them"))
+                out.append(warning(labels.word("warn.identical", this=names[i], earlier=names[j])))
                 break
     return out
 

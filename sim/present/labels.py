@@ -194,6 +194,27 @@ WORDS: dict[str, tuple[str, str]] = {
     "note.pairing_removed": ("pairing {tag} with A removed {share} % of the variance of the differences (median; "
                              "per metric: comparison.csv)",
                              "{tag} 与 A 配对消除了差值方差的 {share}%（中位数；各指标见 comparison.csv）"),
+    # warnings of small designs (sim.run.design_checks.DesignWarning keys)
+    "warn.prefix": ("warning: ", "注意："),
+    "warn.replications": ("only {n} replication{s}: 95 % intervals rest on {df} degree{dfs} of freedom and are "
+                          "very wide or missing; use -n {minimum} or more",
+                          "只有 {n} 次重复：95% 区间只有 {df} 个自由度，很宽或无法给出；请用 -n {minimum} 或更多"),
+    "warn.morris": ("only {n} Morris trajectories: the ranking of mu* is unstable below about {minimum} "
+                    "(--samples {minimum} or more)",
+                    "只有 {n} 条 Morris 轨迹：少于约 {minimum} 条时效应排序不稳定（请用 --samples {minimum} 或更多）"),
+    "warn.sobol": ("only {n} Sobol' base samples: S1 and ST are unstable below about {minimum} (--samples "
+                   "{minimum} or more); their intervals may leave 0 to 1",
+                   "只有 {n} 个 Sobol' 基础样本：少于约 {minimum} 个时指数不稳定（请用 --samples {minimum} 或更多）；"
+                   "其区间可能超出 0 到 1"),
+    "warn.noise": ("replication noise is as large as the spread between points for {metrics}, so their indices "
+                   "say nothing; add replications (-n)",
+                   "对于{metrics}，重复间的随机噪声与各点之间的差异一样大，其指数说明不了什么；请增加重复次数（-n）"),
+    "warn.identical": ("{this} is identical to {earlier} (the same resolved scenario): their differences are 0 by "
+                       "construction; use --each I:KEY=VALUE to change one of them",
+                       "{this} 与 {earlier} 完全相同（解析后的情景一样）：两者之差必然为 0；请用 --each I:KEY=VALUE "
+                       "改变其中一个"),
+    "overrides.none": ("overrides: none (the scenario file as it is)", "覆盖设置：无（按情景文件原样）"),
+    "overrides.prefix": ("overrides: ", "覆盖设置："),
     # --posterior tables
     "head.monte_carlo": ("Monte-Carlo 95 %", "蒙特卡洛 95%"),
     "head.predictive": ("total predictive 95 %", "总预测 95%"),
