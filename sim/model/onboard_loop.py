@@ -186,7 +186,10 @@ i64, f64, boolean, void = types.int64, types.float64, types.boolean, types.void
 
 
 # --- SimPy's queue -----------------------------------------------------------------------------------
-@njit(cache=True, no_cpython_wrapper=True)
+_HEAP = typeof(np.zeros(1, HEAP))  # compiled for it and two int64 (not also for a literal 0)
+
+
+@njit(boolean(_HEAP, i64, i64), cache=True, no_cpython_wrapper=True)
 def _earlier(heap, a, b):
     """Heap entry a comes before b: by time, then priority, then order of scheduling."""
     x, y = heap[a], heap[b]
@@ -197,7 +200,7 @@ def _earlier(heap, a, b):
     return x.seq < y.seq
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(void(_HEAP, i64, i64), cache=True, no_cpython_wrapper=True)
 def _swap(heap, a, b):
     x, y = heap[a], heap[b]
     x.t, y.t = y.t, x.t
