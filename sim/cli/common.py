@@ -169,7 +169,8 @@ def load_loop() -> None:
 
 
 def warm_up() -> None:
-    """Run one small train: compiles (once) booking, population and tallies, and loads the rest.
+    """Run one small train: compiles (once) demand, booking, seating, the journey's entry (which
+    builds its tables and links the event loop) and the tally.
     Imported here, not with the CLI: --help, scenarios, validate and show never load the core."""
     from ..run.runner import warm_up as load_core
     load_core()
@@ -177,7 +178,7 @@ def warm_up() -> None:
 
 #: What the first run compiles, in order (each step is cached on disk afterwards).
 CORE_STEPS = (("the on-board event loop (sim/model/onboard_loop.py)", "load_loop"),
-              ("booking, population and tallies (one small train)", "warm_up"))
+              ("demand, booking, seating, the journey's tables and tallies (one small train)", "warm_up"))
 
 
 _ready = threading.Event()

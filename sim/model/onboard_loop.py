@@ -137,6 +137,17 @@ QUEUED = _row(("ev", i8), ("idx", i8))  # a request for a crew member
 RECORD = _like(Violation)  # the output: onboard.Violation's fields, names by their codes
 TRACE = _like(Event, leave_out=("control",))  # onboard.Event's; ``car`` counts the control cars after the others
 
+
+def _words(row: np.dtype) -> int:
+    """A row type's width in 8-byte words. `_journey` makes each table as zeroed words viewed as
+    rows: np.zeros(n, ROW) would compile Numba's zeros anew for each row type (0.1-0.3 s each)."""
+    assert row.itemsize % 8 == 0, row
+    return row.itemsize // 8
+
+
+(W_TRAVELLER, W_CAR, W_CANDIDATE, W_DUTY, W_CLOCK, W_VIOLATION, W_PATROLLER, W_HEAP, W_QUEUED, W_TRACE,
+ W_RECORD) = map(_words, (TRAVELLER, CAR, CANDIDATE, DUTY, CLOCK, VIOLATION, PATROLLER, HEAP, QUEUED, TRACE, RECORD))
+
 # One journey's state, shared by the compiled functions below: inputs (par, stops, cand, uniforms,
 # staff_u, duties; read-only), tables the loop changes, and scratch (near, chosen, ctimes).
 Journey = namedtuple("Journey", "par stops cars pax cand uniforms staff_u duties clock viol ended near chosen ctimes "
@@ -175,7 +186,10 @@ i64, f64, boolean, void = types.int64, types.float64, types.boolean, types.void
 
 
 # --- SimPy's queue -----------------------------------------------------------------------------------
-@njit(cache=True, no_cpython_wrapper=True)
+_HEAP = typeof(np.zeros(1, HEAP))  # compiled for it and two int64 (not also for a literal 0)
+
+
+@njit(boolean(_HEAP, i64, i64), cache=True, no_cpython_wrapper=True)
 def _earlier(heap, a, b):
     """Heap entry a comes before b: by time, then priority, then order of scheduling."""
     x, y = heap[a], heap[b]
@@ -186,7 +200,7 @@ def _earlier(heap, a, b):
     return x.seq < y.seq
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(void(_HEAP, i64, i64), cache=True, no_cpython_wrapper=True)
 def _swap(heap, a, b):
     x, y = heap[a], heap[b]
     x.t, y.t = y.t, x.t
@@ -469,7 +483,13 @@ def _start(s, c, i, kind, length):
                 s.ctimes[n_c] = tj
                 n_c += 1
     if n_c:
-        times = np.sort(s.ctimes[:n_c])
+        times = s.ctimes
+        for x in range(1, n_c):  # sorted (as np.sort, which compiles for a second): an insertion sort
+            tx, y = times[x], x - 1
+            while y >= 0 and times[y] > tx:
+                times[y + 1] = times[y]
+                y -= 1
+            times[y + 1] = tx
         for x in range(n_c):
             if times[x] < end_t:
                 _after(s, times[x] - t, E_COMPLAINT, v)
@@ -810,7 +830,7 @@ def _journey(train, seating, candidates, draws, room):
     minutes), the records sorted as `onboard` sorts them, the cars, the travellers and the
     trace (traced when ``room.trace`` > 0)."""
     n, n_cars, groups, stops = len(seating.order), len(train.rows), train.groups, train.stops
-    pax = np.zeros(groups * n, TRAVELLER)
+    pax = np.zeros(groups * n * W_TRAVELLER, i8).view(TRAVELLER)
     for g in range(groups):
         for x in range(n):
             t, src = pax[g * n + x], seating.order[x]
@@ -819,7 +839,7 @@ def _journey(train, seating, candidates, draws, room):
             t.board, t.alight = stops[o], stops[d]
             t.peer_q = seating.peer_q[seating.segment[src], 1 if seating.signed[src] else 0]
             t.rate = seating.weight[g * n + x]
-    cars = np.zeros(groups * n_cars, CAR)
+    cars = np.zeros(groups * n_cars * W_CAR, i8).view(CAR)
     for c in range(len(cars)):
         g, k = c // n_cars, c % n_cars
         car = cars[c]
@@ -830,28 +850,29 @@ def _journey(train, seating, candidates, draws, room):
         for j in range(car.pax_from, car.pax_to):
             car.peer_q_max = max(car.peer_q_max, pax[j].peer_q)
     m = len(candidates.time)
-    cand = np.empty(m, CANDIDATE)
+    cand = np.zeros(m * W_CANDIDATE, i8).view(CANDIDATE)
     for x in range(m):
         e = cand[x]
         e.time, e.accept, e.length = candidates.time[x], candidates.accept[x], candidates.length[x]
         e.who, e.kind = candidates.who[x], candidates.kind[x]
-    duties = np.empty(len(draws.duty_t), DUTY)
+    duties = np.zeros(len(draws.duty_t) * W_DUTY, i8).view(DUTY)
     for x in range(len(duties)):
         duties[x].arrival, duties[x].length = draws.duty_t[x], draws.duty_len[x]
     pars = train.par.copy()  # the Params' parameters, and this train's
     par = pars[0]
     par.run_min, par.crew = train.run_min, train.crew
     cap, n_pat = m + 1, par.patrollers  # at most one violation per candidate
-    clock = np.zeros(1, CLOCK)
+    clock = np.zeros(W_CLOCK, i8).view(CLOCK)
     g0 = clock[0]
     g0.free, g0.staff_next, g0.enforced, g0.tracing = par.crew, n_pat, n_cars, room.trace > 0  # the
     # first staff uniforms are the patrol phases
     s = Journey(pars, stops, cars, pax, cand, draws.uniforms, draws.staff_u, duties, clock,
-                np.zeros(cap, VIOLATION), np.zeros(cap, i8), np.zeros(n + 1, i8), np.zeros(n + 1, i8),
-                np.zeros(n + 2), np.zeros(n_pat, PATROLLER), np.zeros(room.heap, HEAP),
-                np.zeros(room.heap, QUEUED), np.zeros(room.trace, TRACE))
+                np.zeros(cap * W_VIOLATION, i8).view(VIOLATION), np.zeros(cap, i8), np.zeros(n + 1, i8),
+                np.zeros(n + 1, i8), np.zeros(n + 2, i8).view(f8), np.zeros(n_pat * W_PATROLLER, i8).view(PATROLLER),
+                np.zeros(room.heap * W_HEAP, i8).view(HEAP), np.zeros(room.heap * W_QUEUED, i8).view(QUEUED),
+                np.zeros(room.trace * W_TRACE, i8).view(TRACE))
     _run_loop(s)
-    records = np.empty(g0.ended, RECORD)
+    records = np.zeros(g0.ended * W_RECORD, i8).view(RECORD)
     for x in range(len(records)):  # in the order they ended, as onboard._Car.end records them
         vio, r = s.viol[s.ended[x]], records[x]
         c, src = vio.car, seating.order[vio.pax % n]
@@ -862,7 +883,9 @@ def _journey(train, seating, candidates, draws, room):
                                                                            vio.complaints, vio.staff_contacts)
         r.disturbed_pax_min, r.disturbed_optin_pax_min = vio.disturbed_pax_min, vio.disturbed_optin_pax_min
         r.reminded = vio.reminded
-    order = np.arange(len(records))
+    order = np.zeros(len(records), i8)
+    for x in range(len(order)):
+        order[x] = x
     for x in range(1, len(order)):  # insertion sort (stable): the records come nearly in order
         k, y = order[x], x - 1
         while y >= 0 and _before(records[k], records[order[y]]):
@@ -888,6 +911,35 @@ def _bounds(rates, weight, board, alight, m_max):
     return kind_cum, lam
 
 
+@njit(cache=True)
+def _stable_order(keys):
+    """np.argsort(keys, kind="stable") for finite keys (any stable sort gives the same order):
+    insertion sorts of runs of 16, then merges, which compile in a fraction of the time of numpy's."""
+    n, run = len(keys), 16
+    order, merged = np.empty(n, np.int64), np.empty(n, np.int64)
+    for x in range(n):
+        k, y = keys[x], x - 1
+        while y >= x - x % run and keys[order[y]] > k:  # within the run, after any equal key
+            order[y + 1] = order[y]
+            y -= 1
+        order[y + 1] = x
+    width = run
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid, hi = min(lo + width, n), min(lo + 2 * width, n)
+            a, b = lo, mid
+            for x in range(lo, hi):  # the left run's first unless the right run's is smaller
+                if a < mid and (b == hi or keys[order[b]] >= keys[order[a]]):
+                    merged[x] = order[a]
+                    a += 1
+                else:
+                    merged[x] = order[b]
+                    b += 1
+        order, merged = merged, order
+        width *= 2
+    return order
+
+
 # one car's travellers as draw_candidates needs them: planned stays, kind shares, the bound
 # multiplier and the log-normal lengths' parameters per kind
 CarDraw = namedtuple("CarDraw", "board alight kind_cum m_max mu sigma")
@@ -910,7 +962,7 @@ def _assemble(count, u, z, car):
     for x in range(n):
         j = who[x]
         times[x] = board[j] + u[x] * (alight[j] - board[j])
-    order = np.argsort(times, kind="mergesort")  # stable, as onboard's
+    order = _stable_order(times)  # as onboard's np.argsort(times, kind="stable")
     t_out, w_out, accept = np.empty(n), np.empty(n, np.int64), np.empty(n)
     kind, exponent = np.empty(n, np.int64), np.empty(n)
     for x in range(n):

@@ -111,7 +111,9 @@ def _columns(u, share, size_cum, infant_prob, terminal_share, legs, more_legs):
     infant = np.empty(n, np.bool_)
     origin, dest = np.empty(n, np.int16), np.empty(n, np.int16)
     for x in range(n):
-        seg = min(np.searchsorted(share, u[2, x], side="right"), len(share) - 1)
+        seg = 0  # np.searchsorted(share, u[2, x], side="right"), at most the last (compiles faster)
+        while seg < len(share) - 1 and share[seg] <= u[2, x]:
+            seg += 1
         k = 1
         for cum in size_cum:
             if u[3, x] >= cum[seg]:

@@ -143,9 +143,9 @@ def run_replications(scenario: Scenario, seed: int, replications: Iterable[int],
 
 def warm_up() -> None:
     """Load the Numba-compiled loops of the core in this process by simulating one small train
-    of the default model. On the first use after installing they are compiled (about a minute
-    on the project's machine) and cached on disk; done before a pool starts, its workers then
-    load them instead of each compiling them."""
+    of the default model. On the first use after installing they are compiled (about 15 s on
+    the project's machine: bench/first_start.py) and cached on disk; done before a pool starts,
+    its workers then load them instead of each compiling them."""
     from ..model.train import simulate_train
     tally(simulate_train(TrainSpec(), Params(), train_streams(0, 0, 0)))
 
