@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from .integrity import LOCK, FolderLock, ResultsError, records, seal, unseal, verify
+from .integrity import LOCK, FolderLock, ResultsError, UnreadableError, records, seal, unseal, verify
 from .results import _json_safe, check_target, clear_folder, read_manifest, write_json
 
 MANIFEST, SCENARIO, SWEEP, SWEEP_SUMMARY, SENSITIVITY, NOISE, PARTIAL = (
@@ -114,6 +114,8 @@ def is_experiment(path: str | Path) -> bool:
     """Whether a folder holds a sweep or sensitivity experiment (finished or not)."""
     try:
         m = read_manifest(Path(path))
+    except UnreadableError:
+        raise
     except ResultsError:
         m = None
     return (Path(path) / SWEEP_SUMMARY).exists() or bool(m) and m.get("kind") in ("sweep", "sensitivity")

@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from .integrity import (LOCK, FolderLock, ResultsError, check_file, manifest_of, record, records, seal, unseal,
-                        verify)
+from .integrity import (LOCK, FolderLock, ResultsError, UnreadableError, check_file, manifest_of, record, records,
+                        seal, unseal, verify)
 from .denominators import DENOMINATOR_COLUMNS, denominators
 from .metrics import HEADLINE, METRIC_NAMES, imprecise, replications_needed, summarise
 from .runner import TRAIN_COLUMNS, ReplicationResult, pool, require_dask, run_replications
@@ -208,6 +208,8 @@ class RunFolder:
         """Whether the folder holds a finished run (its manifest says so; :meth:`verify` checks it)."""
         try:
             m = self.manifest()
+        except UnreadableError:
+            raise
         except ResultsError:
             return False
         return bool(m) and m.get("status") == "complete" and (self.path / SUMMARY).exists()
@@ -312,8 +314,14 @@ class RunFolder:
             with open(tmp, "wb") as out:
                 out.write((",".join(TRAIN_CSV_COLUMNS) + "\n").encode())
                 for r in range(replications):  # checked against its record by replication_metrics
-                    with open(self.path / PARTIAL / f"trains-{r:06d}.csv", "rb") as part:
-                        out.writelines(prefix + line for line in part)
+                    part_path = self.path / PARTIAL / f"trains-{r:06d}.csv"
+                    try:
+                        part = open(part_path, "rb")
+                        with part:
+                            lines = [prefix + line for line in part]
+                    except OSError as e:  # a read error names the file read, not the one written
+                        raise UnreadableError(f"{part_path}: cannot be read ({e.strerror or e})") from None
+                    out.writelines(lines)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, self.path / TRAINS)
