@@ -110,10 +110,32 @@ def value(metric: str, v: Any, difference: bool = False) -> str:
     return number(v)
 
 
+#: Marks an interval cut at its metric's possible range (see :func:`cut`); :data:`CUT_NOTE` says why.
+CUT_MARK = "†"
+CUT_NOTE = f"{CUT_MARK} cut at the metric's possible range: a t interval from few replications reaches past it"
+
+
+def cut(metric: str, lo: Any, hi: Any, difference: bool = False) -> tuple[Any, Any, bool]:
+    """(low, high, whether cut): an interval limited to the values the metric can take (of a
+    difference: -1 to 1 for shares, unbounded otherwise). Undefined ends are left as they are."""
+    low, high = bounds(metric)
+    if difference:
+        low, high = low - high, high - low
+    if not (isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo == lo and hi == hi):
+        return lo, hi, False
+    was = (lo, hi)
+    lo, hi = min(max(lo, low), high), max(min(hi, high), low)  # both ends inside, even if all of it is beyond
+    return lo, hi, (lo, hi) != was
+
+
 def interval(metric: str, mean: Any, lo: Any, hi: Any, difference: bool = False) -> str:
-    """'mean [low, high]' in the metric's unit (the unit written once, after the mean)."""
+    """'mean [low, high]' in the metric's unit (the unit written once, after the mean); an
+    interval reaching past the metric's possible range is cut there and marked with
+    :data:`CUT_MARK` (print :data:`CUT_NOTE` below a table that holds one)."""
     if lo is None or lo != lo:
         return value(metric, mean, difference)
+    lo, hi, was_cut = cut(metric, lo, hi, difference)
+    mark = CUT_MARK if was_cut else ""
     if is_share(metric):
-        return f"{value(metric, mean, difference)} [{number(100 * lo)}, {number(100 * hi)}]"
-    return f"{number(mean)} [{number(lo)}, {number(hi)}]"
+        return f"{value(metric, mean, difference)} [{number(100 * lo)}, {number(100 * hi)}]{mark}"
+    return f"{number(mean)} [{number(lo)}, {number(hi)}]{mark}"

@@ -207,6 +207,8 @@ def section_headline(coll: Collection) -> str:
                  for r, p in zip(runs[1:], paired[1:])]
         how = (f"<p class='note'>Differences from {esc(runs[0].name)}: " + esc("; ".join(kinds))
                + ". Bold: the interval of the difference excludes 0.</p>")
+    if any(labels.CUT_MARK in c for row in rows for c in row):
+        how += f"<p class='note'>{esc(labels.CUT_NOTE)}.</p>"
     if any(r.manifest.get("posterior") for r in runs):
         how += ("<p class='note'>Runs with a posterior (" + esc(", ".join(sorted({str(r.manifest['posterior'])
                 for r in runs if r.manifest.get('posterior')}))) + ") draw each replication's parameters from it. "
