@@ -147,6 +147,21 @@ RUN_FILES = (SCENARIO, REPLICATIONS, TRAINS, SUMMARY)
 _REP_FILE = re.compile(r"rep-(\d{6})\.json$")
 
 
+_TEMPORARY = re.compile(r"\..+\.tmp-\d+$")
+
+
+def remove_temporaries(path: Path) -> None:
+    """Remove the temporary files (``.NAME.tmp-PID``) that a writer killed mid-write (SIGKILL,
+    power loss) left in a folder and its ``partial/``. Called under the folder's lock: no other
+    quietcar is writing there, so every such file is debris."""
+    for d in (path, path / PARTIAL):
+        if not d.is_dir() or d.is_symlink():
+            continue
+        for child in d.iterdir():
+            if _TEMPORARY.fullmatch(child.name) and (child.is_symlink() or child.is_file()):
+                child.unlink(missing_ok=True)
+
+
 def clear_folder(path: Path) -> None:
     """Remove what a quietcar folder holds (for --force), never following a symbolic link out
     of it, and keeping its lock."""
@@ -255,6 +270,7 @@ class RunFolder:
                                f"choose another --out (--force only replaces quietcar runs)")
         self.path.mkdir(parents=True, exist_ok=True)
         self.lock.acquire()
+        remove_temporaries(self.path)
         if self._occupied() and not force:
             old = self.identity()
             if old != ident:
