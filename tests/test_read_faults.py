@@ -1,9 +1,11 @@
 """Faults where quietcar READS: an input/output error (EIO) or a missing permission at every
 read of every command that reads a folder or a scenario file.
 
-Each case counts the reads a command makes of the files under test (every ``open`` for
-reading: ``Path.read_text``/``read_bytes``, csv and pandas readers, the scenario loader),
-then runs the command again once per read, failing that read. Every failure must end in one
+Each case records the reads a command makes of the files under test (every ``open`` for
+reading: ``Path.read_text``/``read_bytes``, csv and pandas readers, the scenario loader) and
+where in quietcar each happens, then runs the command again once per read point (a place in
+the code and a kind of file: the reads of replication 0 and 7 at one place are one point),
+failing its first read. Every failure must end in one
 line naming the file, exit status 2, no traceback, no temporary file; nothing finished is
 lost (the folder read holds the same files as before, or more finished ones); and the same
 command without the fault then gives files identical to a run that never met one."""
@@ -14,7 +16,9 @@ import errno
 import hashlib
 import io
 import os
+import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,6 +44,7 @@ class ReadFaults:
     def __init__(self, monkeypatch, root: Path):
         self.root = str(root.resolve())
         self.reads: list[str] = []
+        self.points: list[tuple[str, str]] = []
         self.fail: tuple[int, type] | None = None
         self.failed: str | None = None
         real = builtins.open
@@ -50,6 +55,7 @@ class ReadFaults:
                 if path.startswith(self.root + os.sep):
                     k = len(self.reads)
                     self.reads.append(path)
+                    self.points.append(read_point(path))
                     if self.fail is not None and self.fail[0] == k:
                         self.failed = path
                         raise self.fail[1](path)
@@ -59,9 +65,23 @@ class ReadFaults:
         monkeypatch.setattr(io, "open", opening)
 
     def __call__(self, k: int | None, exc=None) -> "ReadFaults":
-        self.reads, self.failed = [], None
+        self.reads, self.points, self.failed = [], [], None
         self.fail = None if k is None else (k, exc)
         return self
+
+
+SIM = str(ROOT / "sim") + os.sep
+
+
+def read_point(path: str) -> tuple[str, str]:
+    """Where in quietcar a read happens (the innermost frame in sim/) and what kind of file it
+    reads (its name with digits as N): the same read of replication 0 and of replication 7 is
+    one read point."""
+    frame = sys._getframe(2)
+    while frame is not None and not frame.f_code.co_filename.startswith(SIM):
+        frame = frame.f_back
+    site = f"{frame.f_code.co_filename[len(SIM):]}:{frame.f_lineno}" if frame else "?"
+    return site, re.sub(r"\d+", "N", os.path.basename(path))
 
 
 def eio(path: str) -> OSError:
@@ -136,9 +156,10 @@ def each_read(monkeypatch, tmp_path, setup, command, fault, words=(), prefix="qu
     faults(None)
     r = command(work)
     assert r.exit_code == 0, r.output
-    n = len(faults.reads)
-    assert n >= 1, "the command read nothing under test: the fault cannot be injected"
-    for k in range(n):
+    assert faults.reads, "the command read nothing under test: the fault cannot be injected"
+    # the first read at each read point (a place in the code and a kind of file)
+    firsts = sorted({p: k for k, p in reversed(list(enumerate(faults.points)))}.values())
+    for k in firsts:
         work = tmp_path / f"k{k}"
         setup(work)
         before = snapshot(work)
@@ -237,7 +258,8 @@ READERS = {
 
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("kind", ["run", "compare", "sweep"])
-@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("reader", [r if r.startswith("show") else pytest.param(r, marks=pytest.mark.slow)
+                                    for r in READERS])  # drawing figures at every read point: 10-50 s
 def test_readers_of_a_folder(tmp_path, monkeypatch, folders, fault, kind, reader):
     """show, plot and report read (and check) every file of a finished folder."""
     command = READERS[reader]

@@ -29,7 +29,7 @@ from ..experiments import (INDEX_BOUNDS, OPTIN_EXPOSURE, OVERFLOW_KEY, OVERFLOW_
 from ..model.onboard import ENDERS
 from ..model.params import KINDS
 from ..run.experiment_folder import SENSITIVITY
-from ..run.integrity import ResultsError, kind_of, verify
+from ..run.integrity import ResultsError, UnreadableError, kind_of, read_bytes, verify
 from ..run.paths import safe_name
 from .labels import LABELS, bounds, is_share, label  # noqa: F401  (LABELS: re-exported for the report)
 from ..run.results import RunFolder, write_bytes
@@ -132,12 +132,20 @@ class Run:
         return self._trains
 
     def scenario(self):
-        """The run's resolved scenario (a file of the folder: a read error is the folder's)."""
-        from ..scenario import ScenarioError, load
-        try:
-            return load(self.path / "scenario.toml")
-        except ScenarioError as e:
-            raise ResultsError(str(e)) from None
+        return folder_scenario(self.path)
+
+
+def folder_scenario(folder: Path):
+    """The resolved scenario of a results folder. It is a file of the folder: one that cannot be
+    read is an UnreadableError (never taken for 'no scenario'), one that does not parse a ResultsError."""
+    import tomllib
+    from ..scenario import ScenarioError, from_dict
+    path = Path(folder) / "scenario.toml"
+    data = read_bytes(path)
+    try:
+        return from_dict(tomllib.loads(data.decode("utf-8")), source=str(path))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ScenarioError) as e:
+        raise ResultsError(f"{path}: damaged ({str(e).splitlines()[0][:200]})") from None
 
 
 def load_run(path: str | Path, name: str | None = None) -> Run:
@@ -256,7 +264,9 @@ def paired_with(a: Run, b: Run) -> bool:
     from ..run.runner import same_demand
     try:
         same = same_demand(a.scenario(), b.scenario())
-    except Exception:  # an unreadable scenario: do not pair
+    except UnreadableError:  # an input/output error is said, not taken for 'cannot pair'
+        raise
+    except Exception:  # a scenario that cannot be built: do not pair
         return False
     return same and a.manifest.get("seed") == b.manifest.get("seed")
 
@@ -547,8 +557,9 @@ def fig_overflow_curve(exp: ExperimentResult) -> Figure:
     axes = fig.subplots(2, 2, sharex=True, squeeze=False).flat
     threshold = None
     try:
-        from ..scenario import load
-        threshold = ordinary_seat_share(load(exp.folder.path / "scenario.toml"))
+        threshold = ordinary_seat_share(folder_scenario(exp.folder.path))
+    except UnreadableError:  # an input/output error is said, not taken for 'no scenario'
+        raise
     except Exception:  # an experiment folder without its scenario: no line
         threshold = None
     cut = False
