@@ -284,3 +284,37 @@ def test_reading_a_scenario_file(tmp_path, monkeypatch, fault, command):
         if failed.endswith("mine.toml"):  # the scenario itself: refused before anything was written
             assert not (work / "o").exists(), k
         assert cmd(work, *(["--resume"] if command == "run" else [])).exit_code == 0, k
+
+
+@pytest.fixture(scope="module")
+def calibration(tmp_path_factory) -> Path:
+    """A small finished calibration folder (as tests/test_calibration.py makes one)."""
+    base = tmp_path_factory.mktemp("cal")
+    targets = base / "targets.toml"
+    targets.write_text('[defaults]\ntrains = 10\nreplications = 2\n\n[[target]]\nname = "rate"\n'
+                       'metric = "violations_per_100_pax_h"\nscenario = "expansion"\nvalue = 9.0\nse = 0.5\n'
+                       'source = "test"\n')
+    out = base / "cal"
+    r = invoke("calibrate", targets, "--vary", "behaviour.commitment=0.05:0.4", "--points", 6, "--draws", 50,
+               "--out", out, "--workers", 1, "--no-plots")
+    assert r.exit_code == 0, r.output
+    return out
+
+
+CALIBRATION_READERS = {
+    "run --posterior": lambda work, *more: invoke("run", "expansion", "--posterior", work, "-n", 2, "--out",
+                                                  work.parent / f"{work.name}-run", *SMALL, *more),
+    "plot": lambda work, *more: invoke("plot", work, "--out", work.parent / f"{work.name}-figs"),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("reader", CALIBRATION_READERS)
+def test_readers_of_a_calibration_folder(tmp_path, monkeypatch, calibration, fault, reader):
+    """--posterior reads a calibration folder's posterior and checks it; plot draws it again."""
+    command = CALIBRATION_READERS[reader]
+    for k, work, failed in each_read(monkeypatch, tmp_path, copier(calibration), command, fault):
+        assert snapshot(work) == snapshot(calibration), k
+        if Path(failed).is_relative_to(work):  # the calibration: refused before a run folder was made
+            assert not (tmp_path / f"{work.name}-run").exists(), (k, failed)
+        assert command(work, "--resume").exit_code == 0, k
