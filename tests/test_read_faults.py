@@ -137,12 +137,15 @@ def interrupt(out: Path, monkeypatch, n: int, after: int, args=("run", "classroo
 def folders(tmp_path_factory) -> dict[str, Path]:
     """Finished folders of every kind that commands read, made once."""
     base = tmp_path_factory.mktemp("read")
-    out = {"run": base / "run", "compare": base / "cmp", "sweep": base / "sweep"}
+    out = {"run": base / "run", "compare": base / "cmp", "sweep": base / "sweep", "sensitivity": base / "sens"}
     assert invoke("run", "classroom", "-n", 3, "--out", out["run"], *SMALL).exit_code == 0
     assert invoke("compare", "classroom", "classroom", "--each", "2:booking.overflow=never", "-n", 3,
                   "--out", out["compare"], *SMALL).exit_code == 0
     assert invoke("sweep", "classroom", "--vary", "booking.overflow=never,when_sold_out", "-n", 2,
                   "--out", out["sweep"], *SMALL).exit_code == 0
+    assert invoke("sensitivity", "classroom", "--param", "behaviour.contagion=0:1", "--param",
+                  "staff.patrol_interval=15:60", "-n", 2, "--samples", 2, "--out", out["sensitivity"],
+                  *SMALL).exit_code == 0
     return out
 
 
@@ -256,10 +259,13 @@ READERS = {
 }
 
 
-@pytest.mark.parametrize("fault", FAULTS)
-@pytest.mark.parametrize("kind", ["run", "compare", "sweep"])
-@pytest.mark.parametrize("reader", [r if r.startswith("show") else pytest.param(r, marks=pytest.mark.slow)
-                                    for r in READERS])  # drawing figures at every read point: 10-50 s
+# Drawing figures at every read point takes 10-60 s a case: those run with EIO only (EACCES takes
+# the same path, an OSError at the same open) and are marked slow.
+@pytest.mark.parametrize("kind", ["run", "compare", "sweep", "sensitivity"])
+@pytest.mark.parametrize("reader, fault", [(r, f) if r.startswith("show") else
+                                           pytest.param(r, f, marks=pytest.mark.slow)
+                                           for r in READERS for f in FAULTS
+                                           if r.startswith("show") or f == "EIO"])
 def test_readers_of_a_folder(tmp_path, monkeypatch, folders, fault, kind, reader):
     """show, plot and report read (and check) every file of a finished folder."""
     command = READERS[reader]
