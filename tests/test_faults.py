@@ -302,7 +302,7 @@ def test_a_run_sigkilled_mid_way_resumes_to_identical_files_and_leaves_no_worker
     assert not (out / "summary.json").exists()
     _wait_for(lambda: not [w for w in workers if _alive(w)], 10, f"workers outlived the run: {workers}")
     # a temporary file as a kill in the middle of a write leaves it: removed on --resume
-    (out / "partial" / ".rep-000007.json.tmp-999999").write_text("{")
+    (out / ".summary.json.tmp-999999").write_text("{")
     r = invoke(*args, "--workers", 2, "--out", out, "--resume")
     assert r.exit_code == 0, r.output
     for f in RESULT_FILES:
