@@ -39,7 +39,7 @@ def test_every_bundled_scenario_runs(name, tmp_path):
     out = tmp_path / name
     r = invoke("run", name, "-n", 2, "--out", out, *SMALL)
     assert r.exit_code == 0, r.output
-    assert "Violation rate" in r.output and "starts per 100 pax-h" in r.output  # the planner's label
+    assert "Violation rate" in r.output and "starts per 100 passenger-hours" in r.output  # the planner's label
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) == set(METRIC_NAMES)
     assert all(set(v) == {"mean", "sd", "ci_low", "ci_high", "n"} for v in summary.values())

@@ -79,6 +79,43 @@ def test_show_understands_every_kind_of_folder(folders, kind, words):
     assert "unfinished" not in text and "no quietcar run" not in text
 
 
+@pytest.mark.parametrize("kind", ["run", "cmp", "sweep", "sens"])
+def test_show_speaks_chinese_within_100_columns(folders, kind, monkeypatch):
+    """--lang zh (or QUIETCAR_LANG=zh): the labels, units and headings of the one table, aligned
+    by display width (a Chinese character takes two columns)."""
+    from sim.cli.console import columns
+    base, _ = folders
+    text = invoke("show", base / kind, "--lang", "zh")
+    lines = [x for x in text.splitlines() if "/tmp" not in x]
+    assert max(columns(x) for x in lines) <= 100, max(lines, key=columns)
+    title, unit = labels.label("violations_per_100_pax_h", "zh")
+    if kind in ("run", "cmp"):
+        assert title in text and unit in text and labels.label("noisy_time_share", "zh")[0] in text
+        assert "Noisy time" not in text and labels.word("head.metric", "zh") in text
+    if kind == "cmp":
+        assert labels.word("unit.pp", "zh") in text and labels.word("note.paired", "zh") in text
+    if kind in ("sweep", "sens"):
+        assert labels.word("short.overflow_share", "zh") in text
+    monkeypatch.setenv("QUIETCAR_LANG", "zh")
+    assert invoke("show", base / kind) == text
+    assert invoke("show", base / kind, "--lang", "en") != text
+    monkeypatch.setenv("QUIETCAR_LANG", "fr")
+    r = CliRunner().invoke(main, ["show", str(base / kind)])
+    assert r.exit_code == 2 and "'fr' is not one of 'en', 'zh'" in r.output and "Traceback" not in r.output
+
+
+def test_a_chinese_report_names_metrics_in_chinese_and_carries_its_font(folders, tmp_path):
+    """Its figures draw every glyph (a missing one is a warning, and warnings are errors here)."""
+    base, _ = folders
+    invoke("report", base / "cmp", base / "sens", "--lang", "zh", "--out", tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<html lang='zh-Hans'>" in html and labels.word("report.headline", "zh") in html
+    assert labels.label("noisy_time_share", "zh")[0] in html and labels.word("report.q.enders", "zh") in html
+    assert "@font-face" in html and "Headline metrics" not in html
+    invoke("report", base / "cmp", "--out", tmp_path / "en.html")
+    assert "@font-face" not in (tmp_path / "en.html").read_text() and labels.current() == "en"
+
+
 def test_show_of_a_compare_member_says_its_overrides(folders):
     base, _ = folders
     member = next(p for p in (base / "cmp").iterdir() if p.is_dir() and p.name != "classroom")
@@ -124,7 +161,6 @@ def test_noise_share_of_one_or_more_is_warned_about():
 
 
 def test_the_differences_figure_and_the_same_train_in_every_timeline(folders, tmp_path):
-    import matplotlib
     from sim.present.plots import collect, figures
     base, _ = folders
     coll = collect([base / "cmp"])
@@ -148,3 +184,45 @@ def test_runs_of_different_lengths_on_one_seed_are_paired_on_the_replications_bo
     assert (tmp_path / "figs" / "differences.png").stat().st_size > 10_000
     invoke("report", tmp_path / "three", base / "cmp", "--out", tmp_path / "r.html")
     assert "paired" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_posterior_tables_speak_the_planners_language(lang):
+    """--posterior tables: plain names and units (shares in per cent, differences in points),
+    never code names, within 100 display columns, in either language."""
+    from sim.cli.console import columns, posterior_comparison_note, predictive_table
+    summary = {m: {"mean": 0.25, "ci_low": 0.2, "ci_high": 0.3, "n": 8,
+                   "predictive": {"low": 0.1, "high": 0.4, "dominates": "parameters"}} for m in HEADLINE}
+    rows = [{"metric": m, "scenario": nm, "diff_ci_low": -0.05, "diff_ci_high": 0.01, "diff_pred_low": -0.2,
+             "diff_pred_high": 0.15} for m in HEADLINE for nm in ("base", "never")]
+    with labels.speaking(lang):
+        text = predictive_table(summary, HEADLINE) + posterior_comparison_note(["base", "never"], rows, HEADLINE)
+    assert max(columns(x) for x in text.splitlines()) <= 100
+    assert not any(m in text for m in HEADLINE), "a code name in a planner's table"
+    share = next(m for m in HEADLINE if labels.is_share(m))
+    assert labels.label(share, lang)[0] in text and "[20, 30]" in text and "[10, 40]" in text  # per cent
+    assert "[-5, 1]" in text and "[-20, 15]" in text  # differences of shares in percentage points
+    assert labels.word("dominates.parameters", lang) in text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_design_warnings_speak_the_readers_language_with_plain_metric_names(lang):
+    """Every design warning the run layer can raise has its words in both languages, and the
+    console names metrics by their labels, never by code names."""
+    from sim.cli.console import warning
+    from sim.run.design_checks import design_warnings, noise_warnings
+    every = [*design_warnings(1), *design_warnings(2, "morris", 3), *design_warnings(2, "sobol", 8),
+             *noise_warnings([{"metric": "overflow_share", "noise_share": 1.5},
+                              {"metric": "contagion_lift", "noise_share": 2.0}])]
+    assert {w.key for w in every} == {"replications", "morris", "sobol", "noise"}
+    with labels.speaking(lang):
+        shown = [warning(w) for w in every]
+    for w, text in zip(every, shown):
+        assert text.startswith(labels.word("warn.prefix", lang)) and str(w.fields.get("n", "")) in text
+        if lang == "en" and w.key != "noise":  # the words of the table say what the manifest keeps
+            assert " ".join(text.split()) == "warning: " + w
+    noise = shown[-1]
+    assert "overflow_share" not in noise and labels.label("overflow_share", lang)[0] in noise
+    assert labels.label("contagion_lift", lang)[0] in noise
+    if lang == "zh":
+        assert not any("replication" in t or "trajector" in t for t in shown)

@@ -22,7 +22,9 @@ from click.testing import CliRunner
 from sim.cli import main
 from sim.experiments import INDEX_BOUNDS, cut_index, load_experiment
 from sim.present import labels, plots
-from sim.present.labels import CUT_MARK, CUT_NOTE, bounds, cut, interval
+from sim.present.labels import CUT_MARK, bounds, cut, cut_note, interval
+
+CUT_NOTE = cut_note("en")
 
 SMALL = ["--set", "network.trains=4", "--workers", "1", "--no-plots"]
 NUM = r"(-?[\d,]+(?:\.\d+)?)"
@@ -167,7 +169,7 @@ def test_sweep_bands_of_two_replications_stay_in_range_and_say_why(tmp_path):
         low, high = bounds(by_title[title])
         ys = ys[np.isfinite(ys)]
         assert (ys >= low - 1e-12).all() and (ys <= high + 1e-12).all(), title
-    assert plots.CUT_FIGURE_NOTE in fig._suptitle.get_text()
+    assert labels.word("figure.cut", "en") in fig._suptitle.get_text()
 
 
 @pytest.mark.parametrize("method", ["morris", "sobol"])
@@ -201,4 +203,4 @@ def test_sensitivity_intervals_of_two_samples_stay_in_range_and_say_why(tmp_path
             assert (xs >= 0).all() and (xs <= 1).all(), title
         else:
             assert (xs >= 0).all(), title
-    assert "cut at the index's possible range" in fig._suptitle.get_text()
+    assert labels.word("figure.cut_index", "en") in fig._suptitle.get_text()

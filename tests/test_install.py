@@ -78,6 +78,8 @@ def test_the_wheel_declares_the_scenarios_as_package_data():
     import tomllib
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "scenarios/*.toml" in conf["tool"]["setuptools"]["package-data"]["sim"]
+    fonts = conf["tool"]["setuptools"]["package-data"]["sim.present.fonts"]
+    assert "*.otf" in fonts and "OFL.txt" in fonts  # the Chinese font and its licence ship in the wheel
     assert "hypothesis" in " ".join(conf["project"]["optional-dependencies"]["test"])
 
 

@@ -3,19 +3,26 @@ progress bar, number formatting and the options of runs."""
 from __future__ import annotations
 
 import errno
+import functools
 import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..model.params import ENGINES
+from ..present.labels import LANGUAGES, speaking
 from ..run.paths import override_tag, safe_name
 from ..run.results import ResultsError
 from ..scenario import Scenario, ScenarioError, load, resolve
+
+if TYPE_CHECKING:  # for annotations only: the sweep is loaded when a posterior sweep runs
+    from ..experiments.sweep import PosteriorDraws
 
 #: click settings of every command: -h as well as --help, 100 columns.
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
@@ -99,6 +106,22 @@ class Progress:
         if self.bar:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+@contextmanager
+def progress_bar(label: str, on_disk: Callable[[], str], work: str) -> Iterator[Progress]:
+    """The progress bar of a long command (run, experiment, calibration). Ctrl-C closes it, says
+    what is on disk (``on_disk()``, e.g. "3 of 20 replications are on disk in results/x") and
+    how to complete the ``work`` with --resume, and exits with 130."""
+    progress = Progress(label)
+    try:
+        yield progress
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(f"\ninterrupted: {on_disk()}; complete the {work} with the same command and --resume", err=True)
+        sys.exit(130)
+    finally:
+        progress.close()
 
 
 POSTERIOR_HELP = ("A calibration folder (quietcar calibrate): each replication draws its parameters from its "
@@ -247,6 +270,21 @@ def engine_option(f: Callable) -> Callable:
     """--engine compiled|simpy (compiled by default)."""
     return click.option("--engine", type=click.Choice(ENGINES), default="compiled", show_default=True,
                         help=ENGINE_HELP)(f)
+
+
+LANG_HELP = ("Language of the tables' labels and units, and of figures and reports: en (English) or zh "
+             "(简体中文) [default: $QUIETCAR_LANG, else en].")
+
+
+def lang_option(f: Callable) -> Callable:
+    """--lang zh|en (or the environment's QUIETCAR_LANG): the command runs with labels, units and
+    figures in that language (:func:`sim.present.labels.speaking`)."""
+    @functools.wraps(f)
+    def in_language(*args, lang: str | None = None, **kwargs):
+        with speaking(lang or "en"):
+            return f(*args, **kwargs)
+    return click.option("--lang", type=click.Choice(LANGUAGES, case_sensitive=False), default=None,
+                        envvar="QUIETCAR_LANG", help=LANG_HELP)(in_language)
 
 
 def common_options(f: Callable) -> Callable:

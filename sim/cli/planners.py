@@ -17,11 +17,10 @@ from ..run.runner import DaskMissing, default_workers, same_demand
 from ..scenario import BUNDLED as SCENARIO_DIR
 from ..scenario import Scenario, describe
 from ..run.paths import child, safe_name
-from .console import (comparison_table, description, identical_warning, overrides_line, summary_table,
-                      warning)
-from ..present.labels import number as fmt
-from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, Progress, allow_large_option, common_options, default_out,
-                     guard, load_scenario,
+from .console import (comparison_table, description, identical_warning, overrides_line, posterior_comparison_note,
+                      predictive_table, summary_table, warning)
+from .common import (CONTEXT, POSTERIOR_HELP, SET_HELP, InputError, PosteriorRun, allow_large_option, common_options,
+                     default_out, guard, lang_option, load_scenario, progress_bar,
                      prepare_core)
 
 
@@ -42,47 +41,19 @@ def execute(scenario: Scenario, folder: RunFolder, seed: int, replications: int,
     """Run (or complete) one scenario into its folder with a progress bar; return the summary.
 
     Bad folders become input errors (exit 2); Ctrl-C says how to resume (exit 130)."""
-    progress = Progress(label)
-    try:
-        prepare_core()
-        summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
-                           scheduler=scheduler, precision=precision, max_replications=max_replications,
-                           on_trains=progress, on_start=progress.start, engine=engine,
-                           **run_options(scenario, overrides, warnings, posterior))
-        progress.close()
-        if precision is not None:
-            click.echo(precision_note(folder, precision), err=True)
-        return summary
-    except (ResultsError, DaskMissing) as e:
-        raise InputError(str(e)) from None
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(f"\ninterrupted: {len(folder.finished())} of {replications} replications are on disk in "
-                   f"{folder.path}; complete the run with the same command and --resume", err=True)
-        sys.exit(130)
-    finally:
-        progress.close()
-
-
-
-def predictive_table(summary: dict[str, dict], metrics: Sequence[str] = METRIC_NAMES) -> str:
-    """Per metric: mean, Monte-Carlo interval, total predictive interval, and which dominates."""
-    rows = [("metric", "mean", "Monte-Carlo 95 %", "total predictive 95 %", "dominated by")]
-    for m in metrics:
-        s = summary[m]
-        p = s.get("predictive") or {}
-        if s["n"] == 0:
-            continue
-        mc = f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]" if s["n"] > 1 else "(one replication)"
-        tot = f"[{fmt(p.get('low', math.nan))}, {fmt(p.get('high', math.nan))}]" if p.get("dominates") else "–"
-        dom = {"parameters": "parameters", "monte_carlo": "Monte-Carlo noise",
-               "undetermined": "undetermined (one train a day)"}.get(p.get("dominates", ""), "–")
-        rows.append((m, fmt(s["mean"]), mc, tot, dom))
-    w = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = [f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:<{w[2]}}  {r[3]:<{w[3]}}  {r[4]}" for r in rows]
-    lines.append("(Monte-Carlo: the mean's interval over the replications; total predictive: what the metric can be "
-                 "given the posterior's parameter uncertainty and the noise; docs/calibration.md)")
-    return "\n".join(lines)
+    on_disk = lambda: f"{len(folder.finished())} of {replications} replications are on disk in {folder.path}"  # noqa: E731
+    with progress_bar(label, on_disk, "run") as progress:
+        try:
+            prepare_core()
+            summary = run_into(folder, scenario, seed, replications, workers, resume=resume, force=force,
+                               scheduler=scheduler, precision=precision, max_replications=max_replications,
+                               on_trains=progress, on_start=progress.start, engine=engine,
+                               **run_options(scenario, overrides, warnings, posterior))
+        except (ResultsError, DaskMissing) as e:
+            raise InputError(str(e)) from None
+    if precision is not None:
+        click.echo(precision_note(folder, precision), err=True)
+    return summary
 
 
 def precision_note(folder: RunFolder, precision: float) -> str:
@@ -108,6 +79,20 @@ def draw_figures(folder: Path) -> None:
 
 
 
+def settle(scs: Sequence[Scenario], seed: int | None, replications: int | None, workers: int | None,
+           precision: float | None, max_replications: int, allow_large: bool) -> tuple[int, int, int, list[str]]:
+    """The seed, replications and workers of a run or a comparison (the first scenario's
+    defaults where not given), checked against this machine's memory before any work (see
+    guard), and the warnings of so small a design."""
+    seed = scs[0].run.seed if seed is None else seed
+    n = scs[0].run.replications if replications is None else replications
+    if precision is not None and n < 3:
+        n = 3  # an interval needs a few replications before the precision can be judged
+    workers = workers or default_workers()
+    guard(scs, max(n, max_replications) if precision else n, workers, allow_large)
+    return seed, n, workers, ([] if precision else design_warnings(n))
+
+
 @click.command(context_settings=CONTEXT)
 @click.argument("scenario")
 @common_options
@@ -119,6 +104,7 @@ def draw_figures(folder: Path) -> None:
 @click.option("--no-plots", is_flag=True, help="Do not draw the figures (results/<run>/figures/).")
 @allow_large_option
 @click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="CAL", help=POSTERIOR_HELP)
+@lang_option
 def run(scenario: str, replications: int | None, seed: int | None, workers: int | None, scheduler: str | None,
         overrides: tuple[str, ...], precision: float | None, max_replications: int, engine: str,
         out: Path | None,
@@ -131,17 +117,11 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int 
     summary.json (mean, sd and 95 % interval of every metric); see docs/outputs.md.
     """
     sc = load_scenario(scenario, overrides)
-    seed = sc.run.seed if seed is None else seed
-    n = sc.run.replications if replications is None else replications
-    workers = workers or default_workers()
-    if precision is not None and n < 3:
-        n = 3  # an interval needs a few replications before the precision can be judged
+    seed, n, workers, warnings = settle([sc], seed, replications, workers, precision, max_replications, allow_large)
     tag = f"p{precision:g}" if precision else f"n{n}"
     post = PosteriorRun(scenario, overrides, posterior, seed) if posterior else None
     out = out or default_out(Path(sc.source).stem, f"s{seed}", tag,
                              overrides=[*overrides, *([f"posterior={posterior}"] if post else [])])
-    guard([sc], max(n, max_replications) if precision else n, workers, allow_large)
-    warnings = [] if precision else design_warnings(n)
     finished_before = not force and RunFolder(out).complete()
     summary = execute(sc, RunFolder(out), seed, n, workers, resume=resume, force=force, scheduler=scheduler,
                       precision=precision, max_replications=max_replications, engine=engine,
@@ -235,6 +215,7 @@ def unique_names(scenarios: Sequence[Scenario], own: dict[int, list[str]]) -> li
               help="Override a key in the I-th scenario only (1-based), e.g. --each 2:booking.overflow=never.")
 @allow_large_option
 @click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="CAL", help=POSTERIOR_HELP)
+@lang_option
 def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | None, workers: int | None,
             scheduler: str | None, overrides: tuple[str, ...], precision: float | None, max_replications: int,
             engine: str, out: Path | None, force: bool, no_plots: bool, each: tuple[str, ...], allow_large: bool,
@@ -255,14 +236,10 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     scs = [load_scenario(s, [*overrides, *per.get(i, [])]) for i, s in enumerate(scenarios)]
     if len(scs) < 2:
         raise InputError("compare needs at least two scenarios (the same file twice with --each to compare a lever)")
-    seed = scs[0].run.seed if seed is None else seed
-    n = scs[0].run.replications if replications is None else replications
-    if n < 2:
+    if (replications or scs[0].run.replications) < 2:
         raise InputError("compare needs at least 2 replications (-n 2) for intervals")
-    workers = workers or default_workers()
-    guard(scs, max(n, max_replications) if precision else n, workers, allow_large)
+    seed, n, workers, warnings = settle(scs, seed, replications, workers, precision, max_replications, allow_large)
     names = unique_names(scs, per)
-    warnings = [] if precision else design_warnings(n)
     for line in [*identical_warning([sc.digest() for sc in scs], names), *(warning(w) for w in warnings)]:
         click.echo(line, err=True)
     stems = "-".join(dict.fromkeys(safe_name(Path(sc.source).stem) for sc in scs))
@@ -297,26 +274,10 @@ def compare(scenarios: tuple[str, ...], replications: int | None, seed: int | No
     click.echo(overrides_line(overrides, each))
     click.echo(comparison_table(names, rows, paired, HEADLINE))
     if posterior:
-        click.echo(posterior_comparison_note(names, rows))
+        click.echo(posterior_comparison_note(names, rows, HEADLINE))
     if not no_plots:
         draw_figures(out)
     click.echo(f"\nresults: {out}\n(comparison.csv, and one run folder per scenario)")
-
-
-def posterior_comparison_note(names: Sequence[str], rows: Sequence[dict]) -> str:
-    """With a posterior: each difference's Monte-Carlo interval beside its predictive interval."""
-    by = {(r["metric"], r["scenario"]): r for r in rows}
-    lines = ["", "with parameters drawn from the posterior (the same draw in both arms of each replication):",
-             "difference                                  Monte-Carlo 95 %          predictive 95 % (a new day's "
-             "difference, parameter uncertainty included)"]
-    for nm in names[1:]:
-        for m in HEADLINE:
-            r = by[(m, nm)]
-            if r["diff_pred_low"] != r["diff_pred_low"]:
-                continue
-            lines.append(f"{nm} - {names[0]}: {m:<30} [{fmt(r['diff_ci_low'])}, {fmt(r['diff_ci_high'])}]".ljust(70)
-                         + f"[{fmt(r['diff_pred_low'])}, {fmt(r['diff_pred_high'])}]")
-    return "\n".join(lines)
 
 
 @click.command(context_settings=CONTEXT)
@@ -353,6 +314,7 @@ def list_scenarios() -> None:
 @click.command(context_settings=CONTEXT)
 @click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--all", "show_all", is_flag=True, help="Every metric, not only the headline ones.")
+@lang_option
 def show(results_dir: Path, show_all: bool) -> None:
     """Print the summary of a finished run.
 

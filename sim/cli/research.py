@@ -24,9 +24,9 @@ from ..scenario import Scenario
 from ..present import labels
 from ..run.design_checks import design_warnings
 from ..present.labels import number as fmt
-from .common import (CONTEXT, POSTERIOR_HELP, InputError, PosteriorRun, Progress, allow_large_option, check_points, default_out,
-                     engine_option, guard, load_scenario)
-from .console import WIDTH, clip, grid, overrides_line, warning
+from .common import (CONTEXT, POSTERIOR_HELP, InputError, PosteriorRun, allow_large_option, check_points,
+                     default_out, engine_option, guard, lang_option, load_scenario, progress_bar)
+from .console import WIDTH, clip, columns, grid, overrides_line, warning
 
 SEED_HELP = "Root seed: the same scenario and seed give the same numbers [default: the scenario's run.seed]."
 WORKERS_HELP = "Worker processes [default: all cores]. Results do not depend on it."
@@ -44,9 +44,14 @@ OUT_HELP = ("Experiment folder [default: results/{kind}-<scenario>-...-s<seed>-n
 RESUME_HELP = "Complete an interrupted experiment in --out (or reuse a finished one) instead of refusing."
 FORCE_HELP = "Overwrite an experiment folder that holds another experiment."
 #: Metrics printed after a sweep, with short headers (every metric is in the CSV files).
-SHOWN = (("overflow_share", "overflow share"), ("violations_per_100_pax_h", "violations/100 pax-h"),
-         ("noisy_time_share", "noisy time"), ("disturbed_pax_min_per_pax_h", "disturbed min/pax-h"),
-         ("optin.disturbed_pax_min_per_pax_h", "opt-in exposure"))
+#: The metrics of a sweep's point table (short names: ``short.<metric>`` of sim.present.labels.WORDS).
+SHOWN_METRICS = ("overflow_share", "violations_per_100_pax_h", "noisy_time_share", "disturbed_pax_min_per_pax_h",
+                 "optin.disturbed_pax_min_per_pax_h")
+
+
+def _shown() -> tuple[tuple[str, str], ...]:
+    """(metric, its short name in the language chosen) for the point table."""
+    return tuple((m, labels.word(f"short.{m}")) for m in SHOWN_METRICS)
 
 
 def experiment_options(f: Callable) -> Callable:
@@ -92,33 +97,27 @@ def _run_experiment(runner: Callable[..., ExperimentResult], folder: ExperimentF
                     seed: int, n: int, workers: int, *, resume: bool, force: bool, label: str,
                     scheduler: str | None = None, overrides: Sequence[str] = (),
                     warnings: Sequence[str] = (), engine: str = "compiled", **extra) -> ExperimentResult:
-    progress = Progress(label)
     created = not folder.path.exists() and not folder.path.is_symlink()
-    try:
+    on_disk = lambda: f"{len(folder.finished())} of {len(design.points)} points are on disk in {folder.path}"  # noqa: E731
+    with progress_bar(label, on_disk, "experiment") as progress:
         try:
-            return runner(folder, base, design, seed, n, workers, resume=resume, force=force,
-                          scheduler=scheduler, on_start=progress.start, on_trains=progress,
-                          extra={"overrides": list(overrides), "warnings": list(warnings)}, engine=engine, **extra)
-        except BaseException:
-            if created and not folder.finished():
-                shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
-            raise
-        finally:
-            folder.release()
-    except (DesignError, ResultsError) as e:
-        raise input_error(str(e)) from None
-    except RuntimeError as e:
-        if "--scheduler" in str(e):  # Dask is not installed: say how to get it
+            try:
+                return runner(folder, base, design, seed, n, workers, resume=resume, force=force,
+                              scheduler=scheduler, on_start=progress.start, on_trains=progress,
+                              extra={"overrides": list(overrides), "warnings": list(warnings)}, engine=engine,
+                              **extra)
+            except BaseException:
+                if created and not folder.finished():
+                    shutil.rmtree(folder.path, ignore_errors=True)  # nothing finished: leave nothing behind
+                raise
+            finally:
+                folder.release()
+        except (DesignError, ResultsError) as e:
             raise input_error(str(e)) from None
-        raise
-    except KeyboardInterrupt:
-        progress.close()
-        done = len(folder.finished())
-        click.echo(f"\ninterrupted: {done} of {len(design.points)} points are on disk in {folder.path}; "
-                   f"complete the experiment with the same command and --resume", err=True)
-        sys.exit(130)
-    finally:
-        progress.close()
+        except RuntimeError as e:
+            if "--scheduler" in str(e):  # Dask is not installed: say how to get it
+                raise input_error(str(e)) from None
+            raise
 
 
 def _plots(paths: Sequence[Path], out: Path | None = None, train: int | None = None) -> list[Path]:
@@ -138,8 +137,9 @@ def _short(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
 
-def _predictive_note(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN) -> str:
+def _predictive_note(result: ExperimentResult, shown: Sequence[tuple[str, str]] | None = None) -> str:
     """With a posterior: each point's total predictive interval and which part dominates."""
+    shown = shown or _shown()
     lines = ["", "total predictive 95 % intervals (parameters drawn from the posterior; Monte-Carlo above):"]
     for s in result.summary[:40]:
         cells = []
@@ -151,9 +151,10 @@ def _predictive_note(result: ExperimentResult, shown: Sequence[tuple[str, str]] 
     return "\n".join(lines)
 
 
-def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SHOWN, limit: int = 40) -> str:
+def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] | None = None, limit: int = 40) -> str:
     """Each point's values and a few metrics as mean ± half-width of the 95 % interval, in the
     metrics' units (shares in per cent); as many metrics as fit in the console's width."""
+    shown = shown or _shown()
     keys = list(result.design.keys)
     head = ["point", *(_short(k) for k in keys)]
     cols = [[str(s["point"]), *(labels.number(s[k]) if isinstance(s[k], float) else str(s[k]) for k in keys)]
@@ -168,7 +169,7 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
             cells.append(f"{labels.number(k * mean)} ± {labels.number(k * (hi - lo) / 2)}" if lo == lo
                          else labels.number(k * mean))
         title = f"{h} ({labels.unit(m)})" if share else h
-        width = max(len(title), *(len(c) for c in cells)) + 2
+        width = max(columns(title), *(len(c) for c in cells)) + 2
         if used + width > WIDTH:
             break
         used += width
@@ -201,6 +202,7 @@ def _point_table(result: ExperimentResult, shown: Sequence[tuple[str, str]] = SH
 @folder_options("sweep")
 @allow_large_option
 @_design_error
+@lang_option
 def sweep(scenario: str, varies: tuple[str, ...], lhs: int | None, overflow_curve: bool, replications: int | None,
           seed: int | None, workers: int | None, overrides: tuple[str, ...], out: Path | None, resume: bool,
           force: bool, no_plots: bool, scheduler: str | None = None, allow_large: bool = False,
@@ -278,8 +280,8 @@ def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: 
             continue
         # mu* is a change of the metric (shares: in percentage points); ST and S1 are shares of variance
         k = 100 if method == "morris" and labels.is_share(m) else 1
-        unit = ("percentage points" if k == 100 else labels.unit(m) or "ratio") if method == "morris" else \
-            "shares of variance"
+        unit = ((labels.word("figure.percentage_points") if k == 100 else labels.unit(m) or labels.word("unit.ratio"))
+                if method == "morris" else labels.word("unit.variance_shares"))
         title = clip(f"{labels.label(m)[0]} ({m}; {shown} in {unit})", WIDTH)
         if nr["status"] != "ok":
             lines.append(f"\n{title}: not analysed ({nr['status']})")
@@ -298,8 +300,7 @@ def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: 
             table.append(cells)
         lines += grid(table)
     if any(labels.CUT_MARK in line for line in lines):
-        lines.append(clip(f"{labels.CUT_MARK} cut at the index's possible range (S1, ST: 0 to 1; mu*: 0 and up): "
-                          f"few points, wide bootstrap", WIDTH))
+        lines.append(clip(f"{labels.CUT_MARK} {labels.word('note.cut_index')}", WIDTH))
     return "\n".join(lines)
 
 
@@ -328,6 +329,7 @@ def _index_interval(index: str, r: dict, k: float = 1) -> str:
 @folder_options("sensitivity")
 @allow_large_option
 @_design_error
+@lang_option
 def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: int | None, levels: int,
                 second_order: bool, replications: int | None, seed: int | None, workers: int | None,
                 overrides: tuple[str, ...], out: Path | None, resume: bool, force: bool, no_plots: bool,
@@ -403,6 +405,7 @@ def sensitivity(scenario: str, params: tuple[str, ...], method: str, samples: in
                    "in their common parent].")
 @click.option("--train", type=click.IntRange(0), default=None,
               help="Train (id in replication 0) for the timeline [default: a typical eventful one].")
+@lang_option
 def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) -> None:
     """Draw the figures of results folders (PNG and SVG).
 
@@ -441,6 +444,7 @@ def plot(results_dirs: tuple[Path, ...], out: Path | None, train: int | None) ->
 @click.option("--title", default=None, help="Title of the report [default: from the runs].")
 @click.option("--train", type=click.IntRange(0), default=None,
               help="Train (id in replication 0) for the timelines [default: a typical eventful one].")
+@lang_option
 def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: int | None) -> None:
     """Write one self-contained HTML report of some results folders.
 
@@ -455,6 +459,7 @@ def report(results_dirs: tuple[Path, ...], out: Path, title: str | None, train: 
       quietcar report results/compare-pilot-expansion-s2024-n10 --out pilot-vs-expansion.html
       quietcar report results/pilot-s2024-n20 results/overflow-curve results/sensitivity-expansion \\
           --out pilot-and-assumptions.html
+      quietcar report results/pilot-s2024-n20 --lang zh --out pilot-zh.html    # in Chinese
     """
     from ..present.plots import PlotError
     from ..present.report import write_report
@@ -562,25 +567,19 @@ def calibrate(targets_file: Path, varies: tuple[str, ...], trains: int | None, r
         return
     folder.write_running(manifest)
     prepare_core()
-    progress = Progress("calibration")
     import time
     start = time.perf_counter()
-    try:
-        cal = run_calibration(targets, factors, seed, settings, workers, scheduler,
-                              {i: folder.point_rows(i) for i in done}, folder.write_point,
-                              on_start=progress.start, on_trains=progress,
-                              on_wave=lambda s: (progress.close(), click.echo(s, err=True)))
-    except CalibrationError as e:
-        progress.close()
-        click.echo(f"quietcar: calibration failed: {e}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(f"\ninterrupted: {len(folder.finished())} design points are on disk in {out}; complete the "
-                   f"calibration with the same command and --resume", err=True)
-        sys.exit(130)
-    finally:
-        progress.close()
+    on_disk = lambda: f"{len(folder.finished())} design points are on disk in {out}"  # noqa: E731
+    with progress_bar("calibration", on_disk, "calibration") as progress:
+        try:
+            cal = run_calibration(targets, factors, seed, settings, workers, scheduler,
+                                  {i: folder.point_rows(i) for i in done}, folder.write_point,
+                                  on_start=progress.start, on_trains=progress,
+                                  on_wave=lambda s: (progress.close(), click.echo(s, err=True)))
+        except CalibrationError as e:
+            progress.close()
+            click.echo(f"quietcar: calibration failed: {e}", err=True)
+            sys.exit(1)
     manifest.update(wall_seconds=round(time.perf_counter() - start, 3), resumed_points=len(done),
                     waves=cal.waves)
     files = save_calibration(folder, cal, not no_plots)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..model.onboard import ENDERS
 from ..model.params import KINDS, SEATS_PER_ROW
+from ..present import labels
 
 # --- what is shown, in words and colours ---------------------------------------------------
 EMPTY, OPTED_IN, OVERFLOW, INFANT = range(4)
@@ -16,8 +17,9 @@ OCCUPANT_COLOURS = ("#f4f4f4", "#56b4e9", "#e69f00", "#cc79a7")
 NOISE = "#d55e00"
 STAFF = "#0072b2"
 KIND_GLYPH = {"call": "\u260e", "talk": "\u263a", "media": "\u266b", "child": "\u2639"}
-KIND_WORDS = {"call": "phone call", "talk": "loud talk", "media": "audio aloud", "child": "child noise"}
-ENDER_WORDS = {"self": "itself", "peer": "neighbour", "staff": "staff", "alighting": "getting off"}
+# the kinds and enders in English words, from the one table of labels (the lesson page says the same)
+KIND_WORDS = {k: en for k, (en, _) in labels.KIND_WORDS.items()}
+ENDER_WORDS = {w: en for w, (en, _) in labels.ENDER_WORDS.items()}
 ENDER_COLOURS = {"self": "#999999", "peer": "#009e73", "staff": STAFF, "alighting": "#f0e442"}
 STATION_NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 

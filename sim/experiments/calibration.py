@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..run.runner import pool
-from ..run.targets import Target, Targets
+from ..run.targets import Targets
 from ..scenario import Scenario, ScenarioError, load, with_values
 from .designs import latin_hypercube
 from .factors import DesignError, Factor, toml_literal

@@ -1,13 +1,17 @@
-"""Every word the lesson page shows, in Simplified Chinese and English: ONE table.
+"""Every word the lesson page shows, in Simplified Chinese and English.
 
-Keys are stable names, grouped by a prefix, so other front ends can share the table later:
+The words the page shares with the console and the report come from the one table of
+:mod:`sim.present.labels`, never from a copy here:
 
-* ``metric.<name>``: a metric of :mod:`sim.run.metrics` by its output name, in plain words
-  (the console and the report can look their labels up here);
-* ``unit.<name>``: how a metric's number is read (per cent, count, ...);
+* ``metric.<name>``: a metric of :mod:`sim.run.metrics` by its output name, with its unit
+  (:func:`sim.present.labels.heading`), or a count of the journey (``count.*`` there);
+* ``unit.<name>``, ``kind.<k>``, ``ender.<w>``: units, the model's violation kinds, who ended
+  a violation.
+
+Only the page's own words are kept here (:data:`PAGE`), keyed by stable names:
+
 * ``lever.<name>`` / ``choice.<lever>.<value>``: a lever of :mod:`sim.demo.levers` and its choices;
-* ``kind.<k>``, ``ender.<w>``, ``occupant.<n>``: the model's violation kinds, who ended a
-  violation, who sits in a seat;
+* ``occupant.<n>``, ``staff.*``, ``bubble.*``: who sits in a seat, who walks through, what a seat says;
 * ``event.<what>``: a line of "what just happened", with ``{seat}``, ``{kind}``, ``{off}``,
   ``{on}``, ``{station}`` filled in;
 * ``ui.<name>``: the page's own buttons, headings and messages.
@@ -18,37 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-LANGUAGES: tuple[str, ...] = ("en", "zh")
+from ..present import labels as shared
+from ..present.labels import LANGUAGES, check_language
 
-LABELS: dict[str, tuple[str, str]] = {
-    # --- metrics (sim.run.metrics output names) --------------------------------------------------
-    "metric.violations": ("Violations", "违规次数"),
-    "metric.violations_per_100_pax_h": ("Violations per 100 passenger-hours", "每百人·小时违规次数"),
-    "metric.noisy_time_share": ("Share of time with noise", "有噪声的时间占比"),
-    "metric.disturbed_pax_min_per_pax_h": ("Minutes disturbed per passenger-hour", "每人·小时受打扰分钟数"),
-    "metric.quiet_load_factor": ("Quiet car seats sold", "静音车厢上座率"),
-    "metric.overflow_share": ("Seats sold to people who did not choose quiet", "售给未选静音者的座位占比"),
-    "metric.refused_share": ("Booking requests refused", "被拒绝的购票请求"),
-    "metric.uptake_rate": ("Travellers offered quiet who accepted", "接受静音车厢的旅客比例"),
-    "metric.mean_violation_min": ("Average minutes a violation lasts", "每次违规平均持续分钟"),
-    "metric.staff_interventions_per_train": ("Times staff stepped in", "乘务员干预次数"),
-    "metric.staff_min_per_train": ("Staff minutes in the car", "乘务员在车厢的分钟数"),
-    "metric.complaints_per_1000_pax": ("Complaints per 1000 passengers", "每千名旅客投诉次数"),
-    "metric.contagion_lift": ("How much likelier noise starts when noise is on", "有噪声时再起噪声的倍数"),
-    "metric.ended_by.self": ("Ended by the person", "自行停止"),
-    "metric.ended_by.peer": ("Ended by a neighbour", "邻座提醒后停止"),
-    "metric.ended_by.staff": ("Ended by staff", "乘务员制止"),
-    "metric.ended_by.alighting": ("Still noisy when getting off", "下车时仍在吵"),
-    "metric.violation_mix.call": ("Share that are phone calls", "打电话占比"),
-    "metric.violation_mix.talk": ("Share that are loud talk", "大声交谈占比"),
-    "metric.violation_mix.media": ("Share that are audio aloud", "外放音频占比"),
-    "metric.violation_mix.child": ("Share that are child noise", "儿童吵闹占比"),
-    "metric.passengers": ("Travellers in the quiet car", "静音车厢旅客人数"),
-    "metric.chained": ("Began while another was running", "在别人吵时开始的违规"),
-    # --- units ------------------------------------------------------------------------------------
-    "unit.percent": ("%", "%"),
-    "unit.minutes": ("min", "分钟"),
-    "unit.points": ("points", "个百分点"),
+#: The page's own words: key -> (English, Chinese).
+PAGE: dict[str, tuple[str, str]] = {
     # --- levers (sim.demo.levers names) and their choices ------------------------------------------
     "lever.overflow": ("Unsold quiet seats go to", "未售出的静音座位卖给"),
     "lever.load": ("Demand: seats wanted per seat", "需求：每个座位的购票人数"),
@@ -63,15 +41,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "choice.family.none": ("treated like everyone", "与其他人相同"),
     "choice.family.advise": ("advised not to book", "建议不要预订"),
     "choice.family.exclude": ("kept out", "不得预订"),
-    # --- the model's words ----------------------------------------------------------------------------
-    "kind.call": ("phone call", "打电话"),
-    "kind.talk": ("loud talk", "大声交谈"),
-    "kind.media": ("audio aloud", "外放音频"),
-    "kind.child": ("child noise", "儿童吵闹"),
-    "ender.self": ("by themselves", "自行停止"),
-    "ender.peer": ("a neighbour", "邻座提醒"),
-    "ender.staff": ("staff", "乘务员"),
-    "ender.alighting": ("got off still noisy", "下车时仍在吵"),
+    # --- who sits where, who walks through, what a seat says ------------------------------------------
     "occupant.0": ("empty seat", "空座"),
     "occupant.1": ("chose the quiet car", "选了静音车厢"),
     "occupant.2": ("did not choose it (seated here)", "未选静音（被安排在此）"),
@@ -139,6 +109,23 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Counts of one journey the page shows beside its metrics (sim.lesson.journey.COUNTS and the plan).
+COUNTS: tuple[str, ...] = ("violations", "passengers", "chained")
+
+
+def _shared() -> dict[str, tuple[str, str]]:
+    """The page's keys for the shared words: every metric with its unit, the counts, units,
+    kinds and enders, in both languages, all from :mod:`sim.present.labels`."""
+    out = {f"metric.{m}": tuple(shared.heading(m, lang) for lang in LANGUAGES) for m in shared.METRIC_LABELS}
+    out.update({f"metric.{c}": shared.WORDS[f"count.{c}"] for c in COUNTS})
+    out.update({k: v for k, v in shared.WORDS.items() if k.startswith(("unit.", "kind.", "ender."))})
+    return out
+
+
+#: Every word of the page: the shared ones, then the page's own (a key in both is a defect).
+LABELS: dict[str, tuple[str, ...]] = {**_shared(), **PAGE}
+
+
 def missing() -> list[str]:
     """Keys whose translation is empty (a defect; the tests keep this empty)."""
     return [k for k, pair in LABELS.items() if len(pair) != len(LANGUAGES) or not all(p.strip() for p in pair)]
@@ -146,9 +133,7 @@ def missing() -> list[str]:
 
 def table(lang: str) -> dict[str, str]:
     """Every label in one language (what the page embeds)."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
-    i = LANGUAGES.index(lang)
+    i = LANGUAGES.index(check_language(lang))
     return {k: pair[i] for k, pair in LABELS.items()}
 
 

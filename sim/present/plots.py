@@ -31,7 +31,8 @@ from ..model.params import KINDS
 from ..run.experiment_folder import SENSITIVITY
 from ..run.integrity import ResultsError, UnreadableError, kind_of, read_bytes, verify
 from ..run.paths import safe_name
-from .labels import LABELS, bounds, is_share, label  # noqa: F401  (LABELS: re-exported for the report)
+from . import fonts
+from .labels import LABELS, bounds, is_share, label, word  # noqa: F401  (LABELS: re-exported for the report)
 from ..run.results import RunFolder, write_bytes
 
 # --- style ----------------------------------------------------------------------------------------
@@ -46,7 +47,10 @@ ENDER_COLOURS = {"self": OKABE_ITO["sky"], "peer": OKABE_ITO["green"], "staff": 
 STYLE = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labelsize": 8,
          "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 11, "axes.spines.top": False,
          "axes.spines.right": False, "axes.grid": True, "grid.color": "#E5E5E5", "grid.linewidth": 0.6,
-         "axes.axisbelow": True, "svg.hashsalt": "quietcar", "svg.fonttype": "path"}
+         "axes.axisbelow": True, "svg.hashsalt": "quietcar", "svg.fonttype": "path",
+         # Latin text in DejaVu Sans; Chinese characters fall back to the bundled Noto subset
+         # (a list of families, not the generic "sans-serif": matplotlib falls back along the list only)
+         "font.family": ["DejaVu Sans", fonts.FAMILY]}
 WIDTH = 7.5  # inches: an A4 page's text width with margins
 DPI = 200
 
@@ -71,6 +75,7 @@ def key_label(key: str) -> str:
 
 
 def new_figure(height: float, width: float = WIDTH) -> Figure:
+    fonts.register()
     with matplotlib.rc_context(STYLE):
         return Figure(figsize=(width, height), layout="constrained")
 
@@ -78,6 +83,7 @@ def new_figure(height: float, width: float = WIDTH) -> Figure:
 def _styled(fn):
     """Build the figure under the house style (rc settings are read when artists are made)."""
     def wrapper(*a, **kw):
+        fonts.register()
         with matplotlib.rc_context(STYLE):
             return fn(*a, **kw)
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
@@ -89,6 +95,7 @@ def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """The figure as PNG or SVG bytes (no timestamps, so the same figure gives the same file)."""
     buf = io.BytesIO()
     meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+    fonts.register()
     with matplotlib.rc_context(STYLE):
         fig.savefig(buf, format=fmt, dpi=DPI, metadata=meta, facecolor="white")
     return buf.getvalue()
@@ -250,11 +257,9 @@ def fig_headline(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGURE) 
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_visible(False)
     _legend(fig, handles, [r.name for r in runs], ncol=min(len(runs), 3))
-    fig.suptitle("Headline metrics: mean across replications with 95 % interval"
-                 + ("\n(intervals cut at the metric's possible range: with few replications the t interval "
-                    "reaches past it)" if cut else "")
-                 + ("\n(grey, beside it: the total predictive interval, parameters drawn from the posterior)"
-                    if predictive else ""))
+    fig.suptitle(word("figure.headline")
+                 + ("\n" + word("figure.cut") if cut else "")
+                 + ("\n" + word("figure.predictive") if predictive else ""))
     return fig
 
 
@@ -306,23 +311,22 @@ def fig_differences(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE_FIGUR
             ax.plot([mean], [y[i - 1]], "o" if paired[i - 1] else "s", color=colour, ms=4)
         ax.axvline(0, color="#333333", lw=0.8)
         ax.set_title(label(m)[0])
-        ax.set_xlabel("percentage points" if k == 100 else label(m)[1])
+        ax.set_xlabel(word("figure.percentage_points") if k == 100 else label(m)[1])
         ax.set_yticks([])
         ax.grid(axis="y", visible=False)
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_visible(False)
     handles = [matplotlib.lines.Line2D([], [], color=SERIES[i % len(SERIES)], marker="o" if paired[i - 1] else "s",
                                        lw=1.6) for i in range(1, len(runs))]
-    names = [f"{r.name} − {runs[0].name} ({'paired' if p else 'Welch'})" for r, p in zip(runs[1:], paired)]
+    names = [f"{r.name} − {runs[0].name} ({word('figure.paired') if p else 'Welch'})" for r, p in zip(runs[1:], paired)]
     _legend(fig, handles, names, ncol=min(len(names), 2))
-    fig.suptitle(f"Differences from {runs[0].name} with 95 % intervals\n"
-                 f"(an interval clear of the line: a difference the replications resolve)")
+    fig.suptitle(word("figure.differences", name=runs[0].name))
     return fig
 
 
 @_styled
 def _fig_shares(runs: Sequence[Run], parts: Sequence[str], prefix: str, colours: dict, title: str,
-                xlabel: str) -> Figure:
+                xlabel: str, names: Mapping[str, str] | None = None) -> Figure:
     fig = new_figure(1.2 + 0.45 * len(runs))
     ax = fig.subplots()
     y = np.arange(len(runs))[::-1]
@@ -330,7 +334,8 @@ def _fig_shares(runs: Sequence[Run], parts: Sequence[str], prefix: str, colours:
     for part in parts:
         vals = np.array([r.summary[f"{prefix}.{part}"]["mean"] for r in runs], dtype=float)
         vals = np.nan_to_num(vals)
-        ax.barh(y, vals, 0.6, left=left, color=colours[part], label=part, edgecolor="white", linewidth=0.8)
+        ax.barh(y, vals, 0.6, left=left, color=colours[part], label=(names or {}).get(part, part),
+                edgecolor="white", linewidth=0.8)
         for yi, v, l0 in zip(y, vals, left):
             if v >= 0.06:
                 dark = colours[part] in (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"],
@@ -350,15 +355,14 @@ def _fig_shares(runs: Sequence[Run], parts: Sequence[str], prefix: str, colours:
 
 def fig_ended_by(runs: Sequence[Run]) -> Figure:
     """Who ends violations: stacked shares per run (means across replications)."""
-    return _fig_shares(runs, ENDERS, "ended_by", ENDER_COLOURS,
-                       "Who ends violations (alighting = still running when the violator got off)",
-                       "share of violations (mean across replications)")
+    return _fig_shares(runs, ENDERS, "ended_by", ENDER_COLOURS, word("figure.ended_by"),
+                       word("figure.share_of_violations"), {w: word(f"ender.{w}") for w in ENDERS})
 
 
 def fig_violation_mix(runs: Sequence[Run]) -> Figure:
     """Violation mix: stacked shares by kind per run."""
-    return _fig_shares(runs, KINDS, "violation_mix", KIND_COLOURS, "What breaks the silence: violations by kind",
-                       "share of violations (mean across replications)")
+    return _fig_shares(runs, KINDS, "violation_mix", KIND_COLOURS, word("figure.violation_mix"),
+                       word("figure.share_of_violations"), {k: word(f"kind.{k}") for k in KINDS})
 
 
 @_styled
@@ -527,10 +531,6 @@ def _band(ax, x, s: Sequence[dict], m: str, colour: str, label_: str | None = No
     return cut
 
 
-#: Said under a figure in which an interval was cut at its metric's possible range.
-CUT_FIGURE_NOTE = "intervals cut at the metric's possible range: with few replications the t interval reaches past it"
-
-
 def _cut(m: str, lo, hi, limits: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """Intervals limited to what metric ``m`` can take (or to ``limits``); whether any was cut."""
     low, high = bounds(m) if limits is None else limits
@@ -584,7 +584,7 @@ def fig_overflow_curve(exp: ExperimentResult) -> Figure:
     fig.suptitle(f"The overflow curve: as demand passes the ordinary seats, who fills the quiet car and what "
                  f"it costs\n({Path(str(m.get('scenario', '?'))).stem}, {m.get('trains_per_replication', '?')} trains "
                  f"a day; mean of {m.get('replications', '?')} replications per point, band: 95 % interval)"
-                 + (f"\n({CUT_FIGURE_NOTE})" if cut else ""), fontsize=10)
+                 + ("\n" + word("figure.cut") if cut else ""), fontsize=10)
     return fig
 
 
@@ -650,7 +650,7 @@ def fig_sweep(exp: ExperimentResult, key: str, metrics: Sequence[str] | None = N
     n = exp.manifest.get("replications", "?")
     band = "bands" if not sampled and len(groups) <= 2 else "whiskers"
     fig.suptitle(f"Sweep over {key}\n({how}, {len(s)} points, {n} replications each; {band}: 95 % interval)"
-                 + (f"\n({CUT_FIGURE_NOTE})" if cut else ""), fontsize=10)
+                 + ("\n" + word("figure.cut") if cut else ""), fontsize=10)
     return fig
 
 
@@ -714,8 +714,7 @@ def fig_sensitivity(exp: ExperimentResult, metrics: Sequence[str] | None = None)
     how = "Morris screening, mu*" if method == "morris" else "Sobol' indices"
     fig.suptitle(f"Which assumptions matter: {how}\n({len(exp.summary)} points x {n} replications; "
                  f"whiskers: 95 % bootstrap interval)"
-                 + ("\n(intervals cut at the index's possible range (S1, ST: 0 to 1; mu*: 0 and up): with few "
-                    "points the bootstrap interval reaches past it)" if cut else ""), fontsize=10)
+                 + ("\n" + word("figure.cut_index") if cut else ""), fontsize=10)
     return fig
 
 

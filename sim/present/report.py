@@ -25,41 +25,32 @@ from ..run.metrics import METRIC_NAMES
 from ..run.results import RunFolder, write_text
 from .plots import (FOCUS, Collection, Run, collect, differences, figure_bytes, figures, label, paired_with,
                     slug)
-from . import labels
+from . import fonts, labels
 
+#: The questions a report answers (``report.q.*`` of the table of labels) and the metrics that answer them.
 QUESTIONS: tuple[tuple[str, str], ...] = (
-    ("Who accepts the silence agreement when it is offered?", "uptake_rate"),
-    ("How full is the quiet car?", "quiet_load_factor"),
-    ("With whom? (passengers placed there without opting in)", "overflow_share"),
-    ("How often is the silence broken?", "violations_per_100_pax_h"),
-    ("For how long?", "noisy_time_share, mean_violation_min"),
-    ("How many people does it bother?", "disturbed_pax_min_per_pax_h"),
-    ("Who ends it?", "ended_by.self / peer / staff / alighting"),
-    ("What does it cost the crew?", "staff_interventions_per_train, staff_min_per_train"),
-    ("Do passengers complain?", "complaints_per_1000_pax"),
-    ("Does it stay quiet? (contagion)", "contagion_lift"),
+    ("uptake", "uptake_rate"),
+    ("load", "quiet_load_factor"),
+    ("overflow", "overflow_share"),
+    ("rate", "violations_per_100_pax_h"),
+    ("length", "noisy_time_share, mean_violation_min"),
+    ("disturbed", "disturbed_pax_min_per_pax_h"),
+    ("enders", "ended_by.self / peer / staff / alighting"),
+    ("crew", "staff_interventions_per_train, staff_min_per_train"),
+    ("complaints", "complaints_per_1000_pax"),
+    ("contagion", "contagion_lift"),
 )
 #: Rows of the headline table.
 TABLE_METRICS = ("uptake_rate", "quiet_load_factor", "overflow_share", "refused_share", "violations_per_100_pax_h",
                  "noisy_time_share", "mean_violation_min", "disturbed_pax_min_per_pax_h", "ended_by.self",
                  "ended_by.peer", "ended_by.staff", "ended_by.alighting", "staff_interventions_per_train",
                  "staff_min_per_train", "complaints_per_1000_pax", "contagion_lift")
-CAPTIONS = {
-    "headline": "Headline metrics of each run: mean across replications; whiskers: 95 % Student-t interval.",
-    "ended_by": "Who ends violations: share ended by the violator, a neighbour's reminder, staff, or still "
-                "running when the violator got off.",
-    "violation_mix": "What breaks the silence: share of violation starts by kind.",
-    "noisy_time_ecdf": "Distribution over trains of the share of running time with at least one violation in the "
-                       "quiet car (every train of every replication).",
-    "timeline": "One train, seat by seat: grey bars are passengers on board, coloured bars violations by kind; "
-                "markers show reminders, complaints and staff interventions, dashed lines staff patrol passes.",
-    "overflow_curve": "The overflow curve: the cost in the quiet car as mean demand rises past the ordinary "
-                      "seats; band: 95 % interval of the mean over replications at each point.",
-    "sweep": "A sweep: each metric against one varied key (95 % intervals over replications).",
-    "sensitivity": "Sensitivity indices with their 95 % bootstrap intervals.",
-}
+#: Figures (by a part of their name) with a caption (``caption.*`` of the table of labels).
+CAPTIONS = ("headline", "ended_by", "violation_mix", "noisy_time_ecdf", "timeline", "overflow_curve", "sweep",
+            "sensitivity")
 STYLE = """
-body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif;
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'PingFang SC',
+       'Microsoft YaHei', 'Noto Sans CJK SC', 'Noto Sans SC quietcar', sans-serif;
        max-width: 62rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
 h3 { margin-top: 1.5rem; }
@@ -133,13 +124,14 @@ def resolved(path: Path) -> dict[str, Any]:
 # --- sections -------------------------------------------------------------------------------------
 def section_question(coll: Collection) -> str:
     names = [r.name for r in coll.runs] + [e.folder.path.name for e in coll.experiments]
-    rows = [(q, f"<code>{esc(m)}</code>") for q, m in QUESTIONS]
-    return (f"<h2 id='question'>The question</h2>\n<p>How does the quiet-car booking policy shape who sits in the "
+    rows = [(esc(labels.word(f"report.q.{q}")), f"<code>{esc(m)}</code>") for q, m in QUESTIONS]
+    return (f"<h2 id='question'>{esc(labels.word('report.question'))}</h2>\n<p>How does the quiet-car booking policy shape who sits in the "
             f"quiet car, how often and for how long the silence is broken, who ends it and what it costs the crew; "
             f"and how does that differ between the results compared here ({esc(', '.join(names))})? Each question "
             f"is answered by a metric, computed per replication (a simulated network day) and reported as a mean "
             f"with a 95 % Student-t interval across replications.</p>\n"
-            + table(("question", "metric"), rows, numeric=(), raw=True))
+            + table((labels.word("report.col_question"), labels.word("report.col_metric")), rows, numeric=(),
+                    raw=True))
 
 
 def section_scenarios(coll: Collection) -> str:
@@ -162,7 +154,7 @@ def section_scenarios(coll: Collection) -> str:
     text = (f"<p>The resolved scenarios (every value, defaults included) differ in {len(differ)} keys and agree in "
             f"{same}; only the differing keys are shown.</p>" if len(runs) > 1 else
             "<p>One run; its resolved scenario is in its folder (scenario.toml).</p>")
-    return ("<h2 id='scenarios'>The scenarios side by side</h2>\n" + text + "\n"
+    return (f"<h2 id='scenarios'>{esc(labels.word('report.scenarios'))}</h2>\n" + text + "\n"
             + table(head, rows, numeric=(), raw=True))
 
 
@@ -184,7 +176,7 @@ def section_headline(coll: Collection) -> str:
         return ""
     reps = [RunFolder(r.path).replications() for r in runs]
     paired = [True] + [_paired(runs[0], r) for r in runs[1:]]
-    head = ["metric", *[f"{r.name}: mean [95 %]" for r in runs],
+    head = [labels.word("report.col_metric"), *[labels.word("report.col_mean", name=r.name) for r in runs],
             *[f"{r.name} − {runs[0].name} [95 %]" for r in runs[1:]]]
     rows = []
     for m in TABLE_METRICS:
@@ -203,18 +195,19 @@ def section_headline(coll: Collection) -> str:
         rows.append(cells)
     how = ""
     if len(runs) > 1:
-        kinds = [f"{r.name}: {'paired by replication (same network and demand, same seed)' if p else 'Welch'}"
+        kinds = [f"{r.name}: {labels.word('report.paired' if p else 'report.welch')}"
                  for r, p in zip(runs[1:], paired[1:])]
-        how = (f"<p class='note'>Differences from {esc(runs[0].name)}: " + esc("; ".join(kinds))
-               + ". Bold: the interval of the difference excludes 0.</p>")
+        how = (f"<p class='note'>{esc(labels.word('report.differences_from', name=runs[0].name))}: "
+               + esc("; ".join(kinds)) + ". " + esc(labels.word("report.bold")) + "</p>")
     if any(labels.CUT_MARK in c for row in rows for c in row):
-        how += f"<p class='note'>{esc(labels.CUT_NOTE)}.</p>"
+        how += f"<p class='note'>{esc(labels.cut_note())}.</p>"
     if any(r.manifest.get("posterior") for r in runs):
         how += ("<p class='note'>Runs with a posterior (" + esc(", ".join(sorted({str(r.manifest['posterior'])
                 for r in runs if r.manifest.get('posterior')}))) + ") draw each replication's parameters from it. "
                 "Under each Monte-Carlo interval: the <i>total predictive</i> 95 % interval, what the metric can be "
                 "given the parameters' remaining uncertainty, and which part dominates (docs/calibration.md).</p>")
-    return "<h2 id='headline'>Headline metrics</h2>\n" + table(head, rows, raw=True) + "\n" + how
+    return (f"<h2 id='headline'>{esc(labels.word('report.headline'))}</h2>\n" + table(head, rows, raw=True) + "\n"
+            + how)
 
 
 def _predictive_cell(s: Mapping[str, Any]) -> str:
@@ -230,7 +223,7 @@ def _predictive_cell(s: Mapping[str, Any]) -> str:
 def _img(name: str, fig) -> str:
     data = base64.b64encode(figure_bytes(fig, "png")).decode("ascii")
     key = next((k for k in sorted(CAPTIONS, key=len, reverse=True) if k in name), "")
-    cap = CAPTIONS.get(key, "")
+    cap = labels.word(f"caption.{key}") if key else ""
     return (f"<figure><img alt='{esc(name)}' src='data:image/png;base64,{data}'>"
             f"<figcaption><b>{esc(name)}</b>. {esc(cap)}</figcaption></figure>")
 
@@ -241,10 +234,10 @@ def section_figures(coll: Collection, train: int | None) -> str:
     exp_figs = [(n, f) for n, f in figs if _exp_figure(n, coll)]
     out = []
     if run_figs:
-        out.append("<h2 id='figures'>Figures</h2>")
+        out.append(f"<h2 id='figures'>{esc(labels.word('report.figures'))}</h2>")
         out += [_img(n, f) for n, f in run_figs]
     if coll.experiments:
-        out.append("<h2 id='experiments'>Experiments</h2>")
+        out.append(f"<h2 id='experiments'>{esc(labels.word('report.experiments'))}</h2>")
         for e in coll.experiments:
             m = e.manifest
             d = m.get("design", {})
@@ -272,7 +265,7 @@ def _report_figures(coll: Collection, train: int | None) -> list:
 
 def section_assumptions(coll: Collection, top: int = 3) -> str:
     sens = [e for e in coll.experiments if (e.folder.path / SENSITIVITY).exists()]
-    head = "<h2 id='assumptions'>The assumptions that matter most</h2>\n"
+    head = f"<h2 id='assumptions'>{esc(labels.word('report.assumptions'))}</h2>\n"
     if not sens:
         return head + ("<p>No sensitivity folder was given. Rank the assumptions with, e.g., <code>quietcar "
                        "sensitivity expansion --param behaviour.contagion=0:1 --param behaviour.commitment=0.05:0.5 "
@@ -319,7 +312,7 @@ def section_assumptions(coll: Collection, top: int = 3) -> str:
 
 
 def section_manifests(coll: Collection) -> str:
-    out = ["<h2 id='manifests'>Reproducibility: the manifest of every run</h2>",
+    out = [f"<h2 id='manifests'>{esc(labels.word('report.manifests'))}</h2>",
            "<p>Each run can be repeated exactly from its scenario digest, seed and replications (and the "
            "quietcar version); the command line that made it is in its manifest.</p>"]
     items = [(r.name, r.path, r.manifest) for r in coll.runs]
@@ -341,18 +334,29 @@ def section_warnings(coll: Collection) -> str:
     items += [(e.folder.path.name, w) for e in coll.experiments for w in e.manifest.get("warnings") or []]
     if not items:
         return ""
-    return ("<div class='note'><p><b>Read with care:</b></p><ul>"
+    return (f"<div class='note'><p><b>{esc(labels.word('report.read_with_care'))}</b></p><ul>"
             + "".join(f"<li>{esc(n)}: {esc(w)}</li>" for n, w in items) + "</ul></div>")
 
 
-def render(paths: Sequence[str | Path], title: str | None = None, train: int | None = None) -> str:
-    """The report of some results folders as one HTML string."""
+def render(paths: Sequence[str | Path], title: str | None = None, train: int | None = None,
+           lang: str | None = None) -> str:
+    """The report of some results folders as one HTML string, in ``lang`` (en or zh; default:
+    the language chosen with :func:`sim.present.labels.speaking`, else English): headings,
+    metric labels, units, captions and the figures' labels. A Chinese report embeds the
+    bundled font's subset (about 200 kB), so its labels render with no CJK font installed."""
+    with labels.speaking(lang):
+        return _render(paths, title, train)
+
+
+def _render(paths: Sequence[str | Path], title: str | None, train: int | None) -> str:
     coll = collect(paths)
     names = [r.name for r in coll.runs] or [e.folder.path.name for e in coll.experiments]
     title = title or ("quietcar: " + " vs ".join(names[:4]) + (" ..." if len(names) > 4 else ""))
-    nav = [("question", "The question"), ("scenarios", "Scenarios side by side"), ("headline", "Headline metrics"),
-           ("figures", "Figures"), ("experiments", "Experiments"), ("assumptions", "Assumptions that matter most"),
-           ("manifests", "Manifests")]
+    w = labels.word
+    nav = [("question", w("report.question")), ("scenarios", w("report.nav_scenarios")),
+           ("headline", w("report.headline")), ("figures", w("report.figures")),
+           ("experiments", w("report.experiments")), ("assumptions", w("report.nav_assumptions")),
+           ("manifests", w("report.nav_manifests"))]
     if not coll.runs:
         nav = [n for n in nav if n[0] not in ("scenarios", "headline", "figures")]
     if not coll.experiments:
@@ -364,15 +368,23 @@ def render(paths: Sequence[str | Path], title: str | None = None, train: int | N
             "<nav><ul>" + "".join(f"<li><a href='#{a}'>{esc(t)}</a></li>" for a, t in nav) + "</ul></nav>",
             section_question(coll), section_warnings(coll), section_scenarios(coll), section_headline(coll), section_figures(coll, train),
             section_assumptions(coll), section_manifests(coll)]
-    return ("<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+    zh = labels.current() == "zh"
+    style = STYLE + (_font_face() if zh else "")
+    return (f"<!DOCTYPE html>\n<html lang='{'zh-Hans' if zh else 'en'}'>\n<head>\n<meta charset='utf-8'>\n"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>\n<title>{esc(title)}</title>\n"
-            f"<style>{STYLE}</style>\n</head>\n<body>\n" + "\n".join(b for b in body if b) + "\n</body>\n</html>\n")
+            f"<style>{style}</style>\n</head>\n<body>\n" + "\n".join(b for b in body if b) + "\n</body>\n</html>\n")
+
+
+def _font_face() -> str:
+    """The bundled Chinese font as an embedded @font-face (a data: URL: nothing is fetched)."""
+    data = base64.b64encode(fonts.PATH.read_bytes()).decode("ascii")
+    return (f"@font-face {{ font-family: '{fonts.FAMILY}'; "
+            f"src: url(data:font/otf;base64,{data}) format('opentype'); }}\n")
 
 
 def write_report(paths: Sequence[str | Path], out: str | Path, title: str | None = None,
-                 train: int | None = None) -> Path:
-    """Write the report of some results folders to ``out`` (atomically); return its path."""
-    text = render(paths, title, train)
+                 train: int | None = None, lang: str | None = None) -> Path:
+    """Write the report of some results folders to ``out`` (atomically), in ``lang``; return its path."""
+    text = render(paths, title, train, lang)
     write_text(out, text)
     return Path(out)
-

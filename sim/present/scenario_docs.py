@@ -58,7 +58,7 @@ def _allowed(meta, default) -> str:
     if rng is None:
         return "true \\| false"
     lo, hi = rng
-    text = f"> 0" if lo is not None and 0 < lo < 1e-6 else f"≥ {lo:g}" if hi is None else f"{lo:g} – {hi:g}"
+    text = "> 0" if lo is not None and 0 < lo < 1e-6 else f"≥ {lo:g}" if hi is None else f"{lo:g} – {hi:g}"
     if meta.get("sums_to_one"):
         text += "; sums to 1" + (" per row" if isinstance(default[0], tuple) else "")
     return text
