@@ -256,3 +256,79 @@ def test_a_failure_at_any_write_of_a_sweep_is_one_line_and_resume_completes_it(t
         assert r.exit_code == 0, (k, r.output)
         for name in ("sweep.csv", "sweep_summary.csv", "scenario.toml"):
             assert (out / name).read_bytes() == (clean / name).read_bytes(), (k, name)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:  # gone meanwhile
+        return ""
+
+
+def _quietcar(*args) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "sim", *map(str, args)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+def test_a_run_sigkilled_mid_way_resumes_to_identical_files_and_leaves_no_worker(tmp_path):
+    """kill -9 a 2-worker run once some replications are in partial/: its workers go too, and
+    --resume then gives exactly the files of a run that was never interrupted."""
+    args = ["run", "classroom", "-n", 8, "--set", "network.trains=60", "--no-plots"]
+    clean = tmp_path / "clean"
+    assert invoke(*args, "--workers", 1, "--out", clean).exit_code == 0
+    out = tmp_path / "killed"
+    p = _quietcar(*args, "--workers", 2, "--out", out)
+    try:
+        done = lambda: len(list((out / "partial").glob("rep-*.json"))) if (out / "partial").is_dir() else 0  # noqa: E731
+        _wait_for(lambda: done() >= 2 or p.poll() is not None, 120, "no replication finished")
+        workers = _descendants(p.pid)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == -signal.SIGKILL and 2 <= done() < 8, (p.returncode, done())  # killed mid-way
+    assert not (out / "summary.json").exists()
+    _wait_for(lambda: not [w for w in workers if _alive(w)], 10, f"workers outlived the run: {workers}")
+    # a temporary file as a kill in the middle of a write leaves it: removed on --resume
+    (out / ".summary.json.tmp-999999").write_text("{")
+    r = invoke(*args, "--workers", 2, "--out", out, "--resume")
+    assert r.exit_code == 0, r.output
+    for f in RESULT_FILES:
+        assert (out / f).read_bytes() == (clean / f).read_bytes(), f
+    assert not debris(tmp_path) and not (out / "partial").exists()
+    assert json.loads((out / "manifest.json").read_text())["resumed_replications"] >= 2
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+def test_dask_workers_die_with_their_parent(tmp_path):
+    """The same for --scheduler local: the LocalCluster's worker processes (and multiprocessing's
+    resource tracker) are gone within seconds of a SIGKILL of the run."""
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "o"
+    p = _quietcar("run", "pilot", "-n", 50, "--workers", 2, "--scheduler", "local", "--no-plots",
+                  "--set", "network.trains=2000", "--out", out)
+    try:
+        spawned = lambda: [w for w in _descendants(p.pid) if "spawn_main" in _cmdline(w)]  # noqa: E731
+        _wait_for(lambda: len(spawned()) >= 2 or p.poll() is not None, 120, "the cluster did not start its workers")
+        _wait_for(lambda: (out / "partial").is_dir() or p.poll() is not None, 60, "the run did not start")
+        workers = _descendants(p.pid)
+        assert p.poll() is None and len(spawned()) >= 2
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    _wait_for(lambda: not [w for w in workers if _alive(w)], 15, f"Dask workers outlived the run: {workers}")

@@ -28,14 +28,27 @@ def small(trains: int, *extra: str):
 
 
 @pytest.mark.slow
-def test_one_worker_two_workers_and_dask_give_identical_files(tmp_path):
-    pytest.importorskip("dask.distributed")
+def test_one_worker_two_workers_and_dask_give_identical_files(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    clusters = []
+
+    class Recorded(distributed.LocalCluster):
+        """The cluster the run starts, its scheduler's services recorded before it closes."""
+
+        def close(self, *a, **kw):
+            web = self.scheduler.services.get("dashboard")
+            clusters.append([sock.getsockname() for sock in web._sockets.values()] if web else [])
+            return super().close(*a, **kw)
+    monkeypatch.setattr(distributed, "LocalCluster", Recorded)
     sc = small(240)
     out = {}
     for name, workers, scheduler in (("one", 1, None), ("two", 2, None), ("dask", 2, "local")):
         run_into(RunFolder(tmp_path / name), sc, 5, 2, workers, resume=False, force=False, scheduler=scheduler)
         out[name] = files(tmp_path / name)
     assert out["one"] == out["two"] == out["dask"]
+    # runs in parallel (other tests, other users) never compete for Dask's default port 8787, and
+    # the scheduler's web server listens on this machine only
+    assert len(clusters) == 1 and all(host == "127.0.0.1" and port != 8787 for host, port in clusters[0]), clusters
 
 
 def peak_memory(tmp_path, trains: int, n: int) -> int:

@@ -112,12 +112,14 @@ def summary_table(summary: Mapping[str, Mapping[str, float]], metrics: Sequence[
         if not s or s["n"] == 0:
             continue
         title = labels.label(m)[0]
-        ci = (f"[{labels.number(100 * s['ci_low'] if labels.is_share(m) else s['ci_low'])}, "
-              f"{labels.number(100 * s['ci_high'] if labels.is_share(m) else s['ci_high'])}]"
+        lo, hi, was_cut = labels.cut(m, s["ci_low"], s["ci_high"])
+        ci = (f"[{labels.number(100 * lo if labels.is_share(m) else lo)}, "
+              f"{labels.number(100 * hi if labels.is_share(m) else hi)}]{labels.CUT_MARK if was_cut else ''}"
               if s["n"] > 1 and s["ci_low"] == s["ci_low"] else w("note.one_replication"))
         mean = labels.number(100 * s["mean"] if labels.is_share(m) else s["mean"])
         rows.append([title, labels.unit(m), mean, ci, str(s["n"])])
-    return "\n".join(grid(rows, right=(2, 4)))
+    note = [labels.cut_note()] if any(labels.CUT_MARK in r[3] for r in rows[1:]) else []
+    return "\n".join(grid(rows, right=(2, 4)) + [clip(x, WIDTH) for x in note])
 
 
 def comparison_table(names: Sequence[str], rows: Sequence[Mapping], paired: Sequence[bool],
@@ -148,6 +150,8 @@ def comparison_table(names: Sequence[str], rows: Sequence[Mapping], paired: Sequ
     lines.append("")
     lines += grid(table)
     lines.append(labels.word("note.excludes_zero"))
+    if any(labels.CUT_MARK in c for row in table[1:] for c in row):
+        lines.append(clip(labels.cut_note(), WIDTH))
     for tag, r_paired, nm in zip(tags[1:], paired[1:], names[1:]):
         vr = [by[(m, str(nm))]["variance_reduction"] for m in metrics if (m, str(nm)) in by]
         vr = sorted(float(v) for v in vr if v == v)

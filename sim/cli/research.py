@@ -292,17 +292,24 @@ def _ranking(rows: Sequence[dict], noise: Sequence[dict], method: str, metrics: 
         s1 = {r["parameter"]: r for r in rows if r["metric"] == m and r["index"] == "S1"}
         table = []
         for r in rs:
-            cells = [f"  {r['parameter']}",
-                     f"{shown} {labels.number(k * r['value'])} [{labels.number(k * r['ci_low'])}, "
-                     f"{labels.number(k * r['ci_high'])}]",
+            cells = [f"  {r['parameter']}", f"{shown} {_index_interval(main, r, k)}",
                      f"noise ± {labels.number(k * r['noise_se'])}" if r["noise_se"] == r["noise_se"] else ""]
             if s1:
                 q = s1.get(r["parameter"])
-                cells.append(f"S1 {labels.number(q['value'])} [{labels.number(q['ci_low'])}, "
-                             f"{labels.number(q['ci_high'])}]" if q else "")
+                cells.append(f"S1 {_index_interval('S1', q)}" if q else "")
             table.append(cells)
         lines += grid(table)
+    if any(labels.CUT_MARK in line for line in lines):
+        lines.append(clip(f"{labels.CUT_MARK} {labels.word('note.cut_index')}", WIDTH))
     return "\n".join(lines)
+
+
+def _index_interval(index: str, r: dict, k: float = 1) -> str:
+    """'value [low, high]' of a sensitivity index, the interval cut (and marked) at the index's range."""
+    from ..experiments import cut_index
+    lo, hi, cut = cut_index(index, r["ci_low"], r["ci_high"])
+    return (f"{labels.number(k * r['value'])} [{labels.number(k * lo)}, {labels.number(k * hi)}]"
+            f"{labels.CUT_MARK if cut else ''}")
 
 
 @click.command("sensitivity", context_settings=CONTEXT)

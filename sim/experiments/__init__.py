@@ -14,8 +14,8 @@ from .designs import (OPTIN_EXPOSURE, OVERFLOW_KEY, OVERFLOW_LEVELS, OVERFLOW_ME
                       problem, sobol_design)
 from .factors import (DESIGN_KEY, DesignError, Factor, check_unique, design_int_seed, design_rng, key_info,
                       parse_levels, parse_range, toml_literal, value_at)
-from .sensitivity import (NOISE_COLUMNS, SENSITIVITY_COLUMNS, analyse, noise_row, run_sensitivity,
-                          write_sensitivity)
+from .sensitivity import (INDEX_BOUNDS, NOISE_COLUMNS, SENSITIVITY_COLUMNS, analyse, cut_index, noise_row,
+                          run_sensitivity, write_sensitivity)
 from ..run.experiment_folder import ExperimentFolder, is_experiment
 from .sweep import (EXPERIMENT_METRICS, ExperimentResult, all_metrics, experiment_digest, finish,
                     load_experiment, run_chunk_tally, run_design, run_sweep, summarise_points,

@@ -50,6 +50,23 @@ def noise_row(metric: str, summary: Sequence[Mapping[str, Any]], replications: i
     return row
 
 
+#: The values each sensitivity index can take: Sobol' indices are shares of variance (0 to 1),
+#: Morris mu* and sigma are a mean absolute effect and a standard deviation (>= 0); mu is signed.
+INDEX_BOUNDS: dict[str, tuple[float, float]] = {"S1": (0.0, 1.0), "ST": (0.0, 1.0), "S2": (0.0, 1.0),
+                                                "mu_star": (0.0, math.inf), "sigma": (0.0, math.inf)}
+
+
+def cut_index(index: str, lo: float, hi: float) -> tuple[float, float, bool]:
+    """(low, high, whether cut): an index's bootstrap interval limited to the values the index can
+    take (:data:`INDEX_BOUNDS`). With few points the bootstrap interval reaches past them; the
+    files keep SALib's interval as it was, figures and the console show it cut and say so."""
+    low, high = INDEX_BOUNDS.get(index, (-math.inf, math.inf))
+    if not (lo == lo and hi == hi):
+        return lo, hi, False
+    new = (min(max(lo, low), high), max(min(hi, high), low))  # both ends inside, even if all of it is beyond
+    return new[0], new[1], new != (lo, hi)
+
+
 def _indices(design: Design, prob: dict, x: np.ndarray, y: np.ndarray, boot: int,
              resamples: int = 100) -> dict[tuple[str, str, str], tuple[float, float, float]] | None:
     """SALib's indices of one output vector: {(index, parameter, parameter2): (value, ci_low, ci_high)},

@@ -187,6 +187,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "head.differences_pp": ("% (differences: pp)", "%（差值：百分点）"),
     "note.one_replication": ("(one replication)", "（只有一次重复）"),
     "note.excludes_zero": ("* the interval of the difference excludes 0", "* 差值的置信区间不含 0"),
+    "note.cut": ("cut at the metric's possible range: a t interval from few replications reaches past it",
+                 "区间在指标可能的范围处截断：重复次数少时 t 区间会超出该范围"),
+    "note.cut_index": ("cut at the index's possible range (S1, ST: 0 to 1; mu*: 0 and up): few points, wide "
+                       "bootstrap", "已截断到指数的可能范围（S1、ST：0 到 1；mu*：不小于 0）：点数少，自助法区间很宽"),
     "note.paired": ("paired by replication (same network and demand: common random numbers)",
                     "按重复逐一配对（路网与需求相同：共同随机数）"),
     "note.welch": ("Welch's t (network or demand differ, so replications are not paired)",
@@ -268,6 +272,9 @@ WORDS: dict[str, tuple[str, str]] = {
                         "主要指标：各次重复的均值及 95% 置信区间"),
     "figure.cut": ("(intervals cut at the metric's possible range: with few replications the t interval reaches "
                    "past it)", "（区间在指标可能的范围处截断：重复次数少时 t 区间会超出该范围）"),
+    "figure.cut_index": ("(intervals cut at the index's possible range (S1, ST: 0 to 1; mu*: 0 and up): with few "
+                         "points the bootstrap interval reaches past it)",
+                         "（区间在指数可能的范围处截断（S1、ST：0 到 1；mu*：不小于 0）：点数少时自助法区间会超出该范围）"),
     "figure.predictive": ("(grey, beside it: the total predictive interval, parameters drawn from the posterior)",
                           "（旁边的灰线：总预测区间，参数取自后验分布）"),
     "figure.differences": ("Differences from {name} with 95 % intervals\n(an interval clear of the line: a "
@@ -403,10 +410,36 @@ def value(metric: str, v: Any, difference: bool = False, lang: str | None = None
     return number(v)
 
 
+#: Marks an interval cut at its metric's possible range (see :func:`cut`); :func:`cut_note` says why.
+CUT_MARK = "†"
+
+
+def cut_note(lang: str | None = None) -> str:
+    """The footnote under a table holding an interval marked with :data:`CUT_MARK`."""
+    return f"{CUT_MARK} {word('note.cut', lang)}"
+
+
+def cut(metric: str, lo: Any, hi: Any, difference: bool = False) -> tuple[Any, Any, bool]:
+    """(low, high, whether cut): an interval limited to the values the metric can take (of a
+    difference: -1 to 1 for shares, unbounded otherwise). Undefined ends are left as they are."""
+    low, high = bounds(metric)
+    if difference:
+        low, high = low - high, high - low
+    if not (isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo == lo and hi == hi):
+        return lo, hi, False
+    was = (lo, hi)
+    lo, hi = min(max(lo, low), high), max(min(hi, high), low)  # both ends inside, even if all of it is beyond
+    return lo, hi, (lo, hi) != was
+
+
 def interval(metric: str, mean: Any, lo: Any, hi: Any, difference: bool = False, lang: str | None = None) -> str:
-    """'mean [low, high]' in the metric's unit (the unit written once, after the mean)."""
+    """'mean [low, high]' in the metric's unit (the unit written once, after the mean); an
+    interval reaching past the metric's possible range is cut there and marked with
+    :data:`CUT_MARK` (print :func:`cut_note` below a table that holds one)."""
     if lo is None or lo != lo:
         return value(metric, mean, difference, lang)
+    lo, hi, was_cut = cut(metric, lo, hi, difference)
+    mark = CUT_MARK if was_cut else ""
     if is_share(metric):
-        return f"{value(metric, mean, difference, lang)} [{number(100 * lo)}, {number(100 * hi)}]"
-    return f"{number(mean)} [{number(lo)}, {number(hi)}]"
+        return f"{value(metric, mean, difference, lang)} [{number(100 * lo)}, {number(100 * hi)}]{mark}"
+    return f"{number(mean)} [{number(lo)}, {number(hi)}]{mark}"

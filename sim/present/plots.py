@@ -24,12 +24,12 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..experiments import (OPTIN_EXPOSURE, OVERFLOW_KEY, OVERFLOW_METRICS, ExperimentResult, is_experiment,
-                          key_info, load_experiment, ordinary_seat_share)
+from ..experiments import (INDEX_BOUNDS, OPTIN_EXPOSURE, OVERFLOW_KEY, OVERFLOW_METRICS, ExperimentResult,
+                          is_experiment, key_info, load_experiment, ordinary_seat_share)
 from ..model.onboard import ENDERS
 from ..model.params import KINDS
 from ..run.experiment_folder import SENSITIVITY
-from ..run.integrity import kind_of, verify
+from ..run.integrity import ResultsError, UnreadableError, kind_of, read_bytes, verify
 from ..run.paths import safe_name
 from . import fonts
 from .labels import LABELS, bounds, is_share, label, word  # noqa: F401  (LABELS: re-exported for the report)
@@ -139,8 +139,20 @@ class Run:
         return self._trains
 
     def scenario(self):
-        from ..scenario import load
-        return load(self.path / "scenario.toml")
+        return folder_scenario(self.path)
+
+
+def folder_scenario(folder: Path):
+    """The resolved scenario of a results folder. It is a file of the folder: one that cannot be
+    read is an UnreadableError (never taken for 'no scenario'), one that does not parse a ResultsError."""
+    import tomllib
+    from ..scenario import ScenarioError, from_dict
+    path = Path(folder) / "scenario.toml"
+    data = read_bytes(path)
+    try:
+        return from_dict(tomllib.loads(data.decode("utf-8")), source=str(path))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ScenarioError) as e:
+        raise ResultsError(f"{path}: damaged ({str(e).splitlines()[0][:200]})") from None
 
 
 def load_run(path: str | Path, name: str | None = None) -> Run:
@@ -257,7 +269,9 @@ def paired_with(a: Run, b: Run) -> bool:
     from ..run.runner import same_demand
     try:
         same = same_demand(a.scenario(), b.scenario())
-    except Exception:  # an unreadable scenario: do not pair
+    except UnreadableError:  # an input/output error is said, not taken for 'cannot pair'
+        raise
+    except Exception:  # a scenario that cannot be built: do not pair
         return False
     return same and a.manifest.get("seed") == b.manifest.get("seed")
 
@@ -500,22 +514,29 @@ def _numeric(values: Sequence[Any]) -> bool:
 
 
 def _band(ax, x, s: Sequence[dict], m: str, colour: str, label_: str | None = None, marker: str = "o",
-          bars: float | None = None) -> None:
+          bars: float | None = None) -> bool:
     """A curve of means with its 95 % intervals: a shaded band, or (``bars`` = horizontal offset,
-    for several curves in one panel) whiskers shifted sideways so that they do not hide each other."""
+    for several curves in one panel) whiskers shifted sideways so that they do not hide each other.
+    Intervals are cut at the metric's possible range; returns whether any was."""
     mean = np.array([r[f"{m}.mean"] for r in s], dtype=float)
-    lo = np.array([r[f"{m}.ci_low"] for r in s], dtype=float)
-    hi = np.array([r[f"{m}.ci_high"] for r in s], dtype=float)
+    lo, hi, cut = _cut(m, [r[f"{m}.ci_low"] for r in s], [r[f"{m}.ci_high"] for r in s])
     x = np.asarray(x, dtype=float) + (bars or 0.0)
     ax.plot(x, mean, color=colour, lw=1.6, marker=marker, ms=3.5, label=label_)
     if not np.isfinite(lo).any():
-        return
+        return False
     if bars is None:
         ax.fill_between(x, lo, hi, color=colour, alpha=0.2, lw=0)
     else:
-        err = np.vstack([np.clip(mean - lo, 0, None), np.clip(hi - mean, 0, None)])
-        ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="none", ecolor=colour, elinewidth=1.0, capsize=2,
-                    alpha=0.8)
+        ax.vlines(x, lo, hi, color=colour, lw=1.0, alpha=0.8)
+    return cut
+
+
+def _cut(m: str, lo, hi, limits: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Intervals limited to what metric ``m`` can take (or to ``limits``); whether any was cut."""
+    low, high = bounds(m) if limits is None else limits
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    cut = bool(np.any(lo < low) or np.any(hi > high))  # NaN compares False: undefined ends stay undefined
+    return np.clip(lo, low, high), np.clip(hi, low, high), cut  # NaN stays NaN
 
 
 def _exp_metrics(exp: ExperimentResult, wanted: Sequence[str], limit: int) -> list[str]:
@@ -536,12 +557,14 @@ def fig_overflow_curve(exp: ExperimentResult) -> Figure:
     axes = fig.subplots(2, 2, sharex=True, squeeze=False).flat
     threshold = None
     try:
-        from ..scenario import load
-        threshold = ordinary_seat_share(load(exp.folder.path / "scenario.toml"))
+        threshold = ordinary_seat_share(folder_scenario(exp.folder.path))
+    except UnreadableError:  # an input/output error is said, not taken for 'no scenario'
+        raise
     except Exception:  # an experiment folder without its scenario: no line
         threshold = None
+    cut = False
     for i, (ax, m) in enumerate(zip(axes, metrics)):
-        _band(ax, x, s, m, SERIES[i])
+        cut |= _band(ax, x, s, m, SERIES[i])
         title, unit = label(m)
         ax.set_title(title)
         ax.set_ylabel(unit)
@@ -560,8 +583,8 @@ def fig_overflow_curve(exp: ExperimentResult) -> Figure:
     m = exp.manifest
     fig.suptitle(f"The overflow curve: as demand passes the ordinary seats, who fills the quiet car and what "
                  f"it costs\n({Path(str(m.get('scenario', '?'))).stem}, {m.get('trains_per_replication', '?')} trains "
-                 f"a day; mean of {m.get('replications', '?')} replications per point, band: 95 % interval)",
-                 fontsize=10)
+                 f"a day; mean of {m.get('replications', '?')} replications per point, band: 95 % interval)"
+                 + ("\n" + word("figure.cut") if cut else ""), fontsize=10)
     return fig
 
 
@@ -585,16 +608,17 @@ def fig_sweep(exp: ExperimentResult, key: str, metrics: Sequence[str] | None = N
     groups: dict[tuple, list[dict]] = {}
     for r in s:
         groups.setdefault(tuple(r[k] for k in others), []).append(r)
+    cut = False
     for ax, m in zip(axes.flat, metrics):
         title, unit = label(m)
         if sampled:
             x = np.array([pos(r[key]) for r in s])
             mean = np.array([r[f"{m}.mean"] for r in s], dtype=float)
-            lo = np.array([r[f"{m}.ci_low"] for r in s], dtype=float)
-            hi = np.array([r[f"{m}.ci_high"] for r in s], dtype=float)
-            err = np.vstack([np.clip(mean - lo, 0, None), np.clip(hi - mean, 0, None)])
-            ax.errorbar(x, mean, yerr=None if np.isnan(err).all() else np.nan_to_num(err), fmt="o", ms=3,
-                        color=SERIES[0], ecolor="#9FB8CC", elinewidth=0.8, capsize=0)
+            lo, hi, was_cut = _cut(m, [r[f"{m}.ci_low"] for r in s], [r[f"{m}.ci_high"] for r in s])
+            cut |= was_cut
+            if np.isfinite(lo).any():
+                ax.vlines(x, lo, hi, color="#9FB8CC", lw=0.8)
+            ax.plot(x, mean, "o", ms=3, color=SERIES[0])
         elif len(groups) <= 6:
             xs = sorted({pos(r[key]) for r in s})
             step = (min(np.diff(xs)) if len(xs) > 1 else 1.0) * 0.05
@@ -602,7 +626,7 @@ def fig_sweep(exp: ExperimentResult, key: str, metrics: Sequence[str] | None = N
                 rs = sorted(rs, key=lambda r: pos(r[key]))
                 name = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in zip(others, g)) or None
                 dodge = None if len(groups) <= 2 else (i - (len(groups) - 1) / 2) * step
-                _band(ax, [pos(r[key]) for r in rs], rs, m, SERIES[i % len(SERIES)], name, bars=dodge)
+                cut |= _band(ax, [pos(r[key]) for r in rs], rs, m, SERIES[i % len(SERIES)], name, bars=dodge)
         else:
             xs = sorted({pos(r[key]) for r in s})
             mean = [np.nanmean([r[f"{m}.mean"] for r in s if pos(r[key]) == xv]) for xv in xs]
@@ -625,8 +649,8 @@ def fig_sweep(exp: ExperimentResult, key: str, metrics: Sequence[str] | None = N
            "sobol": "Sobol' design"}.get(exp.design.method, exp.design.method)
     n = exp.manifest.get("replications", "?")
     band = "bands" if not sampled and len(groups) <= 2 else "whiskers"
-    fig.suptitle(f"Sweep over {key}\n({how}, {len(s)} points, {n} replications each; {band}: 95 % interval)",
-                 fontsize=10)
+    fig.suptitle(f"Sweep over {key}\n({how}, {len(s)} points, {n} replications each; {band}: 95 % interval)"
+                 + ("\n" + word("figure.cut") if cut else ""), fontsize=10)
     return fig
 
 
@@ -661,16 +685,19 @@ def fig_sensitivity(exp: ExperimentResult, metrics: Sequence[str] | None = None)
     names = {"S1": "first-order S1", "ST": "total ST", "mu_star": "mu* (mean |elementary effect|)"}
     colours = {"S1": SERIES[4], "ST": SERIES[0], "mu_star": SERIES[0]}
     height = 0.8 / len(shown)
+    cut = False
     for ax, m in zip(axes.flat, metrics):
         for j, ix in enumerate(shown):
             dd = df[(df["metric"] == m) & (df["index"] == ix)].set_index("parameter")
             v = np.array([dd["value"].get(p, np.nan) for p in params], dtype=float)
-            lo = np.array([dd["ci_low"].get(p, np.nan) for p in params], dtype=float)
-            hi = np.array([dd["ci_high"].get(p, np.nan) for p in params], dtype=float)
-            err = np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+            lo, hi, was_cut = _cut(m, [dd["ci_low"].get(p, np.nan) for p in params],
+                                   [dd["ci_high"].get(p, np.nan) for p in params], INDEX_BOUNDS[ix])
+            cut |= was_cut
             off = (j - (len(shown) - 1) / 2) * height
-            ax.barh(y + off, v, height * 0.9, color=colours[ix], xerr=np.nan_to_num(err), capsize=2,
-                    error_kw={"elinewidth": 0.8, "ecolor": "#333333"}, label=names[ix])
+            ax.barh(y + off, v, height * 0.9, color=colours[ix], label=names[ix])
+            ok = np.isfinite(lo) & np.isfinite(hi)  # the interval itself, from low to high (not around v)
+            ax.hlines((y + off)[ok], lo[ok], hi[ok], color="#333333", lw=0.8)
+            ax.plot(np.r_[lo[ok], hi[ok]], np.r_[(y + off)[ok], (y + off)[ok]], "|", color="#333333", ms=4)
         title, unit = label(m)
         ax.set_title(title)
         ax.set_xlabel(f"mu*, {unit}" if method == "morris" else "share of the metric's variance")
@@ -686,7 +713,8 @@ def fig_sensitivity(exp: ExperimentResult, metrics: Sequence[str] | None = None)
     n = exp.manifest.get("replications", "?")
     how = "Morris screening, mu*" if method == "morris" else "Sobol' indices"
     fig.suptitle(f"Which assumptions matter: {how}\n({len(exp.summary)} points x {n} replications; "
-                 f"whiskers: 95 % bootstrap interval)", fontsize=10)
+                 f"whiskers: 95 % bootstrap interval)"
+                 + ("\n" + word("figure.cut_index") if cut else ""), fontsize=10)
     return fig
 
 

@@ -199,6 +199,8 @@ def section_headline(coll: Collection) -> str:
                  for r, p in zip(runs[1:], paired[1:])]
         how = (f"<p class='note'>{esc(labels.word('report.differences_from', name=runs[0].name))}: "
                + esc("; ".join(kinds)) + ". " + esc(labels.word("report.bold")) + "</p>")
+    if any(labels.CUT_MARK in c for row in rows for c in row):
+        how += f"<p class='note'>{esc(labels.cut_note())}.</p>"
     if any(r.manifest.get("posterior") for r in runs):
         how += ("<p class='note'>Runs with a posterior (" + esc(", ".join(sorted({str(r.manifest['posterior'])
                 for r in runs if r.manifest.get('posterior')}))) + ") draw each replication's parameters from it. "

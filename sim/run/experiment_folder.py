@@ -10,8 +10,8 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from .integrity import LOCK, FolderLock, ResultsError, records, seal, unseal, verify
-from .results import _json_safe, check_target, clear_folder, read_manifest, write_json
+from .integrity import LOCK, FolderLock, ResultsError, UnreadableError, records, seal, unseal, verify
+from .results import _json_safe, check_target, clear_folder, read_manifest, remove_temporaries, write_json
 
 MANIFEST, SCENARIO, SWEEP, SWEEP_SUMMARY, SENSITIVITY, NOISE, PARTIAL = (
     "manifest.json", "scenario.toml", "sweep.csv", "sweep_summary.csv", "sensitivity.csv",
@@ -45,6 +45,7 @@ class ExperimentFolder:
             raise ResultsError(f"{p}: folder is not empty and holds no quietcar experiment; choose another --out")
         p.mkdir(parents=True, exist_ok=True)
         self.lock.acquire()  # held until finish() or release()
+        remove_temporaries(p)
         if self._occupied():
             old = self.manifest() or {}
             if force:
@@ -114,6 +115,8 @@ def is_experiment(path: str | Path) -> bool:
     """Whether a folder holds a sweep or sensitivity experiment (finished or not)."""
     try:
         m = read_manifest(Path(path))
+    except UnreadableError:
+        raise
     except ResultsError:
         m = None
     return (Path(path) / SWEEP_SUMMARY).exists() or bool(m) and m.get("kind") in ("sweep", "sensitivity")

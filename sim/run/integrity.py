@@ -37,6 +37,12 @@ class ResultsError(RuntimeError):
     """A results folder that cannot be used as asked (the message says why and what to do)."""
 
 
+class UnreadableError(ResultsError):
+    """A file that exists but cannot be read (an input/output error, no permission ...): unlike a
+    damaged file, nothing can be concluded from it, so callers that treat a damaged file as
+    'not there' must not swallow this one."""
+
+
 # --- records ---------------------------------------------------------------------------------------
 def digest_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -68,7 +74,7 @@ def read_bytes(path: Path) -> bytes:
     except FileNotFoundError:
         raise ResultsError(f"{path}: missing") from None
     except OSError as e:
-        raise ResultsError(f"{path}: cannot be read ({e.strerror or e})") from None
+        raise UnreadableError(f"{path}: cannot be read ({e.strerror or e})") from None
 
 
 def load_json(path: Path) -> Any:

@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from .integrity import (LOCK, FolderLock, ResultsError, check_file, manifest_of, record, records, seal, unseal,
-                        verify)
+from .integrity import (LOCK, FolderLock, ResultsError, UnreadableError, check_file, manifest_of, record, records,
+                        seal, unseal, verify)
 from .denominators import DENOMINATOR_COLUMNS, denominators
 from .metrics import HEADLINE, METRIC_NAMES, imprecise, replications_needed, summarise
 from .runner import TRAIN_COLUMNS, ReplicationResult, pool, require_dask, run_replications
@@ -147,6 +147,21 @@ RUN_FILES = (SCENARIO, REPLICATIONS, TRAINS, SUMMARY)
 _REP_FILE = re.compile(r"rep-(\d{6})\.json$")
 
 
+_TEMPORARY = re.compile(r"\..+\.tmp-\d+$")
+
+
+def remove_temporaries(path: Path) -> None:
+    """Remove the temporary files (``.NAME.tmp-PID``) that a writer killed mid-write (SIGKILL,
+    power loss) left in a folder and its ``partial/``. Called under the folder's lock: no other
+    quietcar is writing there, so every such file is debris."""
+    for d in (path, path / PARTIAL):
+        if not d.is_dir() or d.is_symlink():
+            continue
+        for child in d.iterdir():
+            if _TEMPORARY.fullmatch(child.name) and (child.is_symlink() or child.is_file()):
+                child.unlink(missing_ok=True)
+
+
 def clear_folder(path: Path) -> None:
     """Remove what a quietcar folder holds (for --force), never following a symbolic link out
     of it, and keeping its lock."""
@@ -208,6 +223,8 @@ class RunFolder:
         """Whether the folder holds a finished run (its manifest says so; :meth:`verify` checks it)."""
         try:
             m = self.manifest()
+        except UnreadableError:
+            raise
         except ResultsError:
             return False
         return bool(m) and m.get("status") == "complete" and (self.path / SUMMARY).exists()
@@ -253,6 +270,7 @@ class RunFolder:
                                f"choose another --out (--force only replaces quietcar runs)")
         self.path.mkdir(parents=True, exist_ok=True)
         self.lock.acquire()
+        remove_temporaries(self.path)
         if self._occupied() and not force:
             old = self.identity()
             if old != ident:
@@ -312,8 +330,14 @@ class RunFolder:
             with open(tmp, "wb") as out:
                 out.write((",".join(TRAIN_CSV_COLUMNS) + "\n").encode())
                 for r in range(replications):  # checked against its record by replication_metrics
-                    with open(self.path / PARTIAL / f"trains-{r:06d}.csv", "rb") as part:
-                        out.writelines(prefix + line for line in part)
+                    part_path = self.path / PARTIAL / f"trains-{r:06d}.csv"
+                    try:
+                        part = open(part_path, "rb")
+                        with part:
+                            lines = [prefix + line for line in part]
+                    except OSError as e:  # a read error names the file read, not the one written
+                        raise UnreadableError(f"{part_path}: cannot be read ({e.strerror or e})") from None
+                    out.writelines(lines)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, self.path / TRAINS)

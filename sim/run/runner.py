@@ -219,6 +219,9 @@ def local_pool(workers: int) -> Iterator[MapFn | None]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+#: Where a LocalCluster's scheduler serves its dashboard: any free port, on the loopback interface.
+LOCAL_DASHBOARD = "127.0.0.1:0"
+
 #: Seconds to wait for a Dask scheduler before giving up (environment: QUIETCAR_SCHEDULER_TIMEOUT).
 SCHEDULER_TIMEOUT = 5.0
 
@@ -269,8 +272,10 @@ def dask_pool(address: str, workers: int) -> Iterator[MapFn]:
         raise DaskMissing() from None
     cluster = None
     if address == "local":
+        # The scheduler's web server starts whatever is asked; None means Dask's default :8787,
+        # which another run (another test, another user) may hold: any free port, on this machine only.
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=LOCAL_DASHBOARD)
         client = Client(cluster)
     else:
         timeout = scheduler_timeout()
