@@ -259,19 +259,16 @@ READERS = {
 }
 
 
-# Drawing figures at every read point takes 10-60 s a case: those run with EIO only (EACCES takes
-# the same path, an OSError at the same open) and are marked slow.
 @pytest.mark.parametrize("kind", ["run", "compare", "sweep", "sensitivity"])
-@pytest.mark.parametrize("reader, fault", [(r, f) if r.startswith("show") else
-                                           pytest.param(r, f, marks=pytest.mark.slow)
-                                           for r in READERS for f in FAULTS
-                                           if r.startswith("show") or f == "EIO"])
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("reader", READERS)
 def test_readers_of_a_folder(tmp_path, monkeypatch, folders, fault, kind, reader):
     """show, plot and report read (and check) every file of a finished folder."""
     command = READERS[reader]
     for k, work, failed in each_read(monkeypatch, tmp_path, copier(folders[kind]), command, fault):
+        # byte for byte the folder the fault-free probe (in each_read) read with exit 0: the same
+        # command on it succeeds again without drawing every figure once more per read point
         assert snapshot(work) == snapshot(folders[kind]), k
-        assert command(work).exit_code == 0, k
 
 
 @pytest.mark.parametrize("fault", FAULTS)
