@@ -189,6 +189,15 @@ def calibrated(tmp_path_factory):
     return targets, out, r
 
 
+def test_show_reads_a_calibration_folder_back_as_calibrate_printed_it(calibrated):
+    _, out, r = calibrated
+    s = _cli("show", out)
+    assert s.returncode == 0 and "Traceback" not in s.stderr, s.stderr
+    assert "behaviour.commitment" in s.stdout and "posterior predictive" in s.stdout
+    report = r.stdout[r.stdout.index("parameter"):]
+    assert s.stdout.strip() == report.strip()
+
+
 def test_calibrate_writes_the_documented_folder(calibrated):
     _, out, r = calibrated
     for name in ("manifest.json", "targets.toml", "prior.csv", "design.csv", "posterior.csv", "parameters.csv",

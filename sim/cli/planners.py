@@ -320,7 +320,8 @@ def show(results_dir: Path, show_all: bool) -> None:
 
     RESULTS_DIR is a folder written by `quietcar run` (or one of the run folders inside a
     `quietcar compare` folder). Prints what ran (scenario, seed, replications, workers,
-    wall time) and each metric's mean with its 95 % interval across replications.
+    wall time) and each metric's mean with its 95 % interval across replications. A compare,
+    sweep, sensitivity or calibration folder is shown as its own command printed it.
     """
     folder = RunFolder(results_dir)
     try:
@@ -348,8 +349,12 @@ def show(results_dir: Path, show_all: bool) -> None:
 
 
 def show_other(path: Path, kind: str, show_all: bool) -> None:
-    """show for a compare, sweep or sensitivity folder (checked against its manifest first)."""
+    """show for a compare, sweep, sensitivity or calibration folder (checked against its manifest first)."""
     m = verify(path)
+    if kind == "calibration":
+        from .research import calibration_report
+        click.echo(calibration_report(path))
+        return
     if kind == "compare":
         import pandas as pd
         rows = pd.read_csv(path / "comparison.csv", keep_default_na=False,
