@@ -233,7 +233,53 @@ def test_save_gif_and_clear_messages_for_what_cannot_be_written(tmp_path, monkey
     assert r.exit_code == 2 and "unknown format .avi" in r.output and not (tmp_path / "d.avi").exists()
     monkeypatch.setattr(matplotlib.animation.writers, "is_available", lambda name: name != "ffmpeg")
     r = invoke("--save", tmp_path / "d.mp4")
-    assert r.exit_code == 1 and "needs ffmpeg" in r.output and "demo.html" in r.output
+    assert r.exit_code == 2 and "needs ffmpeg" in r.output and "demo.html" in r.output
+    assert r.output.strip().count("\n") == 0 and not (tmp_path / "d.mp4").exists()
+
+
+def _one_line_exit_2_and_nothing_left(r, folder: Path, before: list[str], words: str) -> None:
+    assert r.exit_code == 2, r.output
+    assert words in r.output and r.output.strip().count("\n") == 0 and "Traceback" not in r.output, r.output
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_save_into_an_unwritable_folder_is_one_line_exit_2(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        for name in ("d.html", "sub/d.gif"):
+            r = invoke("--speed", "120", "--save", ro / name)
+            _one_line_exit_2_and_nothing_left(r, ro, [], f"cannot write {ro / name}: Permission denied")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_save_on_a_read_only_file_system_is_one_line_exit_2(tmp_path, monkeypatch):
+    """EROFS when the file is made (refused before anything is simulated), and EROFS halfway
+    through writing it (refused after: the partial file is removed, the folder made for it too)."""
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    with monkeypatch.context() as m:
+        m.setattr(tempfile, "mkstemp", read_only)
+        r = invoke("--speed", "120", "--save", tmp_path / "d.html")
+    _one_line_exit_2_and_nothing_left(r, tmp_path, [], "read-only")
+
+    real_save = demo.save
+
+    def half_then_read_only(run_, frames, path, **kwargs):
+        Path(path).write_bytes(b"half a page")
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr(demo, "save", half_then_read_only)
+    r = invoke("--speed", "120", "--save", tmp_path / "new" / "d.html")
+    _one_line_exit_2_and_nothing_left(r, tmp_path, [], "cannot write")
+    assert real_save is not demo.save
 
 
 def test_without_display_or_save_it_prints_the_numbers_and_says_how(monkeypatch):

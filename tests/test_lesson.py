@@ -194,6 +194,25 @@ def test_save_errors_are_one_line_exit_2_and_leave_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["file"] + (["ro"] if os.geteuid() != 0 else []))
 
 
+def test_save_on_a_read_only_file_system_is_one_line_exit_2(tmp_path, monkeypatch):
+    """EROFS when the page's file is made, and EROFS while writing it: one line, exit 2, nothing left."""
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    with monkeypatch.context() as m:
+        m.setattr(tempfile, "mkstemp", read_only)
+        r = CliRunner().invoke(lesson_command, ["--save", str(tmp_path / "lesson.html")])
+    assert r.exit_code == 2 and "read-only" in r.output and r.output.strip().count("\n") == 0, r.output
+    monkeypatch.setattr("sim.lesson.offline.lesson_page", lambda *a: ("<!DOCTYPE html>", 1))
+    monkeypatch.setattr(Path, "write_text", read_only)
+    r = CliRunner().invoke(lesson_command, ["--save", str(tmp_path / "new" / "lesson.html")])
+    assert r.exit_code == 2 and "read-only" in r.output and r.output.strip().count("\n") == 0, r.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_levers_grid_parses_names_and_keys():
     assert parse_grid(["contagion=0,1", "booking.overflow=never,when_sold_out"]) == {
         "contagion": (0.0, 1.0), "overflow": ("never", "when_sold_out")}
