@@ -464,11 +464,28 @@ def test_the_lessons_claims_hold_for_the_average_train():
     assert failed == []
 
 
+def _table_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_lesson_tables", ROOT / "docs" / "make_lesson_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_lesson_tables_are_what_the_demo_shows():
+    """Both lesson plans, English and Chinese, carry the classroom train's tables as they are now."""
     from sim.lesson import plan
 
-    expected = plan.tables(plan.runs(classroom(), documented_seed()))
-    assert doc_tables() == expected, "the model's draws changed: python docs/make_lesson_tables.py"
+    script = _table_script()
+    runs = plan.runs(classroom(), documented_seed())
+    assert doc_tables() == plan.tables(runs), "the model's draws changed: python docs/make_lesson_tables.py"
+    for lang in ("en", "zh"):
+        expected = script.tables(runs, lang)
+        assert len(expected) == len(plan.EXPERIMENTS)
+        assert script.doc_tables(lang) == expected, f"{lang}: python docs/make_lesson_tables.py"
+    zh = "\n".join(script.doc_tables("zh"))
+    assert not re.search(r"[a-z]{3,}", re.sub(r"`[^`]*`", "", zh)), zh  # no English words left in it
 
 
 def test_demo_is_not_part_of_the_core():
