@@ -348,7 +348,7 @@ def test_widgets_rerun_the_same_seed_with_the_levers():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=demo.FIGSIZE)
+    fig = Figure(figsize=demo.WINDOW_FIGSIZE)
     FigureCanvasAgg(fig)
     room = demo.Classroom(fig, classroom(), SEED, speed=60)
     assert demo.OVERFLOW in _occupants(room.run)
@@ -423,6 +423,60 @@ def test_saved_page_plays_in_headless_chromium(saved_page, tmp_path):
     pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
     blue = np.array([0x56, 0xB4, 0xE9])  # opted-in seats of the first frame
     assert (np.abs(pixels - blue).sum(axis=1) < 30).sum() > 2000
+
+
+SIZE_PROBE = """<script>
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var img = document.getElementById('_anim_img%(id)s'), box = img.getBoundingClientRect();
+    var pre = document.createElement('pre');
+    pre.id = 'probe';
+    pre.textContent = JSON.stringify({shown: box.width, natural: img.naturalWidth, viewport: window.innerWidth,
+                                      bottom: box.bottom, height: window.innerHeight});
+    document.body.appendChild(pre);
+  }, 200);
+});
+</script>"""
+
+
+def test_text_is_readable_on_a_1024x768_projector(saved_page, base_run, tmp_path):
+    """At 1024x768 the saved page shows the frame at some scale (measured in the browser); every
+    text of every kind of frame (a journey, its busiest moment, the final numbers), at that scale,
+    is at least 14 px for body text (headings, numbers, the final box) and 12 px for the rest
+    (axes, legend, labels, what just happened): readable from the back of a room."""
+    exe = _chromium_or_skip()
+    page = saved_page.read_text(encoding="utf-8")
+    (anim_id,) = set(re.findall(r"anim([0-9a-f]{32})", page))
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.replace("</body>", SIZE_PROBE % {"id": anim_id} + "</body>"), encoding="utf-8")
+    r = _chromium(exe, tmp_path / "profile", "--virtual-time-budget=3000", "--window-size=1024,768", "--dump-dom",
+                  probed.as_uri())
+    found = re.search(r'<pre id="probe">([^<]*)</pre>', r.stdout)
+    assert found, r.stderr[-2000:]
+    out = json.loads(found.group(1))
+    assert out["natural"] == 1280 and out["viewport"] <= 1024
+    scale = out["shown"] / out["natural"]
+    assert scale > 0.7, out  # the frame fills the projector's width
+
+    frames = demo.build_frames(base_run, demo.step_for(float(FAST)))
+    busiest = max(range(len(frames)), key=lambda i: len(frames[i].noisy) + len(frames[i].bubbles))
+    view = demo.frozen_view(base_run, frames, dpi=80)  # as saved
+    smallest = {"body": math.inf, "secondary": math.inf}
+    for i in (1, busiest, len(frames) - 1):
+        view.update(i)
+        for kind, texts in zip(smallest, view.texts()):
+            for t in texts:
+                smallest[kind] = min(smallest[kind], t.get_fontsize() * 80 / 72 * scale)
+    assert smallest["body"] >= 14 and smallest["secondary"] >= 12, (smallest, out)
+
+    shot = tmp_path / "demo-1024.png"  # to look at: the frame as the class sees it
+    _chromium(exe, tmp_path / "profile2", "--virtual-time-budget=3000", "--window-size=1024,768",
+              f"--screenshot={shot}", saved_page.as_uri())
+    assert shot.exists()
+    if os.environ.get("QUIETCAR_SCREENSHOTS"):
+        import shutil
+
+        shutil.copy(shot, Path(os.environ["QUIETCAR_SCREENSHOTS"]) / "demo-1024.png")
 
 
 # --- the lesson says what happens -------------------------------------------------------------------
