@@ -518,6 +518,84 @@ def test_the_lessons_claims_hold_for_the_average_train():
     assert failed == []
 
 
+def _near(x: float, quoted: float, unit: float = 1.0) -> bool:
+    """``x`` is what the prose quotes as ``quoted``, rounded to ``unit``."""
+    return abs(x - quoted) <= unit / 2
+
+
+#: Every average the lesson plans quote, as the English and the Chinese words, and what must hold
+#: of the means over CLAIM_SEEDS (m[setting][metric]; '' the classroom train, 'accepts' the share of
+#: requests that would accept the agreement).
+NEVER, L, C = "booking.overflow=never", "network.load_factor_mean=", "behaviour.contagion="
+QUOTED = (
+    ("about one traveller in twelve in the quiet car", "大约每十二位旅客就有一位",
+     lambda m: round(1 / m[""]["overflow_share"]) == 12),
+    ("about half as many violations again per passenger-hour (about 14 instead of 9 per 100 passenger-hours)",
+     "违规多了一半左右（每百人·小时约 14 次，而不是 9 次）",
+     lambda m: _near(m[""]["per_100_pax_h"] / m[NEVER]["per_100_pax_h"], 1.5, 0.2)
+     and _near(m[""]["per_100_pax_h"], 14) and _near(m[NEVER]["per_100_pax_h"], 9)),
+    ("is noisy 28 % of the time instead of 19 %", "有噪声的时间占 28 %，而不是 19 %",
+     lambda m: _near(100 * m[""]["noisy_time"], 28) and _near(100 * m[NEVER]["noisy_time"], 19)),
+    ("fewer than one seat in ten goes to someone who did not choose it", "售给未选静音者的座位还不到十分之一",
+     lambda m: m[""]["overflow_share"] < 0.1),
+    ("Only about one traveller in nine accepts the agreement when offered", "只有大约九分之一的旅客接受约定",
+     lambda m: round(1 / m[""]["accepts"]) == 9),
+    ("On a quiet day the car is a third full", "平常日子里车厢只坐满三分之一",
+     lambda m: _near(m[L + "0.6"]["quiet_load"], 1 / 3, 0.1)),
+    ("rises from none at 0.6 to about 9 % at 0.75 and over a third at 1.0 and 1.3",
+     "从需求0.6 时的零，升到 0.75 时的约 9 %，1.0 和 1.3 时超过三分之一",
+     lambda m: m[L + "0.6"]["overflow_share"] == 0 and _near(100 * m[""]["overflow_share"], 9)
+     and min(m[L + "1.0"]["overflow_share"], m[L + "1.3"]["overflow_share"]) > 1 / 3),
+    ("violations per passenger-hour triple (about 9, 14, 28 and 28 per 100 passenger-hours)",
+     "每人·小时违规次数增加到三倍（每百人·小时约 9、14、28、28 次）",
+     lambda m: _near(m[L + "1.3"]["per_100_pax_h"] / m[L + "0.6"]["per_100_pax_h"], 3, 0.6)
+     and all(_near(m[k]["per_100_pax_h"], q) for k, q in ((L + "0.6", 9), ("", 14), (L + "1.0", 28),
+                                                           (L + "1.3", 28)))),
+    ("brings the car back to about 9 per 100 passenger-hours - while about three booking requests in ten find "
+     "no seat at all (as many as with the 2026 rule", "车厢又回到每百人·小时约 9 次——而大约十分之三的购票请求",
+     lambda m: _near(m[L + "1.3 " + NEVER]["per_100_pax_h"], 9) and _near(10 * m[L + "1.3 " + NEVER]["refused_share"], 3)
+     and _near(10 * m[L + "1.3"]["refused_share"], 3)),
+    ("from about a quarter without contagion to nearly half at 1 and three in five at 2",
+     "从没有传染时的约四分之一，升到传染 1 时的近一半、传染 2 时的五分之三",
+     lambda m: _near(m[C + "0"]["chained"], 0.25, 0.1) and 0.4 < m[C + "1"]["chained"] < 0.5
+     and _near(m[C + "2"]["chained"], 0.6, 0.1)),
+    ("more than double (about 12 at 0, 20 at 1, 28 at 2 per 100 passenger-hours)",
+     "增加到两倍多（每百人·小时：传染 0 约 12 次，1 约 20 次，2 约 28 次）",
+     lambda m: m[C + "2"]["per_100_pax_h"] > 2 * m[C + "0"]["per_100_pax_h"]
+     and all(_near(m[C + c]["per_100_pax_h"], q) for c, q in (("0", 12), ("1", 20), ("2", 28)))),
+    ("patrols every 10 minutes bring it down to about 21, once an hour let it run to about 32",
+     "每 10 分钟巡视一次可降到约 21 次，每小时一次则升到约 32 次",
+     lambda m: _near(m[C + "2 staff.patrol_interval=10"]["per_100_pax_h"], 21)
+     and _near(m[C + "2 staff.patrol_interval=60"]["per_100_pax_h"], 32)),
+)
+
+
+@pytest.mark.slow
+def test_the_averages_the_lesson_quotes_are_the_average_train():
+    """Every number the lesson plans quote about the average train (English and Chinese) is the
+    mean over CLAIM_SEEDS, as rounded in the prose: the prose follows the model."""
+    from statistics import mean
+
+    from sim.lesson import plan
+    from sim.model.booking import accept_probability
+    from sim.scenario import with_values
+
+    sc = classroom()
+    m = {}
+    for s in plan.SETTINGS:
+        runs = [demo.run(with_values(sc, s) if s else sc, seed) for seed in CLAIM_SEEDS]
+        outcomes = [{**plan.outcome(r), "quiet_load": r.metrics["quiet_load_factor"]} for r in runs]
+        m[" ".join(s)] = {k: mean(o[k] for o in outcomes) for k in outcomes[0]}
+        if not s:
+            m[""]["accepts"] = mean(float(accept_probability(r.result.requests, r.result.params.population).mean())
+                                    for r in runs)
+    en = " ".join((ROOT / "docs" / "classroom.md").read_text(encoding="utf-8").split())
+    zh = "".join((ROOT / "docs" / "classroom.zh.md").read_text(encoding="utf-8").split())
+    wrong = [english for english, chinese, holds in QUOTED
+             if english not in en or "".join(chinese.split()) not in zh or not holds(m)]
+    assert wrong == [], {k: {n: round(x, 4) for n, x in v.items()} for k, v in m.items()}
+
+
 def _table_script():
     import importlib.util
 
