@@ -108,11 +108,11 @@ PAGE: dict[str, tuple[str, str]] = {
     "ui.offline": ("This saved lesson works without a network.", "这份保存的课程无需网络。"),
     "ui.grid_only": ("This saved page carries only the values in each list; the greyed levers stay fixed. "
                      "For any other value, run quietcar lesson (or save it with --levers).",
-                     "这份保存的网页只包含每个列表中的取值；灰色的参数固定不变。需要别的取值时，"
-                     "请运行 quietcar lesson（或用 --levers 保存）。"),
-    "ui.fixed": ("fixed in this saved page", "在这份保存的网页中固定"),
+                     "这份保存的课程只有每个列表中的取值；不能选的参数保持不变。"
+                     "需要别的取值时，请运行 quietcar lesson（或用 --levers 保存）。"),
+    "ui.fixed": ("fixed in this saved page", "在这份保存的课程中不变"),
     "ui.not_in_grid": ("{lever}: the scenario's value {value} is not saved in this page; it starts at {shown}.",
-                       "{lever}：场景的取值 {value} 没有保存在这份网页里，从 {shown} 开始。"),
+                       "{lever}：场景的取值 {value} 没有保存在这份课程里，从 {shown} 开始。"),
 }
 
 
