@@ -233,7 +233,53 @@ def test_save_gif_and_clear_messages_for_what_cannot_be_written(tmp_path, monkey
     assert r.exit_code == 2 and "unknown format .avi" in r.output and not (tmp_path / "d.avi").exists()
     monkeypatch.setattr(matplotlib.animation.writers, "is_available", lambda name: name != "ffmpeg")
     r = invoke("--save", tmp_path / "d.mp4")
-    assert r.exit_code == 1 and "needs ffmpeg" in r.output and "demo.html" in r.output
+    assert r.exit_code == 2 and "needs ffmpeg" in r.output and "demo.html" in r.output
+    assert r.output.strip().count("\n") == 0 and not (tmp_path / "d.mp4").exists()
+
+
+def _one_line_exit_2_and_nothing_left(r, folder: Path, before: list[str], words: str) -> None:
+    assert r.exit_code == 2, r.output
+    assert words in r.output and r.output.strip().count("\n") == 0 and "Traceback" not in r.output, r.output
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_save_into_an_unwritable_folder_is_one_line_exit_2(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        for name in ("d.html", "sub/d.gif"):
+            r = invoke("--speed", "120", "--save", ro / name)
+            _one_line_exit_2_and_nothing_left(r, ro, [], f"cannot write {ro / name}: Permission denied")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_save_on_a_read_only_file_system_is_one_line_exit_2(tmp_path, monkeypatch):
+    """EROFS when the file is made (refused before anything is simulated), and EROFS halfway
+    through writing it (refused after: the partial file is removed, the folder made for it too)."""
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    with monkeypatch.context() as m:
+        m.setattr(tempfile, "mkstemp", read_only)
+        r = invoke("--speed", "120", "--save", tmp_path / "d.html")
+    _one_line_exit_2_and_nothing_left(r, tmp_path, [], "read-only")
+
+    real_save = demo.save
+
+    def half_then_read_only(run_, frames, path, **kwargs):
+        Path(path).write_bytes(b"half a page")
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr(demo, "save", half_then_read_only)
+    r = invoke("--speed", "120", "--save", tmp_path / "new" / "d.html")
+    _one_line_exit_2_and_nothing_left(r, tmp_path, [], "cannot write")
+    assert real_save is not demo.save
 
 
 def test_without_display_or_save_it_prints_the_numbers_and_says_how(monkeypatch):
@@ -302,7 +348,7 @@ def test_widgets_rerun_the_same_seed_with_the_levers():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=demo.FIGSIZE)
+    fig = Figure(figsize=demo.WINDOW_FIGSIZE)
     FigureCanvasAgg(fig)
     room = demo.Classroom(fig, classroom(), SEED, speed=60)
     assert demo.OVERFLOW in _occupants(room.run)
@@ -379,6 +425,60 @@ def test_saved_page_plays_in_headless_chromium(saved_page, tmp_path):
     assert (np.abs(pixels - blue).sum(axis=1) < 30).sum() > 2000
 
 
+SIZE_PROBE = """<script>
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var img = document.getElementById('_anim_img%(id)s'), box = img.getBoundingClientRect();
+    var pre = document.createElement('pre');
+    pre.id = 'probe';
+    pre.textContent = JSON.stringify({shown: box.width, natural: img.naturalWidth, viewport: window.innerWidth,
+                                      bottom: box.bottom, height: window.innerHeight});
+    document.body.appendChild(pre);
+  }, 200);
+});
+</script>"""
+
+
+def test_text_is_readable_on_a_1024x768_projector(saved_page, base_run, tmp_path):
+    """At 1024x768 the saved page shows the frame at some scale (measured in the browser); every
+    text of every kind of frame (a journey, its busiest moment, the final numbers), at that scale,
+    is at least 14 px for body text (headings, numbers, the final box) and 12 px for the rest
+    (axes, legend, labels, what just happened): readable from the back of a room."""
+    exe = _chromium_or_skip()
+    page = saved_page.read_text(encoding="utf-8")
+    (anim_id,) = set(re.findall(r"anim([0-9a-f]{32})", page))
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.replace("</body>", SIZE_PROBE % {"id": anim_id} + "</body>"), encoding="utf-8")
+    r = _chromium(exe, tmp_path / "profile", "--virtual-time-budget=3000", "--window-size=1024,768", "--dump-dom",
+                  probed.as_uri())
+    found = re.search(r'<pre id="probe">([^<]*)</pre>', r.stdout)
+    assert found, r.stderr[-2000:]
+    out = json.loads(found.group(1))
+    assert out["natural"] == 1280 and out["viewport"] <= 1024
+    scale = out["shown"] / out["natural"]
+    assert scale > 0.7, out  # the frame fills the projector's width
+
+    frames = demo.build_frames(base_run, demo.step_for(float(FAST)))
+    busiest = max(range(len(frames)), key=lambda i: len(frames[i].noisy) + len(frames[i].bubbles))
+    view = demo.frozen_view(base_run, frames, dpi=80)  # as saved
+    smallest = {"body": math.inf, "secondary": math.inf}
+    for i in (1, busiest, len(frames) - 1):
+        view.update(i)
+        for kind, texts in zip(smallest, view.texts()):
+            for t in texts:
+                smallest[kind] = min(smallest[kind], t.get_fontsize() * 80 / 72 * scale)
+    assert smallest["body"] >= 14 and smallest["secondary"] >= 12, (smallest, out)
+
+    shot = tmp_path / "demo-1024.png"  # to look at: the frame as the class sees it
+    _chromium(exe, tmp_path / "profile2", "--virtual-time-budget=3000", "--window-size=1024,768",
+              f"--screenshot={shot}", saved_page.as_uri())
+    assert shot.exists()
+    if os.environ.get("QUIETCAR_SCREENSHOTS"):
+        import shutil
+
+        shutil.copy(shot, Path(os.environ["QUIETCAR_SCREENSHOTS"]) / "demo-1024.png")
+
+
 # --- the lesson says what happens -------------------------------------------------------------------
 #: The seeds the lesson's claims are checked on: 100 trains of the classroom kind (a fixed set,
 #: so the test is reproducible; none of them was picked by looking at its outcome).
@@ -418,11 +518,106 @@ def test_the_lessons_claims_hold_for_the_average_train():
     assert failed == []
 
 
+def _near(x: float, quoted: float, unit: float = 1.0) -> bool:
+    """``x`` is what the prose quotes as ``quoted``, rounded to ``unit``."""
+    return abs(x - quoted) <= unit / 2
+
+
+#: Every average the lesson plans quote, as the English and the Chinese words, and what must hold
+#: of the means over CLAIM_SEEDS (m[setting][metric]; '' the classroom train, 'accepts' the share of
+#: requests that would accept the agreement).
+NEVER, L, C = "booking.overflow=never", "network.load_factor_mean=", "behaviour.contagion="
+QUOTED = (
+    ("about one traveller in twelve in the quiet car", "大约每十二位旅客就有一位",
+     lambda m: round(1 / m[""]["overflow_share"]) == 12),
+    ("about half as many violations again per passenger-hour (about 14 instead of 9 per 100 passenger-hours)",
+     "违规多了一半左右（每百人·小时约 14 次，而不是 9 次）",
+     lambda m: _near(m[""]["per_100_pax_h"] / m[NEVER]["per_100_pax_h"], 1.5, 0.2)
+     and _near(m[""]["per_100_pax_h"], 14) and _near(m[NEVER]["per_100_pax_h"], 9)),
+    ("is noisy 28 % of the time instead of 19 %", "有噪声的时间占 28 %，而不是 19 %",
+     lambda m: _near(100 * m[""]["noisy_time"], 28) and _near(100 * m[NEVER]["noisy_time"], 19)),
+    ("fewer than one seat in ten goes to someone who did not choose it", "售给未选静音者的座位还不到十分之一",
+     lambda m: m[""]["overflow_share"] < 0.1),
+    ("Only about one traveller in nine accepts the agreement when offered", "只有大约九分之一的旅客接受约定",
+     lambda m: round(1 / m[""]["accepts"]) == 9),
+    ("On a quiet day the car is a third full", "平常日子里车厢只坐满三分之一",
+     lambda m: _near(m[L + "0.6"]["quiet_load"], 1 / 3, 0.1)),
+    ("rises from none at 0.6 to about 9 % at 0.75 and over a third at 1.0 and 1.3",
+     "从需求0.6 时的零，升到 0.75 时的约 9 %，1.0 和 1.3 时超过三分之一",
+     lambda m: m[L + "0.6"]["overflow_share"] == 0 and _near(100 * m[""]["overflow_share"], 9)
+     and min(m[L + "1.0"]["overflow_share"], m[L + "1.3"]["overflow_share"]) > 1 / 3),
+    ("violations per passenger-hour triple (about 9, 14, 28 and 28 per 100 passenger-hours)",
+     "每人·小时违规次数增加到三倍（每百人·小时约 9、14、28、28 次）",
+     lambda m: _near(m[L + "1.3"]["per_100_pax_h"] / m[L + "0.6"]["per_100_pax_h"], 3, 0.6)
+     and all(_near(m[k]["per_100_pax_h"], q) for k, q in ((L + "0.6", 9), ("", 14), (L + "1.0", 28),
+                                                           (L + "1.3", 28)))),
+    ("brings the car back to about 9 per 100 passenger-hours - while about three booking requests in ten find "
+     "no seat at all (as many as with the 2026 rule", "车厢又回到每百人·小时约 9 次——而大约十分之三的购票请求",
+     lambda m: _near(m[L + "1.3 " + NEVER]["per_100_pax_h"], 9) and _near(10 * m[L + "1.3 " + NEVER]["refused_share"], 3)
+     and _near(10 * m[L + "1.3"]["refused_share"], 3)),
+    ("from about a quarter without contagion to nearly half at 1 and three in five at 2",
+     "从没有传染时的约四分之一，升到传染 1 时的近一半、传染 2 时的五分之三",
+     lambda m: _near(m[C + "0"]["chained"], 0.25, 0.1) and 0.4 < m[C + "1"]["chained"] < 0.5
+     and _near(m[C + "2"]["chained"], 0.6, 0.1)),
+    ("more than double (about 12 at 0, 20 at 1, 28 at 2 per 100 passenger-hours)",
+     "增加到两倍多（每百人·小时：传染 0 约 12 次，1 约 20 次，2 约 28 次）",
+     lambda m: m[C + "2"]["per_100_pax_h"] > 2 * m[C + "0"]["per_100_pax_h"]
+     and all(_near(m[C + c]["per_100_pax_h"], q) for c, q in (("0", 12), ("1", 20), ("2", 28)))),
+    ("patrols every 10 minutes bring it down to about 21, once an hour let it run to about 32",
+     "每 10 分钟巡视一次可降到约 21 次，每小时一次则升到约 32 次",
+     lambda m: _near(m[C + "2 staff.patrol_interval=10"]["per_100_pax_h"], 21)
+     and _near(m[C + "2 staff.patrol_interval=60"]["per_100_pax_h"], 32)),
+)
+
+
+@pytest.mark.slow
+def test_the_averages_the_lesson_quotes_are_the_average_train():
+    """Every number the lesson plans quote about the average train (English and Chinese) is the
+    mean over CLAIM_SEEDS, as rounded in the prose: the prose follows the model."""
+    from statistics import mean
+
+    from sim.lesson import plan
+    from sim.model.booking import accept_probability
+    from sim.scenario import with_values
+
+    sc = classroom()
+    m = {}
+    for s in plan.SETTINGS:
+        runs = [demo.run(with_values(sc, s) if s else sc, seed) for seed in CLAIM_SEEDS]
+        outcomes = [{**plan.outcome(r), "quiet_load": r.metrics["quiet_load_factor"]} for r in runs]
+        m[" ".join(s)] = {k: mean(o[k] for o in outcomes) for k in outcomes[0]}
+        if not s:
+            m[""]["accepts"] = mean(float(accept_probability(r.result.requests, r.result.params.population).mean())
+                                    for r in runs)
+    en = " ".join((ROOT / "docs" / "classroom.md").read_text(encoding="utf-8").split())
+    zh = "".join((ROOT / "docs" / "classroom.zh.md").read_text(encoding="utf-8").split())
+    wrong = [english for english, chinese, holds in QUOTED
+             if english not in en or "".join(chinese.split()) not in zh or not holds(m)]
+    assert wrong == [], {k: {n: round(x, 4) for n, x in v.items()} for k, v in m.items()}
+
+
+def _table_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_lesson_tables", ROOT / "docs" / "make_lesson_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_lesson_tables_are_what_the_demo_shows():
+    """Both lesson plans, English and Chinese, carry the classroom train's tables as they are now."""
     from sim.lesson import plan
 
-    expected = plan.tables(plan.runs(classroom(), documented_seed()))
-    assert doc_tables() == expected, "the model's draws changed: python docs/make_lesson_tables.py"
+    script = _table_script()
+    runs = plan.runs(classroom(), documented_seed())
+    assert doc_tables() == plan.tables(runs), "the model's draws changed: python docs/make_lesson_tables.py"
+    for lang in ("en", "zh"):
+        expected = script.tables(runs, lang)
+        assert len(expected) == len(plan.EXPERIMENTS)
+        assert script.doc_tables(lang) == expected, f"{lang}: python docs/make_lesson_tables.py"
+    zh = "\n".join(script.doc_tables("zh"))
+    assert not re.search(r"[a-z]{3,}", re.sub(r"`[^`]*`", "", zh)), zh  # no English words left in it
 
 
 def test_demo_is_not_part_of_the_core():

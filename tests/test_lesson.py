@@ -194,6 +194,25 @@ def test_save_errors_are_one_line_exit_2_and_leave_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["file"] + (["ro"] if os.geteuid() != 0 else []))
 
 
+def test_save_on_a_read_only_file_system_is_one_line_exit_2(tmp_path, monkeypatch):
+    """EROFS when the page's file is made, and EROFS while writing it: one line, exit 2, nothing left."""
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    with monkeypatch.context() as m:
+        m.setattr(tempfile, "mkstemp", read_only)
+        r = CliRunner().invoke(lesson_command, ["--save", str(tmp_path / "lesson.html")])
+    assert r.exit_code == 2 and "read-only" in r.output and r.output.strip().count("\n") == 0, r.output
+    monkeypatch.setattr("sim.lesson.offline.lesson_page", lambda *a: ("<!DOCTYPE html>", 1))
+    monkeypatch.setattr(Path, "write_text", read_only)
+    r = CliRunner().invoke(lesson_command, ["--save", str(tmp_path / "new" / "lesson.html")])
+    assert r.exit_code == 2 and "read-only" in r.output and r.output.strip().count("\n") == 0, r.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_levers_grid_parses_names_and_keys():
     assert parse_grid(["contagion=0,1", "booking.overflow=never,when_sold_out"]) == {
         "contagion": (0.0, 1.0), "overflow": ("never", "when_sold_out")}
@@ -523,6 +542,29 @@ def test_the_saved_page_works_offline_and_asks_for_nothing(saved, shots):
         assert urls == [saved.as_uri()], urls
 
 
+def test_the_saved_page_says_it_moves_only_over_its_grid(tmp_path):
+    """A saved page offers only its saved values: a visible note says so in both languages, each
+    lever it does not carry says it is fixed, and a scenario value that is not saved (patrol 30
+    with --levers patrol=10,60) is named with the value the page starts at."""
+    _browser_or_skip()
+    path = tmp_path / "grid.html"
+    r = CliRunner().invoke(lesson_command, ["--save", str(path), "--levers", "patrol=10,60"])
+    assert r.exit_code == 0, r.output
+    with _opened(path.as_uri(), 1024, 768) as d:
+        for lang in ("en", "zh"):
+            if lang == "zh":
+                d.find_element("id", "lang").click()
+            note = d.find_element("css selector", "fieldset[data-pane=a] .grid-note")
+            assert note.is_displayed()
+            lines = note.text.splitlines()
+            assert lines[0] == labels.label("ui.grid_only", lang)
+            patrol = labels.label("lever.patrol", lang)
+            assert lines[1:] == [labels.label("ui.not_in_grid", lang, lever=patrol, value="30", shown="10")]
+            fixed = d.find_elements("css selector", "fieldset[data-pane=a] .fixed")
+            assert len(fixed) == 5 and all(f.text == f"({labels.label('ui.fixed', lang)})" for f in fixed)
+            assert d.execute_script("return document.getElementById('lever-a-patrol').value") == "0"
+
+
 def test_the_default_saved_lesson_carries_the_three_experiments(tmp_path):
     from sim.lesson.offline import lesson_page
 
@@ -544,6 +586,14 @@ def test_the_docs_state_the_saved_size_and_the_trains_stops(tmp_path):
     assert oct((tmp_path / "lesson.html").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
     zh = (ROOT / "docs" / "classroom.zh.md").read_text(encoding="utf-8")
     assert re.search(r"# ([0-9.]+) MB：三个实验的 (\d+) 次旅程", zh).groups() == (size, journeys)
+    # the prose repeats the size and gives what one more journey costs (from a two-journey page)
+    assert f"= {journeys}\njourneys, {size} MB" in doc and f"= {journeys} 次旅程，{size} MB" in zh
+    small = tmp_path / "small.html"
+    r = CliRunner().invoke(lesson_command, ["--save", str(small), "--levers", "patrol=10,60"])
+    assert r.exit_code == 0, r.output
+    per_journey = ((tmp_path / "lesson.html").stat().st_size - small.stat().st_size) / (int(journeys) - 2) / 1e3
+    stated = re.search(r"each journey adds about (\d+) kB", doc).group(1)
+    assert stated == f"{per_journey:.0f}" and f"每次旅程约增加 {stated} kB" in zh, per_journey
     stops = re.search(r"stops at (\w+) stations, A to ([A-Z])", doc).groups()
     spec = demo.run(classroom(), SEED).result.spec
     assert stops == (["three", "four", "five", "six", "seven", "eight", "nine"][spec.stops - 3],

@@ -2,7 +2,11 @@
 registered by sim.cli."""
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -22,8 +26,66 @@ class DemoInputError(click.ClickException):
 
 
 class DemoFailure(DemoInputError):
-    """The input is fine but this machine cannot do it (e.g. mp4 without ffmpeg); exit status 1."""
-    exit_code = 1
+    """The input is fine but this machine cannot do it (e.g. mp4 without ffmpeg, a folder that
+    cannot be written): one line, exit status 2 like every other refusal of the CLI."""
+
+
+_HINTS = {errno.EROFS: "the file system is read-only: choose another --save path",
+          errno.EACCES: "no permission to write there: choose another --save path",
+          errno.EPERM: "not permitted: choose another --save path",
+          errno.ENOSPC: "the disk is full: free some space or choose another --save path",
+          errno.EDQUOT: "over the disk quota: free some space or choose another --save path"}
+
+
+def _cannot_write(path: Path, e: OSError) -> DemoFailure:
+    hint = _HINTS.get(e.errno)
+    return DemoFailure(f"cannot write {path}: {e.strerror or e}" + (f"; {hint}" if hint else ""))
+
+
+class _SaveTarget:
+    """Writing --save's file whole or not at all: a hidden temporary file in the target's folder
+    (made now, so an unwritable folder is refused before anything is simulated), renamed over
+    the target when complete. On any failure the temporary file and any folder made for it are
+    removed: nothing is left behind. The temporary name keeps the target's extension (the
+    writers choose the format by it)."""
+
+    def __init__(self, target: Path):
+        self.target = target
+        folder = target.parent if str(target.parent) else Path(".")
+        self.made: list[Path] = []  # folders created for the file, deepest last
+        missing = folder
+        while not missing.exists() and missing != missing.parent:
+            self.made.insert(0, missing)
+            missing = missing.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=folder)
+            os.close(fd)
+        except OSError as e:
+            self._remove_folders()
+            raise _cannot_write(target, e) from None
+        self.tmp = Path(tmp)
+
+    def commit(self) -> None:
+        """The file is complete: give it an ordinary new file's permissions and its name."""
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp makes it private
+            os.replace(self.tmp, self.target)
+        except OSError as e:
+            self.discard()
+            raise _cannot_write(self.target, e) from None
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+        self._remove_folders()
+
+    def _remove_folders(self) -> None:
+        for folder in reversed(self.made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 @click.command("demo")
@@ -72,27 +134,44 @@ def demo(scenario: str | None, seed: int | None, speed: float, save_to: Path | N
             raise DemoInputError(str(e)) from None
         except view.WriterUnavailable as e:
             raise DemoFailure(str(e)) from None
+        target = _SaveTarget(save_to)  # find out now, before simulating, whether it can be written there
     seed = sc.run.seed if seed is None else seed
     try:
         run = view.run(sc, seed, train)
     except ValueError as e:
+        if save_to is not None:
+            target.discard()
         raise DemoInputError(str(e)) from None
-    if save_to is None and view.has_display():
+    if save_to is not None:
+        _save_demo(view, run, speed, target)
+        return
+    if view.has_display():
         click.echo(view.summary_text(run))
         view.show(sc, seed, train, speed)
         return
-    frames = view.build_frames(run, view.step_for(speed))
-    if save_to is None:
-        click.echo(view.summary_text(run))
-        click.echo("\nNo display here, so no window: write the animation with --save demo.html "
-                   "(plays in any browser) and change levers with --set KEY=VALUE.")
-        return
-    save_to.parent.mkdir(parents=True, exist_ok=True)
-    if sys.stderr.isatty():
-        with click.progressbar(length=len(frames), label=f"drawing {len(frames)} frames", file=sys.stderr) as bar:
-            view.save(run, frames, save_to, progress=lambda done, total: bar.update(1))
-    else:
-        view.save(run, frames, save_to)
+    click.echo(view.summary_text(run))
+    click.echo("\nNo display here, so no window: write the animation with --save demo.html "
+               "(plays in any browser) and change levers with --set KEY=VALUE.")
+
+
+def _save_demo(view, run, speed: float, target: "_SaveTarget") -> None:
+    """Write the animation to ``target`` whole or not at all (see _SaveTarget)."""
+    save_to = target.target
+    try:
+        frames = view.build_frames(run, view.step_for(speed))
+        if sys.stderr.isatty():
+            with click.progressbar(length=len(frames), label=f"drawing {len(frames)} frames",
+                                   file=sys.stderr) as bar:
+                view.save(run, frames, target.tmp, progress=lambda done, total: bar.update(1))
+        else:
+            view.save(run, frames, target.tmp)
+    except OSError as e:
+        target.discard()
+        raise _cannot_write(save_to, e) from None
+    except BaseException:
+        target.discard()
+        raise
+    target.commit()
     click.echo(view.summary_text(run))
     size = save_to.stat().st_size / 1e6
     click.echo(f"\nwrote {save_to} ({len(frames)} frames, {size:.1f} MB, "
@@ -153,9 +232,6 @@ def lesson(scenario: str | None, seed: int | None, host: str, port: int, lang: s
 
 
 def _save_lesson(sc, seed: int, save_to: Path, grid: tuple[str, ...], lang: str | None) -> None:
-    import os
-    import tempfile
-
     from ..lesson.journey import LeverError
     from ..lesson.offline import lesson_page, parse_grid
 
@@ -166,25 +242,17 @@ def _save_lesson(sc, seed: int, save_to: Path, grid: tuple[str, ...], lang: str 
     if save_to.suffix.lower() not in (".html", ".htm"):
         raise DemoInputError(f"cannot save {save_to}: the lesson is a web page, name it .html")
     prepare_core()  # says so when the core is being compiled (the first run after installing)
-    folder = save_to.parent if str(save_to.parent) else Path(".")
-    try:  # find out now, before simulating, whether the page can be written there
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{save_to.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise DemoInputError(f"cannot write {save_to}: {e.strerror or e}") from None
+    target = _SaveTarget(save_to)  # find out now, before simulating, whether the page can be written there
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            page, count = lesson_page(sc, seed, levers, lang)
-            out.write(page)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file (mkstemp makes it private)
-        os.replace(tmp, save_to)
+        page, count = lesson_page(sc, seed, levers, lang)
+        target.tmp.write_text(page, encoding="utf-8")
     except OSError as e:
-        raise DemoInputError(f"cannot write {save_to}: {e.strerror or e}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        target.discard()
+        raise _cannot_write(save_to, e) from None
+    except BaseException:
+        target.discard()
+        raise
+    target.commit()
     size = save_to.stat().st_size
     click.echo(f"wrote {save_to} ({count} journeys of seed {seed}, {size / 1e6:.1f} MB): open it in any browser, "
                "no network needed")
@@ -227,6 +295,4 @@ def _serve_lesson(sc, seed: int, host: str, port: int, lang: str | None, no_brow
 
 def _has_browser() -> bool:
     """Whether opening a browser makes sense here (a desktop session, not a terminal-only machine)."""
-    import os
-
     return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -22,15 +22,16 @@ The core model never imports this package. Times are minutes after departure.
 """
 from __future__ import annotations
 
-from .frames import (Bubble, DemoRun, Frame, _Context, _partial_tally, build_frames, describe_train, event_lines,
-                     frame_times, history, lesson_cells, run, staff_walks, summary_text)
+from .frames import (Bubble, DemoRun, Frame, build_frames, describe_train, event_lines, frame_times, history,
+                     lesson_cells, run, staff_walks, summary_text)
+from .frames import _Context as _Context, _partial_tally as _partial_tally  # for the tests' tallies
 from .levers import LEVERS, Lever, lever_overrides
 from .saving import (FPS, SAVE_FORMATS, UnknownFormat, WriterUnavailable, check_save_path, embedded_frames,
                      frozen_view, render_frames, render_png, replay_command, save, self_contained, step_for)
 from .style import (EMPTY, ENDER_COLOURS, ENDER_WORDS, INFANT, KIND_GLYPH, KIND_WORDS, LIVE_KEYS, NOISE,
                     OCCUPANT_COLOURS, OCCUPANTS, OPTED_IN, OVERFLOW, SEAT_LETTERS, SHOWN, STAFF, STATION_NAMES,
                     seat_label, station)
-from .view import FIGSIZE, Blitter, DemoView
+from .view import FIGSIZE, TITLE_PT, BODY_PT, SMALL_PT, WINDOW_FIGSIZE, Blitter, DemoView
 from .window import Classroom, has_display, show
 
 __all__ = [
@@ -44,7 +45,7 @@ __all__ = [
     "DemoRun", "run", "Bubble", "Frame", "frame_times", "staff_walks", "event_lines", "build_frames", "history",
     "describe_train", "summary_text", "lesson_cells",
     # view
-    "FIGSIZE", "DemoView", "Blitter",
+    "FIGSIZE", "WINDOW_FIGSIZE", "TITLE_PT", "BODY_PT", "SMALL_PT", "DemoView", "Blitter",
     # saving
     "FPS", "SAVE_FORMATS", "UnknownFormat", "WriterUnavailable", "check_save_path", "step_for", "render_png",
     "frozen_view", "render_frames", "self_contained", "save", "replay_command", "embedded_frames",

@@ -222,7 +222,7 @@ def event_lines(run_: DemoRun, car: int) -> list[tuple[float, str]]:
             text = f"staff speak to {s}: {outcome}"
         elif what == "start":
             text = (f"{KIND_GLYPH.get(kind, '')} {s}: {KIND_WORDS.get(kind, kind)} starts"
-                    + ("" if pax.optin[p] else " (overflow)"))
+                    + ("" if pax.optin[p] else " (did not choose quiet)"))
         else:
             text = {
                 "end_self": f"{s} stops by itself",

@@ -8,12 +8,16 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .frames import DemoRun, Frame, describe_train
 from .levers import LEVERS
 from .view import FIGSIZE, DemoView
+
+if TYPE_CHECKING:  # for annotations only: Pillow is imported where a GIF is written
+    from PIL import Image
 
 # --- saving -----------------------------------------------------------------------------------
 FPS = 8  # frames per second of playback
@@ -100,9 +104,11 @@ def self_contained(snippet: str, title: str, intro: str, command: str = "") -> s
     the network: the Font Awesome stylesheet link is dropped and its icons become characters."""
     snippet = re.sub(r"<link[^>]*font-awesome[^>]*>", "", snippet)
     snippet = re.sub(r'<i class="(fa [^"]*)"></i>', lambda m: _ICONS.get(m.group(1), "?"), snippet)
-    style = ("body{font-family:'DejaVu Sans',Arial,sans-serif;margin:.5em 1em;color:#222}"
-             ".animation img{max-width:100%;max-height:calc(100vh - 8em);height:auto;width:auto;"
-             "border:1px solid #ccc}"  # the frame and the player's buttons fit a 1024x768 projector
+    # On a 1024x768 projector the frame takes the page's width (scrolled to, the frame and the
+    # player's buttons fit a browser window's ~625 pixels of height): its text stays >= 12 px.
+    style = ("body{font-family:'DejaVu Sans',Arial,sans-serif;margin:.5em .5em;color:#222}"
+             ".animation img{max-width:100%;max-height:calc(100vh - 5em);height:auto;width:auto;"
+             "border:1px solid #ccc}"
              ".anim-buttons button{font-size:1.15em;min-width:2.6em;padding:.25em .4em}"
              "h1{font-size:1.3em;margin:.1em 0}p{max-width:70em;margin:.3em 0}"
              "pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap;max-width:90em}")

@@ -8,7 +8,7 @@ from ..present import labels
 
 # --- what is shown, in words and colours ---------------------------------------------------
 EMPTY, OPTED_IN, OVERFLOW, INFANT = range(4)
-OCCUPANTS: tuple[str, ...] = ("empty seat", "opted in", "overflow (did not opt in)", "family with infant")
+OCCUPANTS: tuple[str, ...] = ("empty seat", "chose quiet", "did not choose it", "family with a baby")
 SEAT_LETTERS = "ABCDF"  # 3 + 2 across the aisle, as on Chinese second-class seat maps
 
 # Okabe-Ito palette (readable with every common colour-vision deficiency); kinds are told

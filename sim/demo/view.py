@@ -17,6 +17,14 @@ from .style import (ENDER_COLOURS, ENDER_WORDS, INFANT, KIND_GLYPH, KIND_WORDS, 
 
 # --- drawing ------------------------------------------------------------------------------------
 FIGSIZE = (16.0, 9.0)  # inches; 1280 x 720 pixels at 80 dpi (a projector's HD)
+#: The window's figure: the view on the left (FIGSIZE), the levers' widgets in a strip on the right.
+WINDOW_FIGSIZE = (FIGSIZE[0] + 4.5, FIGSIZE[1])
+#: Text sizes in points. A saved page shows the 1280-pixel frame about 990 pixels wide on a
+#: 1024x768 projector (x 0.77), so a point is 80/72 x 0.77 = 0.86 screen pixels there: body text
+#: (numbers, headings, what happened) 17 pt -> 14.6 px, secondary text (axes, legend, labels) 14.5
+#: pt -> 12.5 px, readable from the back of a room (tests/test_demo.py measures it in a browser).
+TITLE_PT, BODY_PT, SMALL_PT = 22.0, 17.0, 14.5
+_W, _H = 1280.0, 720.0  # the layout below is written in pixels of the 1280 x 720 frame, from the top left
 
 
 class DemoView:
@@ -27,13 +35,15 @@ class DemoView:
     :meth:`freeze` (saving: the static part becomes one background image) and
     :class:`Blitter` (a window: the static part is restored from a copy, only the dynamic
     artists are redrawn). ``levers_text``: write the levers in the right column (saved
-    animations; the window has widgets there instead).
+    animations; the window has widgets in a strip of its own instead). The view fills the
+    figure's left FIGSIZE[0] inches.
     """
 
     def __init__(self, fig, run_: DemoRun, frames: Sequence[Frame], car: int = 0, levers_text: bool = True):
         self.fig = fig
         self.levers_text = levers_text
         self.car = car
+        self.share = min(1.0, FIGSIZE[0] / fig.get_figwidth())  # of the figure's width
         self.dynamic: list = []
         self._build_static()
         self.set_run(run_, frames)
@@ -43,20 +53,45 @@ class DemoView:
         return artist
 
     # --- layout ---------------------------------------------------------------------------
+    def _x(self, px: float) -> float:
+        return px / _W * self.share
+
+    def _y(self, px: float) -> float:
+        return 1.0 - px / _H
+
+    def _axes(self, left: float, top: float, right: float, bottom: float):
+        return self.fig.add_axes((self._x(left), self._y(bottom), self._x(right) - self._x(left), (bottom - top) / _H))
+
     def _build_static(self) -> None:
         fig = self.fig
         fig.set_facecolor("white")
-        self.title = fig.text(0.02, 0.965, "", fontsize=19, fontweight="bold", va="center")
-        self.subtitle = fig.text(0.02, 0.928, "", fontsize=11.5, va="center", color="#333333")
-        self.ax_car = fig.add_axes((0.035, 0.56, 0.735, 0.33))
-        self.ax_trip = fig.add_axes((0.035, 0.395, 0.735, 0.06))
-        w, h, y0 = 0.15, 0.23, 0.08
-        self.ax_viol = fig.add_axes((0.07, y0, w, h))
-        self.ax_noisy = fig.add_axes((0.26, y0, w, h))
-        self.ax_ended = fig.add_axes((0.46, y0, w - 0.015, h))
-        self.ax_dist = fig.add_axes((0.635, y0, w, h))
-        self.ax_log = fig.add_axes((0.795, 0.555, 0.19, 0.36))
-        self.lever_text = fig.text(0.795, 0.49, "", fontsize=9.5, va="top", ha="left", linespacing=1.4)
+        self.title = fig.text(self._x(20), self._y(24), "", fontsize=TITLE_PT, fontweight="bold", va="center")
+        self.subtitle = fig.text(self._x(20), self._y(58), "", fontsize=SMALL_PT, va="center", color="#333333")
+        self.car_note = fig.text(self._x(450), self._y(92), "", fontsize=BODY_PT, ha="center", va="center")
+        self.ax_car = self._axes(20, 106, 880, 318)
+        self.ax_trip = self._axes(20, 392, 880, 462)
+        self.panel_titles = []
+        slots = ((92, 300), (60, 300), (190, 300), (60, 305))  # each panel's axes within its 320 px
+        self.ax_viol, self.ax_noisy, self.ax_ended, self.ax_dist = (
+            self._axes(320 * k + a, 528, 320 * k + b, 646) for k, (a, b) in enumerate(slots))
+        for k in range(4):
+            self.panel_titles.append(fig.text(self._x(320 * k + 12), self._y(470), "", fontsize=BODY_PT,
+                                              va="top", ha="left", linespacing=1.15))
+        self.log_title = fig.text(self._x(905), self._y(92), "What just happened (minute)", fontsize=BODY_PT,
+                                  fontweight="bold", va="center")
+        self.log_text = fig.text(self._x(905), self._y(110), "", fontsize=SMALL_PT, va="top", ha="left",
+                                 linespacing=1.2)
+        self.lever_text = fig.text(self._x(905), self._y(316), "", fontsize=SMALL_PT, va="top", ha="left",
+                                   linespacing=1.2)
+
+    def texts(self) -> tuple[list, list]:
+        """(body, secondary): the view's visible text artists, for checking their size."""
+        from matplotlib.text import Text
+
+        body = [self.title, self.car_note, self.log_title, self.trip_text, self.final_box, *self.panel_titles]
+        ids = {id(t) for t in body}
+        every = [t for t in self.fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        return [t for t in body if t.get_visible() and t.get_text().strip()], [t for t in every if id(t) not in ids]
 
     def set_run(self, run_: DemoRun, frames: Sequence[Frame]) -> None:
         """Show another run (after a lever changed): rebuild what depends on the train."""
@@ -65,11 +100,10 @@ class DemoView:
         self.seats = spec.quiet_seats[self.car]
         self.rows = -(-self.seats // SEATS_PER_ROW)
         self.stops = spec.stop_times()
-        self.dynamic = [self.title]
+        self.dynamic = [self.title, self.car_note, self.log_text, *self.panel_titles]
         self._draw_car()
         self._draw_trip()
         self._draw_panels()
-        self._draw_log()
         note = ""
         if len(spec.quiet_seats) > 1:
             note = f" \u00b7 map: quiet car {self.car + 1} of {len(spec.quiet_seats)}, panels: all"
@@ -80,10 +114,9 @@ class DemoView:
 
     def _levers_text(self) -> str:
         sc = self.run.scenario
-        lines = ["Levers: change with --set KEY=VALUE", "and rerun with the same --seed", ""]
+        lines = ["Levers (change with --set):"]
         for lever in LEVERS:
-            lines.append(f"{lever.label}")
-            lines.append(f"    {lever.key} = {lever.shown(sc)}")
+            lines.append(f"  {lever.key} = {lever.shown(sc)}")
         return "\n".join(lines)
 
     def _draw_car(self) -> None:
@@ -94,12 +127,13 @@ class DemoView:
         ax.clear()
         rows = self.rows
         ax.set_xlim(-1.6, rows + 0.2)
-        ax.set_ylim(-1.25, 6.6)
+        ax.set_ylim(-1.35, 5.75)
         ax.set_axis_off()
-        ax.add_patch(FancyBboxPatch((-1.1, -0.75), rows + 0.95, 6.5, boxstyle="round,pad=0,rounding_size=0.6",
+        ax.add_patch(FancyBboxPatch((-1.1, -0.7), rows + 0.95, 6.3, boxstyle="round,pad=0,rounding_size=0.6",
                                     facecolor="white", edgecolor="#555555", linewidth=2))
-        ax.text(-0.9, 2.5, "front \u25c0", rotation=90, ha="center", va="center", fontsize=9, color="#555555")
-        self.halo = [self._dyn(ax.add_patch(Rectangle((r - 0.5, -0.55), 1.0, 6.1, facecolor=NOISE, alpha=0.0,
+        ax.text(-0.9, 2.5, "front \u25c0", rotation=90, ha="center", va="center", fontsize=SMALL_PT,
+                color="#444444")
+        self.halo = [self._dyn(ax.add_patch(Rectangle((r - 0.5, -0.55), 1.0, 6.0, facecolor=NOISE, alpha=0.0,
                                                       linewidth=0)))
                      for r in range(rows)]
         self.seat_xy = np.zeros((self.seats, 2))
@@ -111,20 +145,19 @@ class DemoView:
             boxes.append(Rectangle((r - 0.4, y - 0.38), 0.8, 0.76))
         self.seat_boxes = self._dyn(ax.add_collection(PatchCollection(boxes, zorder=2)))
         for r in range(rows):
-            ax.text(r, -1.0, str(r + 1), ha="center", va="center", fontsize=8.5, color="#555555")
+            ax.text(r, -1.1, str(r + 1), ha="center", va="center", fontsize=SMALL_PT, color="#444444")
         for c, y in zip(SEAT_LETTERS, [5, 4, 3, 1, 0]):
-            ax.text(-0.6, y, c, ha="center", va="center", fontsize=9, color="#555555")
-        ax.text(rows / 2 - 0.5, 2.0, "aisle", ha="center", va="center", fontsize=9, color="#bbbbbb")
+            ax.text(-0.55, y, c, ha="center", va="center", fontsize=SMALL_PT, color="#444444")
+        ax.text(rows / 2 - 0.5, 2.0, "aisle", ha="center", va="center", fontsize=SMALL_PT, color="#888888")
         most = {name: max((len(getattr(f, name)) for f in self.frames), default=0)
                 for name in ("noisy", "staff", "bubbles")}
         self.noise_text = [self._dyn(self._new_noise()) for _ in range(most["noisy"])]
         self.staff_text = [self._dyn(self._new_staff()) for _ in range(most["staff"])]
         self.bubble_text = [self._dyn(self._new_bubble()) for _ in range(most["bubbles"])]
-        self.car_note = self._dyn(ax.text(rows / 2 - 0.5, 6.35, "", ha="center", va="center", fontsize=12.5))
-        self.final_box = self._dyn(ax.text(rows / 2 - 0.5, 2.5, "", ha="center", va="center", fontsize=15,
-                                           fontweight="bold", zorder=20,
-                                           bbox=dict(boxstyle="round,pad=0.6", facecolor="white",
-                                                     edgecolor="#333333", alpha=0.95)))
+        self.final_box = self._dyn(ax.text(rows / 2 - 0.5, 2.5, "", ha="center", va="center", fontsize=BODY_PT,
+                                           zorder=20, linespacing=1.3,
+                                           bbox=dict(boxstyle="round,pad=0.5", facecolor="white",
+                                                     edgecolor="#333333", alpha=0.96)))
         self._legend(ax)
 
     def _legend(self, ax) -> None:
@@ -133,38 +166,33 @@ class DemoView:
 
         handles = [Patch(facecolor=c, edgecolor="#888888", label=label)
                    for c, label in zip(OCCUPANT_COLOURS[1:] + OCCUPANT_COLOURS[:1], OCCUPANTS[1:] + OCCUPANTS[:1])]
-        handles.append(Patch(facecolor=NOISE, alpha=0.3, label="noise halo (who is disturbed)"))
-        handles += [Line2D([], [], linestyle="none", marker=f"${KIND_GLYPH[k]}$", markersize=13,
+        handles.append(Patch(facecolor=NOISE, alpha=0.3, label="reached by the noise"))
+        handles += [Line2D([], [], linestyle="none", marker=f"${KIND_GLYPH[k]}$", markersize=15,
                            color=NOISE, label=KIND_WORDS[k]) for k in KINDS]
         handles.append(Patch(facecolor=STAFF, label="staff"))
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.01), ncol=5, fontsize=10,
-                  frameon=False, handlelength=1.3, columnspacing=1.4, borderaxespad=0.0)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=4, fontsize=SMALL_PT,
+                  frameon=False, handlelength=1.2, handletextpad=0.5, columnspacing=1.2, borderaxespad=0.0,
+                  labelspacing=0.25)
 
     def _draw_trip(self) -> None:
         ax = self.ax_trip
         ax.clear()
         end = self.stops[-1]
         ax.set_xlim(-0.02 * end, 1.02 * end)
-        ax.set_ylim(-1, 1.3)
+        ax.set_ylim(-1.2, 1.3)
         ax.set_axis_off()
         ax.plot([0, end], [0, 0], color="#999999", linewidth=3, zorder=1)
         self.trip_done = self._dyn(ax.plot([0, 0], [0, 0], color="#333333", linewidth=5, zorder=2)[0])
-        self._dyn(ax.plot(self.stops, np.zeros(len(self.stops)), linestyle="none", marker="o", markersize=10,
+        self._dyn(ax.plot(self.stops, np.zeros(len(self.stops)), linestyle="none", marker="o", markersize=11,
                           color="white", markeredgecolor="#333333", markeredgewidth=2, zorder=3)[0])
         for k, t in enumerate(self.stops):
-            ax.text(t, -0.75, station(k), ha="center", va="center", fontsize=11, fontweight="bold")
-        self.trip_marker = self._dyn(ax.plot([0], [0], marker=">", markersize=16, color=NOISE, zorder=4)[0])
-        self.trip_text = self._dyn(ax.text(end / 2, 1.0, "", ha="center", va="center", fontsize=12))
-
-    def _draw_log(self) -> None:
-        ax = self.ax_log
-        ax.clear()
-        ax.set_axis_off()
-        ax.set_title("What just happened (minute)", fontsize=12, loc="left", fontweight="bold")
-        self.log_text = self._dyn(ax.text(0.0, 1.0, "", fontsize=10, va="top", ha="left", transform=ax.transAxes,
-                                          linespacing=1.45))
+            ax.text(t, -0.85, station(k), ha="center", va="center", fontsize=BODY_PT, fontweight="bold")
+        self.trip_marker = self._dyn(ax.plot([0], [0], marker=">", markersize=17, color=NOISE, zorder=4)[0])
+        self.trip_text = self._dyn(ax.text(end / 2, 1.0, "", ha="center", va="center", fontsize=BODY_PT))
 
     def _draw_panels(self) -> None:
+        from matplotlib.ticker import MaxNLocator
+
         end = self.stops[-1]
         last = self.frames[-1]
         ax = self.ax_viol
@@ -173,22 +201,21 @@ class DemoView:
         self.bar_calm = [self._dyn(b) for b in ax.barh(y, np.zeros(len(KINDS)), color=NOISE, alpha=0.85)]
         self.bar_noisy = [self._dyn(b) for b in ax.barh(y, np.zeros(len(KINDS)), color="white", edgecolor=NOISE,
                                                         hatch="///")]
-        ax.set_yticks(y, [f"{KIND_GLYPH[k]} {k}" for k in KINDS], fontsize=10)
+        ax.set_yticks(y, [f"{KIND_GLYPH[k]} {k}" for k in KINDS])
         ax.invert_yaxis()
         top = max(1.0, max(last.live[f"starts_{k}"] for k in KINDS))
-        ax.set_xlim(0, top * 1.15 + 0.5)
-        ax.set_xlabel("hatched: began while another ran", fontsize=9)
-        self.viol_title = self._dyn(ax.set_title("", fontsize=11.5, loc="left", y=1.0, pad=8))
-        self.viol_labels = [self._dyn(ax.text(0, i, "", va="center", fontsize=10)) for i in y]
+        ax.set_xlim(0, top * 1.2 + 0.5)
+        ax.set_xlabel("hatched: began amid noise", fontsize=SMALL_PT)
+        self.viol_labels = [self._dyn(ax.text(0, i, "", va="center", fontsize=SMALL_PT)) for i in y]
 
         ax = self.ax_noisy
         ax.clear()
         ax.set_xlim(0, end)
         ax.set_ylim(0, 1.05)
-        ax.set_xlabel("minute", fontsize=9)
+        ax.set_xlabel("minute", fontsize=SMALL_PT)
         ax.yaxis.set_major_formatter(_percent_formatter())
+        ax.yaxis.set_major_locator(MaxNLocator(3))
         self.noisy_line = self._dyn(ax.plot([], [], color=NOISE, linewidth=2.5)[0])
-        self.noisy_title = self._dyn(ax.set_title("", fontsize=11.5, loc="left", y=1.0, pad=8))
 
         ax = self.ax_ended
         ax.clear()
@@ -197,23 +224,23 @@ class DemoView:
         colours = [ENDER_COLOURS[w] for w in ENDERS] + ["#dddddd"]
         self.bar_ended = [self._dyn(b) for b in ax.barh(y, np.zeros(len(names)), color=colours,
                                                         edgecolor="#555555")]
-        ax.set_yticks(y, [ENDER_WORDS.get(w, "still running") for w in names], fontsize=10)
+        ax.set_yticks(y, [ENDER_WORDS.get(w, "still running") for w in names])
         ax.invert_yaxis()
         top = max(1.0, max(last.live[f"ended_{w}"] for w in ENDERS))
-        ax.set_xlim(0, top * 1.15 + 0.5)
-        ax.set_xlabel("violations ended by", fontsize=9)
-        self.ended_title = self._dyn(ax.set_title("", fontsize=11.5, loc="left", y=1.0, pad=8))
-        self.ended_labels = [self._dyn(ax.text(0, i, "", va="center", fontsize=10)) for i in y]
+        ax.set_xlim(0, top * 1.3 + 0.5)
+        ax.set_xlabel("violations", fontsize=SMALL_PT)
+        self.ended_labels = [self._dyn(ax.text(0, i, "", va="center", fontsize=SMALL_PT)) for i in y]
 
         ax = self.ax_dist
         ax.clear()
         ax.set_xlim(0, end)
         ax.set_ylim(0, max(1.0, last.live["disturbed_pax_min"]) * 1.1)
-        ax.set_xlabel("minute", fontsize=9)
+        ax.set_xlabel("minute", fontsize=SMALL_PT)
+        ax.yaxis.set_major_locator(MaxNLocator(3))
         self.dist_line = self._dyn(ax.plot([], [], color=NOISE, linewidth=2.5)[0])
-        self.dist_title = self._dyn(ax.set_title("", fontsize=11.5, loc="left", y=1.0, pad=8))
         for a in (self.ax_viol, self.ax_noisy, self.ax_ended, self.ax_dist):
-            a.tick_params(labelsize=9)
+            a.tick_params(labelsize=SMALL_PT)
+            a.xaxis.set_major_locator(MaxNLocator(4, integer=True))
             for side in ("top", "right"):
                 a.spines[side].set_visible(False)
 
@@ -237,9 +264,8 @@ class DemoView:
         self._fill(self.staff_text, f.staff, lambda t, item: t.set_position((item[0], 2.0)))
         self._fill(self.bubble_text, f.bubbles, self._place_bubble)
         n_opt, n_over, n_inf = f.count(OPTED_IN), f.count(OVERFLOW), f.count(INFANT)
-        self.car_note.set_text(
-            f"On board: {f.on_board} of {self.seats} seats \u2014 {n_opt} opted in, {n_over} overflow, "
-            f"{n_inf} with an infant \u00b7 noisy now: {len(f.noisy)} \u00b7 disturbed now: {f.disturbed_now}")
+        self.car_note.set_text(f"On board: {f.on_board} of {self.seats} seats \u2014 {n_opt} chose quiet, "
+                               f"{n_over} did not, {n_inf} with a baby")
         self.trip_done.set_data([0, f.minute], [0, 0])
         self.trip_marker.set_data([f.minute], [0])
         if f.final:
@@ -249,7 +275,7 @@ class DemoView:
         else:
             where = f"minute {f.minute:.0f} of {end:.0f}: between {station(f.leg)} and {station(f.leg + 1)}"
         self.trip_text.set_text(where)
-        self.log_text.set_text("\n".join(f.log))
+        self.log_text.set_text("\n".join(_wrapped(f.log, LOG_WIDTH)[-LOG_LINES:]))
         self._update_panels(i, f)
         if f.final:
             m = run_.metrics
@@ -257,10 +283,10 @@ class DemoView:
                 f"{int(f.live['starts'])} violations \u00b7 {_fmt(m['violations_per_100_pax_h'])} per 100 "
                 f"passenger-hours\nnoisy {_pct(m['noisy_time_share'])} of the time \u00b7 "
                 f"{_fmt(m['disturbed_pax_min_per_pax_h'])} disturbed minutes per passenger-hour\n"
-                f"quiet car {_pct(m['quiet_load_factor'])} full, {_pct(m['overflow_share'])} of it by travellers "
-                f"who did not opt in\nended by: " + ", ".join(
+                f"quiet car {_pct(m['quiet_load_factor'])} full, {_pct(m['overflow_share'])} of it by "
+                f"travellers who did not choose it\nended: " + ", ".join(
                     f"{ENDER_WORDS[w]} {int(f.live['ended_' + w])}" for w in ENDERS)
-                + "\n(the same numbers as 'quietcar run' reports for this train)")
+                + "\n(the numbers 'quietcar run' reports for this train)")
             self.final_box.set_visible(True)
         else:
             self.final_box.set_visible(False)
@@ -298,12 +324,13 @@ class DemoView:
             self.bar_noisy[k].set_width(nk)
             self.viol_labels[k].set_position((total + 0.3, k))
             self.viol_labels[k].set_text(f"{int(total)}")
-        self.viol_title.set_text(f"Violations: {int(live['starts'])}\n"
-                                 f"{_fmt(v['violations_per_100_pax_h'])} per 100 passenger-hours")
+        viol, noisy, ended, dist = self.panel_titles
+        viol.set_text(f"Violations: {int(live['starts'])}\n"
+                      f"{_fmt(v['violations_per_100_pax_h'])} per 100 passenger-hours")
         x, y = history(self.frames, i, "noisy_time_share")
         self.noisy_line.set_data(x, np.nan_to_num(y))
-        self.noisy_title.set_text(f"Noisy time share: {_pct(v['noisy_time_share'])}\n"
-                                  f"of minutes so far, with noise")
+        noisy.set_text(f"Noisy time so far: {_pct(v['noisy_time_share'])}\n"
+                       f"now: {len(f.noisy)} noisy, {f.disturbed_now} disturbed")
         counts = [live[f"ended_{w}"] for w in ENDERS]
         counts.append(live["starts"] - sum(counts))
         for k, (b, c, lab) in enumerate(zip(self.bar_ended, counts, self.ended_labels)):
@@ -311,11 +338,11 @@ class DemoView:
             lab.set_position((c + 0.3, k))
             lab.set_text(str(int(c)))
         shares = ", ".join(f"{ENDER_WORDS[w]} {_pct(v['ended_by.' + w])}" for w in ("peer", "staff"))
-        self.ended_title.set_text(f"Who ended them\n{shares}")
+        ended.set_text(f"Who ended them\n{shares}")
         x, y = history(self.frames, i, "disturbed_pax_min")
         self.dist_line.set_data(x, y)
-        self.dist_title.set_text(f"Disturbed: {live['disturbed_pax_min']:.0f} passenger-min\n"
-                                 f"{_fmt(v['disturbed_pax_min_per_pax_h'])} per passenger-hour")
+        dist.set_text(f"Disturbed: {live['disturbed_pax_min']:.0f} passenger-min\n"
+                      f"{_fmt(v['disturbed_pax_min_per_pax_h'])} per passenger-hour")
 
     def _noisy_by_kind(self, t: float) -> dict[str, int]:
         out = {k: 0 for k in KINDS}
@@ -325,18 +352,18 @@ class DemoView:
         return out
 
     def _new_noise(self):
-        return self.ax_car.text(0, 0, "", ha="center", va="center", fontsize=17, color="white", zorder=6,
+        return self.ax_car.text(0, 0, "", ha="center", va="center", fontsize=BODY_PT, color="white", zorder=6,
                                 visible=False,
                                 bbox=dict(boxstyle="circle,pad=0.12", facecolor=NOISE, edgecolor="black",
                                           linewidth=1.2))
 
     def _new_staff(self):
-        return self.ax_car.text(0, 0, "STAFF", ha="center", va="center", fontsize=9.5, color="white",
+        return self.ax_car.text(0, 0, "STAFF", ha="center", va="center", fontsize=SMALL_PT, color="white",
                                 fontweight="bold", zorder=7, visible=False,
                                 bbox=dict(boxstyle="round,pad=0.25", facecolor=STAFF, edgecolor="black"))
 
     def _new_bubble(self):
-        return self.ax_car.text(0, 0, "", ha="left", va="bottom", fontsize=9.5, zorder=8, visible=False,
+        return self.ax_car.text(0, 0, "", ha="left", va="bottom", fontsize=SMALL_PT, zorder=8, visible=False,
                                 bbox=dict(boxstyle="round,pad=0.25", facecolor="#ffffe0", edgecolor="black"))
 
     # --- cheap redraws ----------------------------------------------------------------------------
@@ -417,6 +444,20 @@ class Blitter:
         self.canvas.restore_region(self.background)
         self._draw_dynamic()
         self.canvas.blit(self.view.fig.bbox)
+
+
+LOG_WIDTH = 40  # characters of a line of "what just happened" (the right column is 370 pixels wide)
+LOG_LINES = 9
+
+
+def _wrapped(lines: Sequence[str], width: int) -> list[str]:
+    """Log lines wrapped to ``width`` characters, continuations indented under the text."""
+    import textwrap
+
+    out = []
+    for line in lines:
+        out += textwrap.wrap(line, width, subsequent_indent=" " * 7) or [""]
+    return out
 
 
 def _percent_formatter():

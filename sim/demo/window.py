@@ -7,7 +7,7 @@ from ..scenario import Scenario, with_values
 from .frames import build_frames, run
 from .levers import LEVERS, lever_overrides
 from .saving import FPS, step_for
-from .view import FIGSIZE, Blitter, DemoView
+from .view import WINDOW_FIGSIZE, Blitter, DemoView
 
 # --- the window with levers ---------------------------------------------------------------------
 class Classroom:
@@ -31,40 +31,44 @@ class Classroom:
         self._widgets()
 
     def _widgets(self) -> None:
+        """The levers as widgets in the strip right of the view (the figure's last inches)."""
         from matplotlib.widgets import Button, RadioButtons, Slider
 
         fig = self.fig
-        fig.text(0.795, 0.53, "Levers (then press Run again)", fontsize=12, fontweight="bold", va="center")
+        x0 = self.view.share + 0.01
+        width = 0.99 - x0
+        fig.text(x0, 0.965, "Levers (then press Run again)", fontsize=13, fontweight="bold", va="center")
         self.radios = {}
-        y = 0.485
+        y = 0.91
         for lever in LEVERS:
             if lever.choices:
-                h = 0.026 * len(lever.choices) + 0.02
-                ax = fig.add_axes((0.795, y - h, 0.19, h))
-                ax.set_title(lever.label, fontsize=9.5, loc="left", pad=2)
+                h = 0.034 * len(lever.choices) + 0.01
+                ax = fig.add_axes((x0, y - h, width, h))
+                ax.set_title(lever.label, fontsize=12, loc="left", pad=3)
                 active = list(lever.choices).index(self.values[lever.name])
-                rb = RadioButtons(ax, lever.choices, active=active, label_props={"fontsize": [9.5]})
+                rb = RadioButtons(ax, lever.choices, active=active, label_props={"fontsize": [12]})
                 rb.on_clicked(lambda label, name=lever.name: self._set(name, label))
                 self.radios[lever.name] = rb
-                y -= h + 0.03
+                y -= h + 0.05
         self.sliders = {}
         for lever in LEVERS:
             if not lever.choices:
-                ax = fig.add_axes((0.885, y - 0.022, 0.075, 0.022))
-                s = Slider(ax, lever.label, lever.lo, lever.hi, valinit=float(self.values[lever.name]))
-                s.label.set_fontsize(8.5)
-                s.valtext.set_fontsize(8.5)
+                ax = fig.add_axes((x0 + 0.02, y - 0.03, width - 0.07, 0.025))
+                ax.set_title(lever.label, fontsize=12, loc="left", pad=3)
+                s = Slider(ax, "", lever.lo, lever.hi, valinit=float(self.values[lever.name]))
+                s.valtext.set_fontsize(12)
                 s.on_changed(lambda val, name=lever.name: self._set(name, val))
                 self.sliders[lever.name] = s
-                y -= 0.035
+                y -= 0.075
         self.buttons = {}
         for k, (name, fn) in enumerate((("Run again", self.rerun), ("Next seed", self.next_seed),
                                        ("Pause", self.toggle))):
-            ax = fig.add_axes((0.795 + k * 0.066, 0.012, 0.06, 0.035))
+            ax = fig.add_axes((x0 + k * width / 3, 0.015, width / 3 - 0.005, 0.045))
             b = Button(ax, name)
+            b.label.set_fontsize(12)
             b.on_clicked(lambda _event, fn=fn: fn())
             self.buttons[name] = b
-        self.command = fig.text(0.035, 0.012, "", fontsize=8.5, color="#333333", va="bottom")
+        self.command = fig.text(0.01, 0.003, "", fontsize=8.5, color="#333333", va="bottom")
         self._show_command()
 
     def _set(self, name: str, value: Any) -> None:
@@ -135,7 +139,7 @@ def show(scenario: Scenario, seed: int, train: int = 0, speed: float = 4.0) -> N
     """Open the classroom window (needs a display)."""
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=FIGSIZE, dpi=80)  # 1280 x 720: fits a projector
+    fig = plt.figure(figsize=WINDOW_FIGSIZE, dpi=80)  # the 1280 x 720 view and the levers' strip
     fig.canvas.manager.set_window_title("quietcar demo")
     room = Classroom(fig, scenario, seed, train, speed)
     room.start()

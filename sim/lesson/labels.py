@@ -106,6 +106,13 @@ PAGE: dict[str, tuple[str, str]] = {
     "ui.keys": ("Keys: space play/pause, ← → step, + − speed, Home start again, L language",
                 "按键：空格 播放/暂停，← → 逐步，+ − 速度，Home 从头开始，L 切换语言"),
     "ui.offline": ("This saved lesson works without a network.", "这份保存的课程无需网络。"),
+    "ui.grid_only": ("This saved page carries only the values in each list; the greyed levers stay fixed. "
+                     "For any other value, run quietcar lesson (or save it with --levers).",
+                     "这份保存的课程只有每个列表中的取值；不能选的参数保持不变。"
+                     "需要别的取值时，请运行 quietcar lesson（或用 --levers 保存）。"),
+    "ui.fixed": ("fixed in this saved page", "在这份保存的课程中不变"),
+    "ui.not_in_grid": ("{lever}: the scenario's value {value} is not saved in this page; it starts at {shown}.",
+                       "{lever}：场景的取值 {value} 没有保存在这份课程里，从 {shown} 开始。"),
 }
 
 

@@ -96,5 +96,6 @@ def lesson_page(scenario: Scenario, seed: int, grid: dict[str, Sequence[Any]] | 
     start_index = tuple(list(grid[name]).index(start[name]) for name in grid)
     values = {**base, **start}
     page = render(config("offline", seed, values, journeys[key(start_index)], lang,
-                         grid={name: list(v) for name, v in grid.items()}, journeys=journeys))
+                         grid={name: list(v) for name, v in grid.items()}, journeys=journeys,
+                         base=base))
     return page, len(journeys)

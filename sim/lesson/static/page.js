@@ -267,7 +267,7 @@
       }
       C.levers.forEach(spec => {
         const id = `lever-${p}-${spec.name}`, v = values[spec.name];
-        let control;
+        let control, fixed = "";
         if (C.mode === "offline") {
           const grid = C.grid[spec.name];
           if (grid) {
@@ -275,6 +275,7 @@
               `<option value="${n}"${g === v ? " selected" : ""}>${esc(fmtLever(spec, g))}</option>`).join("") + "</select>";
           } else {
             control = `<select id="${id}" data-lever="${spec.name}" disabled><option>${esc(fmtLever(spec, v))}</option></select>`;
+            fixed = ` <span class="fixed">(${esc(t("ui.fixed"))})</span>`;
           }
         } else if (spec.choices) {
           control = `<select id="${id}" data-lever="${spec.name}">` + spec.choices.map(c =>
@@ -283,8 +284,9 @@
           control = `<input id="${id}" data-lever="${spec.name}" type="range" min="${spec.lo}" max="${spec.hi}" step="${spec.step}" value="${v}">` +
                     `<output for="${id}">${esc(fmtLever(spec, v))}</output>`;
         }
-        parts.push(`<div class="lever"><label for="${id}">${esc(leverLabel(spec))}</label><div class="row">${control}</div></div>`);
+        parts.push(`<div class="lever"><label for="${id}">${esc(leverLabel(spec))}${fixed}</label><div class="row">${control}</div></div>`);
       });
+      if (C.mode === "offline" && p === "a") parts.push(`<p class="grid-note">${gridNote().map(esc).join("<br>")}</p>`);
       box.innerHTML = parts.join("");
       $$("[data-lever]", box).forEach(el => {
         const spec = C.levers.find(s => s.name === el.dataset.lever);
@@ -308,6 +310,20 @@
       load("a");
       if (state.compare) load("b");
     });
+  }
+
+  // A saved page moves its levers only over the saved values: say so, and say which of the
+  // scenario's own values are not among them (the page then starts at the first saved value).
+  function gridNote() {
+    const lines = [t("ui.grid_only")];
+    Object.keys(C.grid).forEach(name => {
+      const spec = C.levers.find(s => s.name === name), own = (C.base || {})[name];
+      if (own !== undefined && C.grid[name].indexOf(own) < 0) {
+        lines.push(t("ui.not_in_grid", {lever: leverLabel(spec), value: fmtLever(spec, own),
+                                        shown: fmtLever(spec, C.grid[name][0])}));
+      }
+    });
+    return lines;
   }
 
   function message(text) {
