@@ -226,3 +226,36 @@ def test_design_warnings_speak_the_readers_language_with_plain_metric_names(lang
     assert labels.label("contagion_lift", lang)[0] in noise
     if lang == "zh":
         assert not any("replication" in t or "trajector" in t for t in shown)
+
+
+def _figure_words(fig) -> list[str]:
+    """Every text a reader sees in a figure, tick labels left out."""
+    texts = [t.get_text() for t in fig.texts]
+    if fig._suptitle is not None:
+        texts.append(fig._suptitle.get_text())
+    for ax in fig.axes:
+        texts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), *(t.get_text() for t in ax.texts)]
+        if ax.get_legend():
+            texts += [t.get_text() for t in ax.get_legend().get_texts()]
+    for leg in fig.legends:
+        texts += [t.get_text() for t in leg.get_texts()]
+    return [t for t in texts if t]
+
+
+def test_the_timeline_and_the_noisy_time_figures_speak_chinese(folders):
+    """--lang zh: no English word left in the timeline and the ECDF (names of scenarios and
+    overrides, and the 'h'/'min' of a duration, are not words to translate)."""
+    import re
+    from sim.present.plots import collect, figures
+    base, _ = folders
+    with labels.speaking("zh"):
+        figs = dict(figures(collect([base / "cmp"])))
+    chosen = {n: f for n, f in figs.items() if n.startswith("timeline-") or n == "noisy_time_ecdf"}
+    assert len(chosen) == 3, sorted(figs)
+    for name, fig in chosen.items():
+        for text in _figure_words(fig):
+            left = re.sub(r"classroom(\[[^\]（]*\]?)?|\bmin\b", "", text)  # a name, maybe clipped with …
+            assert not re.search(r"[A-Za-z]{3,}", left), (name, text)
+    with labels.speaking("en"):
+        en = dict(figures(collect([base / "cmp"])))
+    assert any("seat by seat" in t for t in _figure_words(en[next(iter(n for n in en if n.startswith("timeline-")))]))

@@ -377,16 +377,16 @@ def fig_noisy_ecdf(runs: Sequence[Run]) -> Figure:
         y = np.arange(1, len(x) + 1) / len(x)
         med = float(np.median(x))
         ax.step(np.r_[0, x], np.r_[0, y], where="post", color=SERIES[i % len(SERIES)], lw=1.6,
-                label=f"{r.name} (median {med:.0%}, {len(x):,} trains)")
+                label=word("ecdf.series", name=r.name, median=f"{med:.0%}", trains=f"{len(x):,}"))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.set_xlabel("noisy time share of a train (share of running time with at least one violation)")
-    ax.set_ylabel("share of trains at or below")
+    ax.set_xlabel(word("ecdf.x"))
+    ax.set_ylabel(word("ecdf.y"))
     if ax.get_legend_handles_labels()[0]:  # none without a quiet car
         ax.legend(loc="lower right", frameon=False)
-    fig.suptitle("How noisy are the quiet cars, train by train (ECDF over trains and replications)")
+    fig.suptitle(word("ecdf.title"))
     return fig
 
 
@@ -445,20 +445,20 @@ def fig_timeline(tl: Timeline, name: str = "") -> Figure:
     lw_seat = max(0.6, 0.75 * pt_per_seat)
     opt = pax.optin
     ax.hlines(y_of[opt], ob.board_time[opt], ob.alight_time[opt], color="#C8C8C8", lw=lw_seat,
-              label="seated, opted in")
+              label=word("timeline.seated_optin"))
     if (~opt).any():
         ax.hlines(y_of[~opt], ob.board_time[~opt], ob.alight_time[~opt], color="#F3D9A6", lw=lw_seat,
-                  label="seated, overflow (did not opt in)")
+                  label=word("timeline.seated_overflow"))
     for k in KINDS:
         vs = [v for v in ob.violations if not v.control and v.kind == k]
         if vs:
             ax.hlines([y_of[v.pax] for v in vs], [v.start for v in vs], [v.end for v in vs],
-                      color=KIND_COLOURS[k], lw=max(1.2, 1.1 * pt_per_seat), label=f"violation: {k}", zorder=5)
-    marks = {"reminder_ok": ("v", OKABE_ITO["green"], "peer reminder (worked)"),
-             "reminder_failed": ("x", OKABE_ITO["green"], "peer reminder (ignored)"),
-             "complaint": ("*", OKABE_ITO["black"], "complaint to staff"),
-             "intervene": ("D", OKABE_ITO["vermillion"], "staff intervention"),
-             "moved": ("s", "#777777", "moved out by staff")}
+                      color=KIND_COLOURS[k], lw=max(1.2, 1.1 * pt_per_seat), label=word("timeline.violation", kind=word(f"kind.{k}")), zorder=5)
+    marks = {"reminder_ok": ("v", OKABE_ITO["green"], word("timeline.reminder_ok")),
+             "reminder_failed": ("x", OKABE_ITO["green"], word("timeline.reminder_failed")),
+             "complaint": ("*", OKABE_ITO["black"], word("timeline.complaint")),
+             "intervene": ("D", OKABE_ITO["vermillion"], word("timeline.intervene")),
+             "moved": ("s", "#777777", word("timeline.moved"))}
     for what, (marker, colour, text) in marks.items():
         ev = [(e.minute, y_of[e.pax]) for e in tl.trace if e.what == what and not e.control and e.pax >= 0]
         if ev:
@@ -476,7 +476,7 @@ def fig_timeline(tl: Timeline, name: str = "") -> Figure:
             continue
         y0, y1 = offsets[e.car] - 0.5, offsets[e.car] + spec.quiet_seats[e.car] - 0.5
         ax.plot([entered.pop(e.staff), e.minute], [y0, y1], color=OKABE_ITO["black"], lw=0.9, ls="--",
-                label="staff patrol pass" if first else None, zorder=3)
+                label=word("timeline.patrol") if first else None, zorder=3)
         first = False
     for ts in spec.stop_times()[1:-1]:
         ax.axvline(ts, color="#555555", lw=0.8, ls=":", zorder=2)
@@ -489,16 +489,16 @@ def fig_timeline(tl: Timeline, name: str = "") -> Figure:
     if len(spec.quiet_seats) > 1:
         for c in range(len(spec.quiet_seats)):
             ax.text(1.005, 1 - (offsets[c] + spec.quiet_seats[c] / 2 + 1) / (seats_total - 2.5),
-                    f"quiet car {c + 1}", transform=ax.transAxes, rotation=90, va="center", ha="left", fontsize=8)
-    ax.set_xlabel("minutes after departure (dotted lines: intermediate stops)")
-    ax.set_ylabel("seat in the quiet car (5 seats a row)")
+                    word("timeline.car", n=c + 1), transform=ax.transAxes, rotation=90, va="center", ha="left", fontsize=8)
+    ax.set_xlabel(word("timeline.x"))
+    ax.set_ylabel(word("timeline.y"))
     ax.grid(False)
     fig.legend(loc="outside lower center", ncol=4, frameon=False, markerscale=1.3)
-    who = f"{name}: one" if name else "One"
-    fig.suptitle(f"{who} train's quiet car, seat by seat: who is noisy when\n"
-                 f"train {spec.train_id} of replication {tl.replication} ({spec.kind}, {spec.formation}-car, "
-                 f"{_hours(spec.run_min)}, {spec.stops} stops, {pax.n} quiet-car passengers, "
-                 f"{sum(1 for v in ob.violations if not v.control)} violations)", fontsize=10)
+    head = word("timeline.title_named", name=name) if name else word("timeline.title")
+    fig.suptitle(head + "\n" + word("timeline.which", train=spec.train_id, replication=tl.replication,
+                                     kind=spec.kind, cars=spec.formation, hours=_hours(spec.run_min),
+                                     stops=spec.stops, pax=pax.n,
+                                     violations=sum(1 for v in ob.violations if not v.control)), fontsize=10)
     return fig
 
 
