@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import sim.experiments as ex
-import sim.run.results
 from sim.cli import main
+
+from .interrupts import interrupted
 from sim.run.integrity import FolderLock, ResultsError, seal, unseal
 from sim.run.results import RunFolder
 
@@ -41,19 +41,7 @@ def refused(r, *names: str) -> bool:
 
 def interrupted_run(out: Path, monkeypatch, n: int = 4, after: int = 2) -> None:
     """A run of classroom (4 trains) stopped by Ctrl-C after ``after`` replications."""
-    real = sim.run.results.RunFolder.write_replication
-    calls = []
-
-    def dies(self, rep):
-        if len(calls) == after:
-            raise KeyboardInterrupt
-        calls.append(rep.replication)
-        real(self, rep)
-
-    monkeypatch.setattr(sim.run.results.RunFolder, "write_replication", dies)
-    r = CliRunner().invoke(main, ["run", "classroom", "-n", str(n), "--out", str(out), *SMALL])
-    assert r.exit_code == 130, r.output
-    monkeypatch.setattr(sim.run.results.RunFolder, "write_replication", real)
+    interrupted(monkeypatch, ["run", "classroom", "-n", n, "--out", out, *SMALL], after)
 
 
 @pytest.fixture(scope="module")
@@ -171,19 +159,8 @@ def test_a_compare_folder_with_an_edited_table_is_refused(tmp_path):
 
 def test_resume_of_a_sweep_refuses_an_edited_point(tmp_path, monkeypatch):
     out = tmp_path / "s"
-    real = ex.ExperimentFolder.write_point
-    calls = []
-
-    def dies(self, point, rows):
-        if len(calls) == 1:
-            raise KeyboardInterrupt
-        calls.append(point)
-        real(self, point, rows)
-
-    monkeypatch.setattr(ex.ExperimentFolder, "write_point", dies)
     args = ["sweep", "classroom", "--vary", "booking.overflow=never,when_sold_out", "-n", 2, "--out", out, *SMALL]
-    assert CliRunner().invoke(main, [str(a) for a in args]).exit_code == 130
-    monkeypatch.setattr(ex.ExperimentFolder, "write_point", real)
+    interrupted(monkeypatch, args, 1, writes="point")
     p = out / "partial" / "point-000000.json"
     p.write_text(p.read_text().replace('"replication": 1', '"replication": 7'))
     assert refused(invoke(*args, "--resume"), "point-000000.json", "damaged")

@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import sim.run.results
 from sim.cli import main
+
+from .interrupts import interrupted
 
 SMALL = ["--set", "network.trains=4", "--workers", "1", "--no-plots"]
 RUN_FILES = ("replications.csv", "trains.csv", "summary.json", "scenario.toml")
@@ -118,19 +119,7 @@ def debris(root: Path) -> list[str]:
 
 def interrupt(out: Path, monkeypatch, n: int, after: int, args=("run", "classroom")) -> None:
     """A run stopped by Ctrl-C after ``after`` replications (its partial files on disk)."""
-    real = sim.run.results.RunFolder.write_replication
-    calls = []
-
-    def dies(self, rep):
-        if len(calls) == after:
-            raise KeyboardInterrupt
-        calls.append(rep.replication)
-        real(self, rep)
-
-    monkeypatch.setattr(sim.run.results.RunFolder, "write_replication", dies)
-    r = CliRunner().invoke(main, [*args, "-n", str(n), "--out", str(out), *SMALL])
-    monkeypatch.setattr(sim.run.results.RunFolder, "write_replication", real)
-    assert r.exit_code == 130, r.output
+    interrupted(monkeypatch, [*args, "-n", n, "--out", out, *SMALL], after)
 
 
 @pytest.fixture(scope="module")
@@ -204,21 +193,10 @@ def test_resume_reading_partial_files(tmp_path, monkeypatch, folders, fault):
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_resume_of_a_sweep_reading_partial_points(tmp_path, monkeypatch, folders, fault):
-    import sim.experiments as ex
     args = ["sweep", "classroom", "--vary", "booking.overflow=never,when_sold_out", "-n", 2, *SMALL]
 
     def setup(work):
-        real = ex.ExperimentFolder.write_point
-        calls = []
-
-        def dies(self, point, rows):
-            if len(calls) == 1:
-                raise KeyboardInterrupt
-            calls.append(point)
-            real(self, point, rows)
-        monkeypatch.setattr(ex.ExperimentFolder, "write_point", dies)
-        assert CliRunner().invoke(main, [str(a) for a in [*args, "--out", work]]).exit_code == 130
-        monkeypatch.setattr(ex.ExperimentFolder, "write_point", real)
+        interrupted(monkeypatch, [*args, "--out", work], 1, writes="point")
 
     def command(work):
         return invoke(*args, "--out", work, "--resume")
