@@ -77,6 +77,20 @@ class _SaveTarget:
             self.discard()
             raise _cannot_write(self.target, e) from None
 
+    @contextlib.contextmanager
+    def writing(self):
+        """Write ``self.tmp`` inside the block: on success the file takes its name; on any error
+        nothing is left, and an operating-system error becomes one line naming the target."""
+        try:
+            yield self.tmp
+        except OSError as e:
+            self.discard()
+            raise _cannot_write(self.target, e) from None
+        except BaseException:
+            self.discard()
+            raise
+        self.commit()
+
     def discard(self) -> None:
         with contextlib.suppress(OSError):
             self.tmp.unlink()
@@ -157,21 +171,14 @@ def demo(scenario: str | None, seed: int | None, speed: float, save_to: Path | N
 def _save_demo(view, run, speed: float, target: "_SaveTarget") -> None:
     """Write the animation to ``target`` whole or not at all (see _SaveTarget)."""
     save_to = target.target
-    try:
+    with target.writing() as tmp:
         frames = view.build_frames(run, view.step_for(speed))
         if sys.stderr.isatty():
             with click.progressbar(length=len(frames), label=f"drawing {len(frames)} frames",
                                    file=sys.stderr) as bar:
-                view.save(run, frames, target.tmp, progress=lambda done, total: bar.update(1))
+                view.save(run, frames, tmp, progress=lambda done, total: bar.update(1))
         else:
-            view.save(run, frames, target.tmp)
-    except OSError as e:
-        target.discard()
-        raise _cannot_write(save_to, e) from None
-    except BaseException:
-        target.discard()
-        raise
-    target.commit()
+            view.save(run, frames, tmp)
     click.echo(view.summary_text(run))
     size = save_to.stat().st_size / 1e6
     click.echo(f"\nwrote {save_to} ({len(frames)} frames, {size:.1f} MB, "
@@ -243,16 +250,9 @@ def _save_lesson(sc, seed: int, save_to: Path, grid: tuple[str, ...], lang: str 
         raise DemoInputError(f"cannot save {save_to}: the lesson is a web page, name it .html")
     prepare_core()  # says so when the core is being compiled (the first run after installing)
     target = _SaveTarget(save_to)  # find out now, before simulating, whether the page can be written there
-    try:
+    with target.writing() as tmp:
         page, count = lesson_page(sc, seed, levers, lang)
-        target.tmp.write_text(page, encoding="utf-8")
-    except OSError as e:
-        target.discard()
-        raise _cannot_write(save_to, e) from None
-    except BaseException:
-        target.discard()
-        raise
-    target.commit()
+        tmp.write_text(page, encoding="utf-8")
     size = save_to.stat().st_size
     click.echo(f"wrote {save_to} ({count} journeys of seed {seed}, {size / 1e6:.1f} MB): open it in any browser, "
                "no network needed")
