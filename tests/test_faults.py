@@ -3,6 +3,7 @@ and nothing finished is lost: fault injection at every write, bad inputs, unreac
 schedulers, and a run killed with its workers."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -265,10 +267,18 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _quietcar(*args) -> subprocess.Popen:
+@contextlib.contextmanager
+def _quietcar(*args) -> Iterator[subprocess.Popen]:
+    """quietcar in a process of its own, killed on the way out if it still runs (a failed test)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "sim", *map(str, args)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen([sys.executable, "-m", "sim", *map(str, args)], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def _wait_for(condition, timeout: float, what: str) -> None:
@@ -287,17 +297,12 @@ def test_a_run_sigkilled_mid_way_resumes_to_identical_files_and_leaves_no_worker
     clean = tmp_path / "clean"
     assert invoke(*args, "--workers", 1, "--out", clean).exit_code == 0
     out = tmp_path / "killed"
-    p = _quietcar(*args, "--workers", 2, "--out", out)
-    try:
+    with _quietcar(*args, "--workers", 2, "--out", out) as p:
         done = lambda: len(list((out / "partial").glob("rep-*.json"))) if (out / "partial").is_dir() else 0  # noqa: E731
         _wait_for(lambda: done() >= 2 or p.poll() is not None, 120, "no replication finished")
         workers = _descendants(p.pid)
         p.send_signal(signal.SIGKILL)
         p.wait()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
     assert p.returncode == -signal.SIGKILL and 2 <= done() < 8, (p.returncode, done())  # killed mid-way
     assert not (out / "summary.json").exists()
     _wait_for(lambda: not [w for w in workers if _alive(w)], 10, f"workers outlived the run: {workers}")
@@ -317,9 +322,8 @@ def test_dask_workers_die_with_their_parent(tmp_path):
     resource tracker) are gone within seconds of a SIGKILL of the run."""
     pytest.importorskip("dask.distributed")
     out = tmp_path / "o"
-    p = _quietcar("run", "pilot", "-n", 50, "--workers", 2, "--scheduler", "local", "--no-plots",
-                  "--set", "network.trains=2000", "--out", out)
-    try:
+    with _quietcar("run", "pilot", "-n", 50, "--workers", 2, "--scheduler", "local", "--no-plots",
+                   "--set", "network.trains=2000", "--out", out) as p:
         spawned = lambda: [w for w in _descendants(p.pid) if "spawn_main" in _cmdline(w)]  # noqa: E731
         _wait_for(lambda: len(spawned()) >= 2 or p.poll() is not None, 120, "the cluster did not start its workers")
         _wait_for(lambda: (out / "partial").is_dir() or p.poll() is not None, 60, "the run did not start")
@@ -327,8 +331,4 @@ def test_dask_workers_die_with_their_parent(tmp_path):
         assert p.poll() is None and len(spawned()) >= 2
         p.send_signal(signal.SIGKILL)
         p.wait()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
     _wait_for(lambda: not [w for w in workers if _alive(w)], 15, f"Dask workers outlived the run: {workers}")
